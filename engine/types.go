@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Action is what admission does with a violation of a check.
+type Action string
+
+// The actions, from strictest to most lenient.
+const (
+	ActionEnforce Action = "enforce" // deny the request
+	ActionWarn    Action = "warn"    // allow; return the message as an admission warning
+	ActionAudit   Action = "audit"   // allow; record in metrics, logs and audit annotations
+	ActionOff     Action = "off"     // do not report
+)
+
+// Severity ranks how much harm a violation can do.
+type Severity string
+
+// The severities, from most to least harmful.
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityMedium   Severity = "medium"
+	SeverityLow      Severity = "low"
+)
+
+// Input is what the policies evaluate: the same shape for the webhook and the
+// CLI. Params is filled by the engine from its config and need not be set.
+type Input struct {
+	Operation string         `json:"operation"`
+	Object    map[string]any `json:"object"`
+	OldObject map[string]any `json:"oldObject"`
+	Namespace Namespace      `json:"namespace"`
+	Related   Related        `json:"related"`
+}
+
+// Namespace is the namespace the object lives in.
+type Namespace struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+}
+
+// Related holds the other objects cross-resource checks read: in the
+// webhook from an informer cache, in the CLI from the other files given.
+// Each object is a Kubernetes object in its JSON form (trimmed copies are
+// fine as long as kind, metadata and spec are kept).
+type Related struct {
+	PDBs      []map[string]any `json:"pdbs"`
+	HPAs      []map[string]any `json:"hpas"`
+	Workloads []map[string]any `json:"workloads"`
+}
+
+// Violation is one finding of one check on one object.
+type Violation struct {
+	Check    string   `json:"check"`
+	Message  string   `json:"msg"`
+	Path     string   `json:"path"`
+	Severity Severity `json:"severity"`
+	// Action is the effective action after config overrides and exemptions.
+	Action Action `json:"action"`
+	// Fixable is true when the engine's mutation sets the offending field.
+	Fixable bool `json:"fixable"`
+	// Exemption names the exemption that turned this violation off, if any.
+	Exemption *ExemptionRef `json:"exemption,omitempty"`
+}
+
+// ExemptionRef identifies an exemption of the config.
+type ExemptionRef struct {
+	Index   int       `json:"index"`
+	Reason  string    `json:"reason"`
+	Expires time.Time `json:"expires"`
+}
+
+// Decision is the outcome of evaluating one input.
+type Decision struct {
+	// Violations of every check, with their effective action (those at
+	// action off included, so callers can count them).
+	Violations []Violation `json:"violations"`
+	// Patch is an RFC 6902 JSON patch that applies the defaults; empty when
+	// nothing is missing.
+	Patch json.RawMessage `json:"patch,omitempty"`
+	// Defaulted lists the check ids whose defaults the patch applies.
+	Defaulted []string `json:"defaulted,omitempty"`
+	// Warnings are messages for the user that are not violations, such as an
+	// expired exemption that no longer applies.
+	Warnings []string `json:"warnings,omitempty"`
+}
