@@ -18,8 +18,12 @@ defaulted_annotation := "paved.dev/defaulted"
 applicable contains d if {
 	some area
 	some d in data.paved.defaults[area].defaults
-	missing(d.path)
+	unset(d)
 }
+
+unset(d) if missing(d.path)
+
+unset(d) if object.get(input.object, d.path, null) == d.api_default
 
 missing(path) if object.get(input.object, path, null) == null
 
