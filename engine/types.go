@@ -63,6 +63,10 @@ type Violation struct {
 	Action Action `json:"action"`
 	// Fixable is true when the engine's mutation sets the offending field.
 	Fixable bool `json:"fixable"`
+	// Preexisting is true on UPDATE when the old object had the same
+	// violation: such violations never deny (an enforce action becomes warn),
+	// so a legacy workload can still be scaled or relabelled.
+	Preexisting bool `json:"preexisting,omitempty"`
 	// Exemption names the exemption that turned this violation off, if any.
 	Exemption *ExemptionRef `json:"exemption,omitempty"`
 }
