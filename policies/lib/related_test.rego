@@ -1,0 +1,201 @@
+package paved.lib.related_test
+
+import data.paved.lib.related
+
+labels := {"app": "orders", "tier": "api"}
+
+deploy(name, replicas) := {
+	"apiVersion": "apps/v1",
+	"kind": "Deployment",
+	"metadata": {"name": name, "namespace": "orders"},
+	"spec": {
+		"replicas": replicas,
+		"selector": {"matchLabels": labels},
+		"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "app", "image": "orders:1.0"}]}},
+	},
+}
+
+pdb(name, spec) := {
+	"apiVersion": "policy/v1",
+	"kind": "PodDisruptionBudget",
+	"metadata": {"name": name, "namespace": "orders"},
+	"spec": spec,
+}
+
+hpa(name, target, min) := {
+	"apiVersion": "autoscaling/v2",
+	"kind": "HorizontalPodAutoscaler",
+	"metadata": {"name": name, "namespace": "orders"},
+	"spec": {
+		"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+		"minReplicas": min,
+		"maxReplicas": 10,
+	},
+}
+
+in_namespace(o, ns) := json.patch(o, [{"op": "replace", "path": "/metadata/namespace", "value": ns}])
+
+names(objs) := {related.name_of(o) | some o in objs}
+
+test_listed_tolerates_missing_and_null_lists if {
+	count(related.pdbs) == 0 with input as {"object": deploy("web", 3)}
+	count(related.hpas) == 0 with input as {"object": deploy("web", 3), "related": {"hpas": null}}
+	names(related.workloads) == {"web"} with input as {"object": deploy("web", 3), "related": {"workloads": null}}
+}
+
+test_other_namespaces_never_match if {
+	got := names(related.pdbs) with input as {
+		"object": deploy("web", 3),
+		"related": {"pdbs": [pdb("here", {}), in_namespace(pdb("there", {}), "billing")]},
+	}
+	got == {"here"}
+}
+
+test_objects_without_namespace_live_in_the_evaluated_namespace if {
+	bare := json.remove(pdb("bare", {}), ["metadata/namespace"])
+	names(related.pdbs) == {"bare"} with input as {"object": deploy("web", 3), "related": {"pdbs": [bare]}}
+	names(related.pdbs) == {"bare"} with input as {
+		"object": json.remove(deploy("web", 3), ["metadata/namespace"]),
+		"namespace": {"name": "orders"},
+		"related": {"pdbs": [bare]},
+	}
+}
+
+test_evaluated_object_wins_over_its_related_copy if {
+	got := [related.replicas(w) | some w in related.workloads] with input as {
+		"object": deploy("web", 4),
+		"related": {"workloads": [deploy("web", 1)]},
+	}
+	got == [4]
+}
+
+test_evaluated_pdb_wins_over_its_related_copy if {
+	got := [p.spec | some p in related.pdbs] with input as {
+		"object": pdb("web", {"minAvailable": 1}),
+		"related": {"pdbs": [pdb("web", {"minAvailable": 5})]},
+	}
+	got == [{"minAvailable": 1}]
+}
+
+test_same_name_of_another_kind_is_not_a_copy if {
+	names(related.pdbs) == {"web"} with input as {"object": deploy("web", 3), "related": {"pdbs": [pdb("web", {})]}}
+}
+
+test_controlled_replicasets_are_skipped if {
+	rs := object.union(deploy("web-7d9", 3), {
+		"kind": "ReplicaSet",
+		"metadata": {"ownerReferences": [{"kind": "Deployment", "name": "web", "controller": true}]},
+	})
+	not related.evaluated_workload with input as {"object": rs}
+	count(related.workloads) == 0 with input as {"object": pdb("p", {}), "related": {"workloads": [rs]}}
+	free := json.remove(rs, ["metadata/ownerReferences"])
+	related.evaluated_workload with input as {"object": free}
+}
+
+test_replicas_default_to_one if {
+	related.replicas(json.remove(deploy("web", 3), ["spec/replicas"])) == 1
+	related.replicas(deploy("web", 3)) == 3
+	related.hpa_min(json.remove(hpa("h", "web", 3), ["spec/minReplicas"])) == 1
+}
+
+test_effective_replicas_follow_the_hpa if {
+	related.effective_replicas(deploy("web", 5)) == 2 with input as {
+		"object": deploy("web", 5),
+		"related": {"hpas": [hpa("a", "web", 4), hpa("b", "web", 2), hpa("c", "other", 1)]},
+	}
+	related.effective_replicas(deploy("web", 5)) == 5 with input as {
+		"object": deploy("web", 5),
+		"related": {"hpas": [hpa("c", "other", 1), in_namespace(hpa("d", "web", 1), "billing")]},
+	}
+}
+
+test_hpa_targets_by_kind_and_name if {
+	related.targets(hpa("h", "web", 3), deploy("web", 3))
+	not related.targets(hpa("h", "api", 3), deploy("web", 3))
+	sts := object.union(deploy("web", 3), {"kind": "StatefulSet"})
+	not related.targets(hpa("h", "web", 3), sts)
+}
+
+selector_cases := {
+	"matchLabels subset": {"selector": {"matchLabels": {"app": "orders"}}, "want": true},
+	"matchLabels mismatch": {"selector": {"matchLabels": {"app": "billing"}}, "want": false},
+	"matchExpressions In": {"selector": {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["api", "web"]}]}, "want": true},
+	"matchExpressions NotIn": {"selector": {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["api"]}]}, "want": false},
+	"matchExpressions Exists and labels": {
+		"selector": {
+			"matchLabels": {"app": "orders"},
+			"matchExpressions": [{"key": "tier", "operator": "Exists"}],
+		},
+		"want": true,
+	},
+	"matchExpressions DoesNotExist": {"selector": {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}, "want": false},
+	"empty selector selects all": {"selector": {}, "want": true},
+	"empty matchLabels selects all": {"selector": {"matchLabels": {}}, "want": true},
+	"missing selector selects none": {"want": false},
+}
+
+test_selects[note] if {
+	some note, tc in selector_cases
+	spec := object.union({"minAvailable": 1}, object.filter(tc, ["selector"]))
+	got := holds([1 | related.selects(pdb("p", spec), deploy("web", 3))])
+	got == tc.want
+}
+
+test_empty_selector_selects_none_in_v1beta1 if {
+	old := object.union(pdb("p", {"selector": {}}), {"apiVersion": "policy/v1beta1"})
+	not related.selects(old, deploy("web", 3))
+}
+
+required_cases := [
+	{"min": 2, "n": 3, "required": 2, "blocks": false},
+	{"min": 3, "n": 3, "required": 3, "blocks": true},
+	{"min": 4, "n": 3, "required": 4, "blocks": true},
+	{"min": "50%", "n": 3, "required": 2, "blocks": false},
+	{"min": "50%", "n": 1, "required": 1, "blocks": true},
+	{"min": "67%", "n": 3, "required": 3, "blocks": true},
+	{"min": "100%", "n": 5, "required": 5, "blocks": true},
+	{"min": 2, "n": 0, "required": 2, "blocks": false},
+]
+
+test_required_rounds_percentages_up[i] if {
+	some i, tc in required_cases
+	p := pdb("p", {"minAvailable": tc.min})
+	related.required(p, tc.n) == tc.required
+	holds([1 | related.min_available_blocks(p, tc.n)]) == tc.blocks
+}
+
+test_required_undefined_without_min_available if {
+	not related.required(pdb("p", {"maxUnavailable": 1}), 3)
+	not related.required(pdb("p", {"minAvailable": "many"}), 3)
+}
+
+always_cases := {
+	"maxUnavailable 0": {"spec": {"maxUnavailable": 0}, "want": {{"field": "maxUnavailable", "value": 0}}},
+	"maxUnavailable 0%": {"spec": {"maxUnavailable": "0%"}, "want": {{"field": "maxUnavailable", "value": "0%"}}},
+	"minAvailable 100%": {"spec": {"minAvailable": "100%"}, "want": {{"field": "minAvailable", "value": "100%"}}},
+	"maxUnavailable 1": {"spec": {"maxUnavailable": 1}, "want": set()},
+	"maxUnavailable 10%": {"spec": {"maxUnavailable": "10%"}, "want": set()},
+	"minAvailable 2": {"spec": {"minAvailable": 2}, "want": set()},
+	"minAvailable 99%": {"spec": {"minAvailable": "99%"}, "want": set()},
+}
+
+test_always_blocking[note] if {
+	some note, tc in always_cases
+	related.always_blocking(pdb("p", tc.spec)) == tc.want
+}
+
+test_blocks_at_leaves_always_blocking_settings_out if {
+	not related.blocks_at(pdb("p", {"minAvailable": "100%"}), 3)
+	related.blocks_at(pdb("p", {"minAvailable": 3}), 3)
+	not related.blocks_at(pdb("p", {"minAvailable": 2}), 3)
+}
+
+test_replicas_source_names_the_hpa if {
+	related.replicas_source(deploy("web", 5)) == `HorizontalPodAutoscaler "b" lets Deployment "web" scale down to` with input as {
+		"object": deploy("web", 5),
+		"related": {"hpas": [hpa("a", "web", 4), hpa("b", "web", 2)]},
+	}
+	related.replicas_source(deploy("web", 5)) == `Deployment "web" runs` with input as {"object": deploy("web", 5)}
+}
+
+holds(results) := count(results) > 0
