@@ -1,0 +1,106 @@
+package paved.mutate.rollout_test
+
+import data.paved.checks.rollout.rolling_update_unsafe
+import data.paved.defaults.rollout
+import data.paved.mutate
+
+deployment(strategy) := {
+	"apiVersion": "apps/v1",
+	"kind": "Deployment",
+	"metadata": {"name": "web", "namespace": "orders"},
+	"spec": {
+		"replicas": 3,
+		"strategy": strategy,
+		"selector": {"matchLabels": {"app": "web"}},
+		"template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "web:1.0"}]}},
+	},
+}
+
+rolling(params) := deployment({"type": "RollingUpdate", "rollingUpdate": params})
+
+raw := json.remove(deployment({}), ["spec/strategy"])
+
+safe := {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+
+# The patch of the rollout defaults alone, whatever other mutations exist.
+rollout_patch(x) := p if {
+	ds := rollout.defaults with input as x
+	p := mutate.patch with input as x with data.paved.defaults as {"rollout": {"defaults": ds}}
+}
+
+defaulted(obj) := object.get(obj, ["metadata", "annotations", "paved.dev/defaulted"], "")
+
+# Each case: the input and the strategy after the patch.
+patch_cases := {
+	"raw manifest without strategy": {"input": {"object": raw}, "want": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}},
+	"API defaults": {"input": {"object": rolling({"maxUnavailable": "25%", "maxSurge": "25%"})}, "want": safe},
+	"type only": {"input": {"object": deployment({"type": "RollingUpdate"})}, "want": safe},
+	"user maxUnavailable kept": {
+		"input": {"object": rolling({"maxUnavailable": 1})},
+		"want": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 1}},
+	},
+	"user maxSurge kept": {
+		"input": {"object": rolling({"maxUnavailable": "25%", "maxSurge": 3})},
+		"want": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 3}},
+	},
+	"maxSurge from params": {
+		"input": {"object": raw, "params": {"max_surge": 2}},
+		"want": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 2}},
+	},
+}
+
+unchanged_cases := {
+	"user maxSurge 0 leaves maxUnavailable alone": {"object": rolling({"maxSurge": 0})},
+	"Recreate untouched": {"object": deployment({"type": "Recreate"})},
+	"already safe": {"object": deployment(safe)},
+}
+
+cases := object.union(patch_cases, {note: {"input": x} | some note, x in unchanged_cases})
+
+test_patch[note] if {
+	some note, tc in patch_cases
+	p := rollout_patch(tc.input)
+	got := json.patch(tc.input.object, p)
+	got.spec.strategy == tc.want
+	defaulted(got) == "rolling-update-unsafe"
+
+	# Only the strategy and the annotation change.
+	json.remove(got, ["spec/strategy", "metadata/annotations"]) == json.remove(tc.input.object, ["spec/strategy", "metadata/annotations"])
+}
+
+test_no_patch[note] if {
+	some note, x in unchanged_cases
+	rollout_patch(x) == []
+}
+
+test_idempotent[note] if {
+	some note, tc in cases
+	first := mutate.patch with input as tc.input
+	patched := json.patch(tc.input.object, first)
+	again := mutate.patch with input as object.union(tc.input, {"object": patched})
+	again == []
+}
+
+test_fixes_what_the_check_reports[note] if {
+	some note, tc in cases
+	before := {v.path | some v in rolling_update_unsafe.violation with input as tc.input; v.fixable}
+	patched := json.patch(tc.input.object, mutate.patch) with input as tc.input
+	after := {v.path | some v in rolling_update_unsafe.violation with input as object.union(tc.input, {"object": patched})}
+	count(before & after) == 0
+}
+
+test_fixable_violations_exist_where_the_patch_applies if {
+	fixable := {v.path | some v in rolling_update_unsafe.violation with input as {"object": raw}; v.fixable}
+	fixable == {"spec.strategy.rollingUpdate.maxUnavailable"}
+}
+
+test_records_alongside_earlier_defaults if {
+	obj := json.patch(raw, [{"op": "add", "path": "/metadata/annotations", "value": {"paved.dev/defaulted": "zzz-earlier"}}])
+	got := json.patch(obj, rollout_patch({"object": obj}))
+	defaulted(got) == "rolling-update-unsafe,zzz-earlier"
+}
+
+test_other_kinds_untouched[kind] if {
+	some kind in ["StatefulSet", "DaemonSet", "ReplicaSet", "Pod"]
+	count(rollout.defaults) == 0 with input as {"object": object.union(raw, {"kind": kind})}
+}
