@@ -150,3 +150,121 @@ expression_matches(expr, labels) if {
 pod_labels(obj) := object.get(obj, ["metadata", "labels"], {}) if obj.kind == "Pod"
 
 pod_labels(obj) := object.get(obj, ["spec", "template", "metadata", "labels"], {}) if obj.kind != "Pod"
+
+# Main containers of serving workloads: where probes and preStop apply.
+serving_main_containers contains entry if {
+	some entry in serving_containers
+	entry.list == "containers"
+}
+
+# The pod-level securityContext (the API server defaults it to {}).
+pod_security_context := object.get(pod_spec, "securityContext", {})
+
+# A container's own securityContext.
+security_context(c) := object.get(c, "securityContext", {})
+
+# True unless the pod declares spec.os.name windows: Linux-only fields
+# (runAsUser, seccomp, capabilities, readOnlyRootFilesystem, privilege
+# escalation) are rejected by the API server on Windows pods.
+linux if object.get(pod_spec, ["os", "name"], "linux") != "windows"
+
+# True when container c declares a port with this name.
+declares_port(c, name) if {
+	some p in object.get(c, "ports", [])
+	object.get(p, "name", "") == name
+}
+
+# The container port numbers c declares.
+container_port_numbers(c) := {p.containerPort | some p in object.get(c, "ports", [])}
+
+# resolve_port(c, port) is the number behind a probe's port: a number stays
+# as it is, a name declared by c becomes its containerPort, any other name
+# stays a name.
+resolve_port(_, port) := port if is_number(port)
+
+resolve_port(c, port) := resolved if {
+	is_string(port)
+	numbers := [p.containerPort | some p in object.get(c, "ports", []); object.get(p, "name", "") == port]
+	resolved := resolve_named(port, numbers)
+}
+
+resolve_named(_, numbers) := numbers[0] if count(numbers) > 0
+
+resolve_named(name, numbers) := name if count(numbers) == 0
+
+# probe_handler(c, probe) is what a probe asks, without its timings: two
+# probes with the same handler test the same thing. Named ports resolve to
+# numbers so that port "http" and the port it names compare equal.
+probe_handler(c, probe) := {"httpGet": [object.get(h, "path", "/"), resolve_port(c, object.get(h, "port", ""))]} if {
+	h := probe.httpGet
+} else := {"tcpSocket": resolve_port(c, object.get(probe.tcpSocket, "port", ""))} if {
+	probe.tcpSocket
+} else := {"exec": object.get(probe.exec, "command", [])} if {
+	probe.exec
+} else := {"grpc": [object.get(probe.grpc, "port", 0), object.get(probe.grpc, "service", "")]} if {
+	probe.grpc
+} else := {}
+
+# prestop_sleep_seconds(c) is how long container c's preStop hook keeps the
+# pod serving: a native sleep action, an exec of sleep (directly or through
+# a shell, where the sleeps of a && or ; chain add up), 0 for anything else
+# (httpGet hooks return as soon as the request does).
+prestop_sleep_seconds(c) := n if {
+	n := c.lifecycle.preStop.sleep.seconds
+	is_number(n)
+} else := n if {
+	n := exec_sleep_seconds(c.lifecycle.preStop.exec.command)
+} else := 0
+
+shells := {"sh", "bash", "ash", "dash", "zsh", "ksh"}
+
+basename(p) := parts[count(parts) - 1] if parts := split(p, "/")
+
+exec_sleep_seconds(cmd) := duration_seconds(cmd[1]) if {
+	count(cmd) == 2
+	basename(cmd[0]) == "sleep"
+}
+
+exec_sleep_seconds(cmd) := shell_sleep_seconds(cmd[2]) if {
+	count(cmd) == 3
+	basename(cmd[0]) in shells
+	regex.match(`^-[a-z]*c$`, cmd[1])
+}
+
+# The total sleep of a shell script's top-level commands.
+shell_sleep_seconds(script) := sum([n |
+	some command in regex.split(`\s*(?:&&|\|\||;|\n)\s*`, trim_space(script))
+	words := regex.split(`\s+`, trim_space(command))
+	count(words) == 2
+	basename(words[0]) == "sleep"
+	n := duration_seconds(words[1])
+])
+
+# duration_seconds("10"), duration_seconds("10s"), duration_seconds("1m"):
+# the argument forms sleep(1) accepts.
+duration_seconds(arg) := to_number(m[1]) * unit_seconds[m[2]] if {
+	is_string(arg)
+	some m in regex.find_all_string_submatch_n(`^([0-9]+(?:\.[0-9]+)?)([smhd]?)$`, arg, 1)
+}
+
+unit_seconds := {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# quantity(q) is a resource quantity ("500m", "512Mi", 2) as a number, and
+# undefined when q is not a valid quantity.
+quantity(q) := q if is_number(q)
+
+quantity(q) := units.parse(q) if is_string(q)
+
+# describe(entry) names a container in messages: container "app",
+# sidecar "proxy" or init container "migrate".
+describe(entry) := sprintf("container %q", [object.get(entry.container, "name", "")]) if entry.list == "containers"
+
+describe(entry) := sprintf("sidecar %q", [object.get(entry.container, "name", "")]) if {
+	entry.list == "initContainers"
+	entry.sidecar
+}
+
+describe(entry) := sprintf("init container %q", [object.get(entry.container, "name", "")]) if {
+	entry.list == "initContainers"
+	not entry.sidecar
+}

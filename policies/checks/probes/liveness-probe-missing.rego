@@ -1,0 +1,33 @@
+# METADATA
+# title: Liveness probe missing
+# description: |
+#   Without a livenessProbe a wedged process (deadlocked, stuck in a loop)
+#   keeps its pod forever and Kubernetes never restarts it. Liveness must only
+#   ask "is this process alive?" and never check downstream dependencies, or a
+#   short database blip restarts every pod at once.
+# custom:
+#   id: liveness-probe-missing
+#   severity: high
+#   action: enforce
+#   fixable: true
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet]
+package paved.checks.probes.liveness_probe_missing
+
+import data.paved.defaults.probes
+import data.paved.lib.params.params
+import data.paved.lib.workload
+
+violation contains {"msg": msg, "path": workload.path_string(path), "fixable": fixable} if {
+	some entry in workload.serving_main_containers
+	object.get(entry.container, "livenessProbe", null) == null
+	path := array.concat(entry.path, ["livenessProbe"])
+	fixable := probes.adds(entry, "livenessProbe")
+	msg := sprintf(
+		"%s has no livenessProbe: without one a wedged process is never restarted; add an httpGet livenessProbe that checks only the process itself, not its dependencies (%s)",
+		[workload.describe(entry), hint(fixable)],
+	)
+}
+
+hint(true) := sprintf("paved fix adds one on %s, port %q", [probes.probe_path("livenessProbe"), params.probe_port])
+
+hint(false) := sprintf("paved fix adds one on %s only to containers that declare a port named %q and whose readinessProbe differs", [probes.probe_path("livenessProbe"), params.probe_port])

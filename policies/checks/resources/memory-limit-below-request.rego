@@ -1,0 +1,29 @@
+# METADATA
+# title: Memory limit below request
+# description: |
+#   A memory limit below the request reserves memory the container can never
+#   use and gets it OOM-killed before it reaches what it asked the scheduler
+#   for. The API server rejects such a pod, so a manifest that has it fails at
+#   deploy time.
+# custom:
+#   id: memory-limit-below-request
+#   severity: high
+#   action: enforce
+#   fixable: false
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
+package paved.checks.resources.memory_limit_below_request
+
+import data.paved.defaults.resources
+import data.paved.lib.workload
+
+violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+	some entry in workload.containers
+	limit := resources.own(entry, "limits", "memory")
+	request := resources.own(entry, "requests", "memory")
+	workload.quantity(limit) < workload.quantity(request)
+	path := array.concat(entry.path, ["resources", "limits", "memory"])
+	msg := sprintf(
+		"%s has resources.limits.memory %v below resources.requests.memory %v: it is OOM-killed before it reaches its request, and the API server rejects the pod; raise the limit to at least the request",
+		[workload.describe(entry), limit, request],
+	)
+}

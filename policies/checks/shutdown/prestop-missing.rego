@@ -1,0 +1,28 @@
+# METADATA
+# title: preStop hook missing
+# description: |
+#   Load balancers and kube-proxy learn that a pod is terminating a few
+#   seconds after it starts terminating. A short preStop sleep keeps the pod
+#   serving until they notice; without it, in-flight and newly routed requests
+#   are cut off during every deploy, scale-down and node drain.
+# custom:
+#   id: prestop-missing
+#   severity: high
+#   action: enforce
+#   fixable: true
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet]
+package paved.checks.shutdown.prestop_missing
+
+import data.paved.defaults.shutdown
+import data.paved.lib.params.params
+import data.paved.lib.workload
+
+violation contains {"msg": msg, "path": workload.path_string(path), "fixable": shutdown.adds_prestop(entry)} if {
+	some entry in workload.serving_main_containers
+	object.get(entry.container, ["lifecycle", "preStop"], null) == null
+	path := array.concat(entry.path, ["lifecycle", "preStop"])
+	msg := sprintf(
+		"%s has no lifecycle.preStop: requests routed to it before load balancers notice it is terminating are cut off; add a preStop sleep of a few seconds (paved fix adds lifecycle.preStop.sleep.seconds: %v)",
+		[workload.describe(entry), params.prestop_sleep_seconds],
+	)
+}

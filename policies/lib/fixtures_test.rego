@@ -1,0 +1,100 @@
+# METADATA
+# title: Test fixtures
+# description: |
+#   Workload objects for the policies' tests: a compliant container and pod
+#   spec, and the same pod spec placed in every kind that carries one.
+package paved.lib.fixtures
+
+import data.paved.lib.workload
+
+serving_kinds := ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]
+
+batch_kinds := ["Job", "CronJob"]
+
+all_kinds := array.concat(serving_kinds, batch_kinds)
+
+api_versions := {
+	"Pod": "v1",
+	"Deployment": "apps/v1",
+	"StatefulSet": "apps/v1",
+	"DaemonSet": "apps/v1",
+	"ReplicaSet": "apps/v1",
+	"Job": "batch/v1",
+	"CronJob": "batch/v1",
+}
+
+labels := {"app": "orders"}
+
+metadata := {"name": "orders", "namespace": "orders", "labels": labels}
+
+# The field path of the pod spec in a kind, as violations print it.
+prefix(kind) := workload.path_string(workload.pod_spec_paths[kind])
+
+# workload(kind, spec) is an object of the kind carrying pod spec spec.
+workload(kind, spec) := object.union(base(kind), body(kind, spec))
+
+base(kind) := {"apiVersion": api_versions[kind], "kind": kind, "metadata": metadata}
+
+body("Pod", spec) := {"spec": spec}
+
+body(kind, spec) := {"spec": {
+	"selector": {"matchLabels": labels},
+	"template": {"metadata": {"labels": labels}, "spec": spec},
+}} if kind in {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}
+
+body("Job", spec) := {"spec": {"template": {"spec": object.union({"restartPolicy": "Never"}, spec)}}}
+
+body("CronJob", spec) := {"spec": {
+	"schedule": "*/5 * * * *",
+	"jobTemplate": {"spec": {"template": {"spec": object.union({"restartPolicy": "OnFailure"}, spec)}}},
+}}
+
+# A container that passes every pod-level check.
+good_container := {
+	"name": "app",
+	"image": "registry.example/orders:1.4.2",
+	"ports": [{"name": "http", "containerPort": 8080}],
+	"livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
+	"readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
+	"lifecycle": {"preStop": {"sleep": {"seconds": 10}}},
+	"securityContext": {
+		"runAsNonRoot": true,
+		"runAsUser": 10001,
+		"readOnlyRootFilesystem": true,
+		"allowPrivilegeEscalation": false,
+		"capabilities": {"drop": ["ALL"]},
+		"seccompProfile": {"type": "RuntimeDefault"},
+	},
+	"resources": {
+		"requests": {"cpu": "500m", "memory": "512Mi"},
+		"limits": {"cpu": "2", "memory": "1Gi"},
+	},
+}
+
+# good_container without the fields at the given paths.
+without(paths) := json.remove(good_container, paths)
+
+# merge(a, b) is a with the top-level fields of b replacing its own (no
+# recursive merge, unlike object.union).
+merge(a, b) := object.union(object.remove(a, object.keys(b)), b)
+
+# good_container with the top-level fields of patch replaced.
+with_fields(patch) := merge(good_container, patch)
+
+good_spec := {"terminationGracePeriodSeconds": 45, "containers": [good_container]}
+
+# A pod spec with the given containers and otherwise good.
+spec_of(containers) := merge(good_spec, {"containers": containers})
+
+# The (path, fixable) pairs of a set of violations: what most tests compare.
+found(violations) := {[v.path, v.fixable] | some v in violations}
+
+# The patched object: what admission stores after the mutating webhook.
+patched(obj) := json.patch(obj, ops) if {
+	ops := data.paved.mutate.patch with input as {"object": obj}
+}
+
+# The patch paved fix computes for obj.
+patch_of(obj) := ops if {
+	ops := data.paved.mutate.patch with input as {"object": obj}
+}
