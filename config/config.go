@@ -53,7 +53,10 @@ type Exemption struct {
 
 // Date is a calendar day written as YYYY-MM-DD; an exemption applies up to
 // and including that day (UTC).
-type Date struct{ time.Time }
+type Date struct {
+	time.Time
+	raw string // the text as written, kept when it does not parse
+}
 
 // Webhook holds the admission webhook's settings.
 type Webhook struct {
@@ -72,7 +75,20 @@ type Webhook struct {
 	Sidecar Sidecar `json:"sidecar,omitempty"`
 }
 
-// Sidecar configures the injected metrics/health sidecar.
+// Sidecar configures the injected metrics/health sidecar. Empty fields take
+// the defaults of package inject.
 type Sidecar struct {
+	// Image is the paved-sidecar image, pinned by tag or digest.
 	Image string `json:"image,omitempty"`
+	// ImagePullPolicy is Always, IfNotPresent or Never.
+	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
+	// CPURequest, MemoryRequest, CPULimit and MemoryLimit size the sidecar
+	// container (Kubernetes quantities such as "50m" or "64Mi").
+	CPURequest    string `json:"cpuRequest,omitempty"`
+	MemoryRequest string `json:"memoryRequest,omitempty"`
+	CPULimit      string `json:"cpuLimit,omitempty"`
+	MemoryLimit   string `json:"memoryLimit,omitempty"`
+	// OTLPEndpoint, when set, is where the sidecar exports spans
+	// (OTEL_EXPORTER_OTLP_ENDPOINT, e.g. "http://otel-collector.observability:4318").
+	OTLPEndpoint string `json:"otlpEndpoint,omitempty"`
 }
