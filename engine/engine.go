@@ -1,0 +1,366 @@
+// Package engine runs paved's Rego policies: it compiles them once, evaluates
+// an Input (the same shape for the admission webhook and the CLI) and returns
+// a Decision with the violations, their effective actions under the config,
+// and the JSON patch that applies the defaults.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"reflect"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/policies"
+)
+
+// Engine evaluates the policies. It is safe for concurrent use; SetConfig
+// swaps the configuration atomically while evaluations run.
+type Engine struct {
+	compiler *ast.Compiler
+	checks   []Check
+	byID     map[string]*Check
+	defaults []string // mutation packages, e.g. paved/defaults/probes
+	// paramDefaults are the policies' default parameters (nil when the
+	// policies define none), used to validate the config's params.
+	paramDefaults map[string]any
+
+	evaluate rego.PreparedEvalQuery // violations + patch
+	validate rego.PreparedEvalQuery // violations only
+	mutate   rego.PreparedEvalQuery // patch only
+
+	state atomic.Pointer[state]
+	now   func() time.Time
+
+	profileOnce    sync.Once
+	profileQueries map[string]rego.PreparedEvalQuery
+	profileErr     error
+}
+
+// state is what SetConfig replaces as one unit.
+type state struct {
+	cfg    *config.Config
+	params ast.Value
+}
+
+type options struct {
+	fsys  []fs.FS
+	extra []fs.FS
+	cfg   *config.Config
+	now   func() time.Time
+}
+
+// Option configures New.
+type Option func(*options)
+
+// WithPolicies loads the policies from fsys instead of the embedded set
+// (for example os.DirFS of a directory holding a copy of policies/ with a
+// team's own checks added). Files ending in _test.rego are skipped.
+func WithPolicies(fsys fs.FS) Option {
+	return func(o *options) { o.fsys = []fs.FS{fsys} }
+}
+
+// WithExtraPolicies adds the policies of fsys to the set (embedded by
+// default), for teams that keep their own checks in a separate directory.
+func WithExtraPolicies(fsys fs.FS) Option {
+	return func(o *options) { o.extra = append(o.extra, fsys) }
+}
+
+// WithConfig sets the initial configuration (default config.Default()).
+func WithConfig(cfg *config.Config) Option {
+	return func(o *options) { o.cfg = cfg }
+}
+
+// WithClock sets the clock that decides whether exemptions have expired.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+const (
+	violationsRef = "data.paved.main.violations"
+	patchRef      = "data.paved.mutate.patch"
+	appliedRef    = "data.paved.mutate.applied"
+	paramsRef     = "data.paved.lib.params.defaults"
+)
+
+// New loads, compiles and prepares the policies, reads the catalogue from
+// their METADATA and validates the config against it.
+func New(ctx context.Context, opts ...Option) (*Engine, error) {
+	o := options{fsys: []fs.FS{policies.FS}, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.cfg == nil {
+		o.cfg = config.Default()
+	}
+	modules := map[string]*ast.Module{}
+	for i, fsys := range append(o.fsys, o.extra...) {
+		ms, err := loadModules(fsys)
+		if err != nil {
+			return nil, err
+		}
+		for name, m := range ms {
+			if i > 0 {
+				name = fmt.Sprintf("%d/%s", i, name)
+			}
+			modules[name] = m
+		}
+	}
+	for _, pkg := range []string{"paved.main", "paved.mutate"} {
+		if !hasPackage(modules, pkg) {
+			return nil, fmt.Errorf("load policies: package %s is missing", pkg)
+		}
+	}
+	checks, err := readChecks(modules)
+	if err != nil {
+		return nil, fmt.Errorf("load policies: %w", err)
+	}
+	compiler := ast.NewCompiler()
+	compiler.Compile(modules)
+	if compiler.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+	}
+	e := &Engine{compiler: compiler, checks: checks, byID: map[string]*Check{}, defaults: defaultsPackages(modules), now: o.now}
+	for i := range e.checks {
+		e.byID[e.checks[i].ID] = &e.checks[i]
+	}
+	prepare := func(query string) (rego.PreparedEvalQuery, error) {
+		q, err := rego.New(rego.Compiler(compiler), rego.Query(query)).PrepareForEval(ctx)
+		if err != nil {
+			return q, fmt.Errorf("prepare %s: %w", query, err)
+		}
+		return q, nil
+	}
+	if e.evaluate, err = prepare("violations = " + violationsRef + "; patch = " + patchRef + "; applied = " + appliedRef); err != nil {
+		return nil, err
+	}
+	if e.validate, err = prepare("violations = " + violationsRef); err != nil {
+		return nil, err
+	}
+	if e.mutate, err = prepare("patch = " + patchRef + "; applied = " + appliedRef); err != nil {
+		return nil, err
+	}
+	if hasPackage(modules, "paved.lib.params") {
+		q, err := prepare("defaults = " + paramsRef)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := q.Eval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read parameter defaults: %w", err)
+		}
+		if len(rs) == 1 {
+			e.paramDefaults, _ = rs[0].Bindings["defaults"].(map[string]any)
+		}
+	}
+	if err := e.SetConfig(o.cfg); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Checks returns the catalogue, sorted by id.
+func (e *Engine) Checks() []Check {
+	out := make([]Check, len(e.checks))
+	copy(out, e.checks)
+	return out
+}
+
+// Check returns the check with the given id.
+func (e *Engine) Check(id string) (Check, bool) {
+	c, ok := e.byID[id]
+	if !ok {
+		return Check{}, false
+	}
+	return *c, true
+}
+
+// CheckIDs returns the ids of the catalogue, sorted.
+func (e *Engine) CheckIDs() []string {
+	ids := make([]string, len(e.checks))
+	for i, c := range e.checks {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// Config returns the configuration in effect. Callers must not modify it.
+func (e *Engine) Config() *config.Config {
+	return e.state.Load().cfg
+}
+
+// SetConfig validates cfg against the catalogue and the policies'
+// parameters, then makes it the configuration of every later evaluation.
+// On error the previous configuration stays in effect.
+func (e *Engine) SetConfig(cfg *config.Config) error {
+	if cfg == nil {
+		return errors.New("config: nil")
+	}
+	errs := []error{cfg.Validate(e.CheckIDs())}
+	if e.paramDefaults != nil {
+		keys := make([]string, 0, len(cfg.Params))
+		for k := range cfg.Params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			def, ok := e.paramDefaults[k]
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Errorf("params.%s: unknown parameter", k))
+			case cfg.Params[k] != nil && jsonKind(def) != jsonKind(cfg.Params[k]):
+				errs = append(errs, fmt.Errorf("params.%s: want a %s like %v, got %v", k, jsonKind(def), def, cfg.Params[k]))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
+	params := cfg.Params
+	if params == nil {
+		params = map[string]any{}
+	}
+	pv, err := ast.InterfaceToValue(params)
+	if err != nil {
+		return fmt.Errorf("config params: %w", err)
+	}
+	e.state.Store(&state{cfg: cfg, params: pv})
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case map[string]any:
+		return "mapping"
+	case []any:
+		return "list"
+	}
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	if _, ok := v.(interface{ Int64() (int64, error) }); ok { // json.Number
+		return "number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+type mode int
+
+const (
+	modeEvaluate mode = iota
+	modeValidate
+	modeMutate
+)
+
+// Evaluate returns the violations (with effective actions) and the patch.
+func (e *Engine) Evaluate(ctx context.Context, in Input) (Decision, error) {
+	return e.eval(ctx, in, modeEvaluate)
+}
+
+// Validate returns the violations only.
+func (e *Engine) Validate(ctx context.Context, in Input) (Decision, error) {
+	return e.eval(ctx, in, modeValidate)
+}
+
+// Mutate returns the patch and Defaulted only.
+func (e *Engine) Mutate(ctx context.Context, in Input) (Decision, error) {
+	return e.eval(ctx, in, modeMutate)
+}
+
+func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
+	st := e.state.Load()
+	if in.Object == nil {
+		return Decision{}, errors.New("evaluate: input has no object")
+	}
+	input, err := toValue(in, st.params)
+	if err != nil {
+		return Decision{}, fmt.Errorf("evaluate: %w", err)
+	}
+	q := e.evaluate
+	switch m {
+	case modeValidate:
+		q = e.validate
+	case modeMutate:
+		q = e.mutate
+	}
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+	}
+	if len(rs) != 1 {
+		return Decision{}, fmt.Errorf("evaluate policies: %d results, want 1 (is an entry point undefined?)", len(rs))
+	}
+	var dec Decision
+	if m != modeMutate {
+		raws, err := decodeViolations(rs[0].Bindings["violations"])
+		if err != nil {
+			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+		}
+		dec.Violations, dec.Warnings = e.resolve(st.cfg, in, raws)
+		if in.Operation == "UPDATE" && in.OldObject != nil && len(dec.Violations) > 0 {
+			if err := e.ratchet(ctx, in, input, dec.Violations); err != nil {
+				return Decision{}, err
+			}
+		}
+	}
+	if m != modeValidate {
+		if dec.Patch, err = decodePatch(rs[0].Bindings["patch"]); err != nil {
+			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+		}
+		if dec.Patch != nil {
+			dec.Defaulted = decodeStrings(rs[0].Bindings["applied"])
+			sort.Strings(dec.Defaulted)
+		}
+	}
+	return dec, nil
+}
+
+// ratchet marks the violations the old object already had: an UPDATE must
+// not be denied for what the workload already did before paved enforced it.
+func (e *Engine) ratchet(ctx context.Context, in Input, input ast.Value, vs []Violation) error {
+	oldInput := input.(ast.Object).Copy()
+	oldObj, _ := input.(ast.Object).Get(ast.StringTerm("oldObject")).Value.(ast.Object)
+	oldInput.Insert(ast.StringTerm("object"), ast.NewTerm(oldObj))
+	oldInput.Insert(ast.StringTerm("oldObject"), ast.NullTerm())
+	oldInput.Insert(ast.StringTerm("operation"), ast.StringTerm(in.Operation))
+	rs, err := e.validate.Eval(ctx, rego.EvalParsedInput(oldInput))
+	if err != nil {
+		return fmt.Errorf("evaluate policies on the old object: %w", err)
+	}
+	if len(rs) != 1 {
+		return nil
+	}
+	old, err := decodeViolations(rs[0].Bindings["violations"])
+	if err != nil {
+		return fmt.Errorf("evaluate policies on the old object: %w", err)
+	}
+	type key struct{ check, path string }
+	had := make(map[key]bool, len(old))
+	for _, o := range old {
+		had[key{o.Check, o.Path}] = true
+	}
+	for i := range vs {
+		if had[key{vs[i].Check, vs[i].Path}] {
+			vs[i].Preexisting = true
+			if vs[i].Action == ActionEnforce {
+				vs[i].Action = ActionWarn
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// Go types for what the policies return, decoded in one place.
+
+// rawViolation is one element of data.paved.main.violations.
+type rawViolation struct {
+	Check   string
+	Message string
+	Path    string
+	Fixable bool
+}
+
+// toValue converts the input to an OPA value directly, without a JSON round
+// trip. params is the effective parameters, converted once per config.
+func toValue(in Input, params ast.Value) (ast.Value, error) {
+	obj, err := objectValue(in.Object)
+	if err != nil {
+		return nil, fmt.Errorf("input object: %w", err)
+	}
+	old := ast.Value(ast.Null{})
+	if in.OldObject != nil {
+		if old, err = objectValue(in.OldObject); err != nil {
+			return nil, fmt.Errorf("input oldObject: %w", err)
+		}
+	}
+	labels := make([][2]*ast.Term, 0, len(in.Namespace.Labels))
+	for k, v := range in.Namespace.Labels {
+		labels = append(labels, ast.Item(ast.StringTerm(k), ast.StringTerm(v)))
+	}
+	related := make([][2]*ast.Term, 0, 3)
+	for _, r := range []struct {
+		key  string
+		objs []map[string]any
+	}{{"pdbs", in.Related.PDBs}, {"hpas", in.Related.HPAs}, {"workloads", in.Related.Workloads}} {
+		terms := make([]*ast.Term, 0, len(r.objs))
+		for i, o := range r.objs {
+			v, err := objectValue(o)
+			if err != nil {
+				return nil, fmt.Errorf("input related.%s[%d]: %w", r.key, i, err)
+			}
+			terms = append(terms, ast.NewTerm(v))
+		}
+		related = append(related, ast.Item(ast.StringTerm(r.key), ast.ArrayTerm(terms...)))
+	}
+	return ast.NewObject(
+		ast.Item(ast.StringTerm("operation"), ast.StringTerm(in.Operation)),
+		ast.Item(ast.StringTerm("object"), ast.NewTerm(obj)),
+		ast.Item(ast.StringTerm("oldObject"), ast.NewTerm(old)),
+		ast.Item(ast.StringTerm("namespace"), ast.ObjectTerm(
+			ast.Item(ast.StringTerm("name"), ast.StringTerm(in.Namespace.Name)),
+			ast.Item(ast.StringTerm("labels"), ast.ObjectTerm(labels...)),
+		)),
+		ast.Item(ast.StringTerm("related"), ast.ObjectTerm(related...)),
+		ast.Item(ast.StringTerm("params"), ast.NewTerm(params)),
+	), nil
+}
+
+func objectValue(m map[string]any) (ast.Value, error) {
+	if m == nil {
+		return ast.Null{}, nil
+	}
+	return ast.InterfaceToValue(m)
+}
+
+// decodeViolations reads the violations set as returned by the evaluator.
+func decodeViolations(v any) ([]rawViolation, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("violations: want a set, got %T", v)
+	}
+	out := make([]rawViolation, 0, len(list))
+	for _, x := range list {
+		m, ok := x.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("violation: want an object, got %T", x)
+		}
+		r := rawViolation{}
+		r.Check, _ = m["check"].(string)
+		r.Message, _ = m["msg"].(string)
+		switch p := m["path"].(type) {
+		case string:
+			r.Path = p
+		case nil:
+		default:
+			r.Path = fmt.Sprint(p)
+		}
+		r.Fixable, _ = m["fixable"].(bool)
+		if r.Check == "" {
+			return nil, fmt.Errorf("violation without a check id: %v", m)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// decodePatch marshals the patch operations, nil when there are none.
+func decodePatch(v any) (json.RawMessage, error) {
+	ops, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("patch: want an array, got %T", v)
+	}
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(ops)
+	if err != nil {
+		return nil, fmt.Errorf("patch: %w", err)
+	}
+	return b, nil
+}
+
+// decodeStrings reads a set of strings.
+func decodeStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

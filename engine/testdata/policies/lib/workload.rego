@@ -1,0 +1,270 @@
+# METADATA
+# title: Workload helpers
+# description: |
+#   Where the pod spec lives in each workload kind, which containers a check
+#   looks at, and how field paths are written in violations and patches.
+package paved.lib.workload
+
+# Kinds that carry a pod spec, and the path from the object root to it.
+pod_spec_paths := {
+	"Pod": ["spec"],
+	"Deployment": ["spec", "template", "spec"],
+	"StatefulSet": ["spec", "template", "spec"],
+	"DaemonSet": ["spec", "template", "spec"],
+	"ReplicaSet": ["spec", "template", "spec"],
+	"Job": ["spec", "template", "spec"],
+	"CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+}
+
+# Kinds that manage a long-running, replicated set of pods.
+replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet"}
+
+kind := object.get(input, ["object", "kind"], "")
+
+name := object.get(input, ["object", "metadata", "name"], "")
+
+namespace := object.get(input, ["object", "metadata", "namespace"], object.get(input, ["namespace", "name"], ""))
+
+# True when the object carries a pod spec paved knows how to read.
+has_pod_spec if pod_spec_paths[kind]
+
+pod_spec_path := pod_spec_paths[kind]
+
+pod_spec := object.get(input.object, pod_spec_path, {})
+
+# The pod template's metadata (the object's own metadata for a bare Pod).
+pod_meta_path := ["metadata"] if kind == "Pod"
+
+pod_meta_path := array.concat(array.slice(pod_spec_path, 0, count(pod_spec_path) - 1), ["metadata"]) if kind != "Pod"
+
+# True for pods that run to completion (Jobs, CronJobs and pods that never
+# restart): probes, drains, PDBs and rollouts do not apply to them.
+batch if kind in {"Job", "CronJob"}
+
+batch if {
+	has_pod_spec
+	object.get(pod_spec, "restartPolicy", "Always") in {"Never", "OnFailure"}
+}
+
+# True for workloads that serve traffic for as long as they run.
+serving if {
+	has_pod_spec
+	not batch
+}
+
+# Annotations of the object and of its pod template; the object's win.
+annotations := object.union(
+	object.get(input.object, array.concat(pod_meta_path, ["annotations"]), {}),
+	object.get(input.object, ["metadata", "annotations"], {}),
+)
+
+# Every container a check looks at: main containers, native sidecars and
+# plain init containers. Ephemeral containers are debugging aids and skipped.
+# Each entry: container, list ("containers" or "initContainers"), index,
+# path (array from the object root), sidecar (true for native sidecars) and
+# long_running (main containers and native sidecars).
+containers contains entry if {
+	has_pod_spec
+	some list in ["containers", "initContainers"]
+	some i, c in object.get(pod_spec, list, [])
+	sidecar := is_native_sidecar(list, c)
+	entry := {
+		"container": c,
+		"list": list,
+		"index": i,
+		"path": array.concat(pod_spec_path, [list, i]),
+		"sidecar": sidecar,
+		"long_running": is_long_running(list, sidecar),
+	}
+}
+
+# Containers that stay up for the pod's life: probes and preStop apply.
+serving_containers contains entry if {
+	serving
+	some entry in containers
+	entry.long_running
+}
+
+is_native_sidecar(list, c) if {
+	list == "initContainers"
+	object.get(c, "restartPolicy", "") == "Always"
+}
+
+default is_native_sidecar(_, _) := false
+
+is_long_running("containers", _) := true
+
+is_long_running("initContainers", sidecar) := sidecar
+
+# path_string(["spec", "containers", 0, "image"]) is "spec.containers[0].image".
+path_string(path) := concat("", [segment(i, p) | some i, p in path])
+
+segment(_, p) := sprintf("[%d]", [p]) if is_number(p)
+
+segment(0, p) := p if is_string(p)
+
+segment(i, p) := sprintf(".%s", [p]) if {
+	is_string(p)
+	i > 0
+}
+
+# pointer(["metadata", "annotations", "a/b"]) is "/metadata/annotations/a~1b" (RFC 6901).
+pointer(path) := concat("", [sprintf("/%s", [escape(p)]) | some p in path])
+
+escape(p) := replace(replace(p, "~", "~0"), "/", "~1") if is_string(p)
+
+escape(p) := sprintf("%d", [p]) if is_number(p)
+
+# Label selector matching (matchLabels and matchExpressions) against labels.
+selector_matches(selector, labels) if {
+	count(object.get(selector, "matchLabels", {})) + count(object.get(selector, "matchExpressions", [])) > 0
+	every k, v in object.get(selector, "matchLabels", {}) {
+		labels[k] == v
+	}
+	every expr in object.get(selector, "matchExpressions", []) {
+		expression_matches(expr, labels)
+	}
+}
+
+expression_matches(expr, labels) if {
+	expr.operator == "In"
+	labels[expr.key] in expr.values
+}
+
+expression_matches(expr, labels) if {
+	expr.operator == "NotIn"
+	not labels[expr.key] in expr.values
+}
+
+expression_matches(expr, labels) if {
+	expr.operator == "Exists"
+	_ = labels[expr.key]
+}
+
+expression_matches(expr, labels) if {
+	expr.operator == "DoesNotExist"
+	not labels[expr.key]
+}
+
+# The pod labels a workload object stamps on its pods.
+pod_labels(obj) := object.get(obj, ["metadata", "labels"], {}) if obj.kind == "Pod"
+
+pod_labels(obj) := object.get(obj, ["spec", "template", "metadata", "labels"], {}) if obj.kind != "Pod"
+
+# Main containers of serving workloads: where probes and preStop apply.
+serving_main_containers contains entry if {
+	some entry in serving_containers
+	entry.list == "containers"
+}
+
+# The pod-level securityContext (the API server defaults it to {}).
+pod_security_context := object.get(pod_spec, "securityContext", {})
+
+# A container's own securityContext.
+security_context(c) := object.get(c, "securityContext", {})
+
+# True unless the pod declares spec.os.name windows: Linux-only fields
+# (runAsUser, seccomp, capabilities, readOnlyRootFilesystem, privilege
+# escalation) are rejected by the API server on Windows pods.
+linux if object.get(pod_spec, ["os", "name"], "linux") != "windows"
+
+# True when container c declares a port with this name.
+declares_port(c, name) if {
+	some p in object.get(c, "ports", [])
+	object.get(p, "name", "") == name
+}
+
+# The container port numbers c declares.
+container_port_numbers(c) := {p.containerPort | some p in object.get(c, "ports", [])}
+
+# resolve_port(c, port) is the number behind a probe's port: a number stays
+# as it is, a name declared by c becomes its containerPort, any other name
+# stays a name.
+resolve_port(_, port) := port if is_number(port)
+
+resolve_port(c, port) := resolved if {
+	is_string(port)
+	numbers := [p.containerPort | some p in object.get(c, "ports", []); object.get(p, "name", "") == port]
+	resolved := resolve_named(port, numbers)
+}
+
+resolve_named(_, numbers) := numbers[0] if count(numbers) > 0
+
+resolve_named(name, numbers) := name if count(numbers) == 0
+
+# probe_handler(c, probe) is what a probe asks, without its timings: two
+# probes with the same handler test the same thing. Named ports resolve to
+# numbers so that port "http" and the port it names compare equal.
+probe_handler(c, probe) := {"httpGet": [object.get(h, "path", "/"), resolve_port(c, object.get(h, "port", ""))]} if {
+	h := probe.httpGet
+} else := {"tcpSocket": resolve_port(c, object.get(probe.tcpSocket, "port", ""))} if {
+	probe.tcpSocket
+} else := {"exec": object.get(probe.exec, "command", [])} if {
+	probe.exec
+} else := {"grpc": [object.get(probe.grpc, "port", 0), object.get(probe.grpc, "service", "")]} if {
+	probe.grpc
+} else := {}
+
+# prestop_sleep_seconds(c) is how long container c's preStop hook keeps the
+# pod serving: a native sleep action, an exec of sleep (directly or through
+# a shell, where the sleeps of a && or ; chain add up), 0 for anything else
+# (httpGet hooks return as soon as the request does).
+prestop_sleep_seconds(c) := n if {
+	n := c.lifecycle.preStop.sleep.seconds
+	is_number(n)
+} else := n if {
+	n := exec_sleep_seconds(c.lifecycle.preStop.exec.command)
+} else := 0
+
+shells := {"sh", "bash", "ash", "dash", "zsh", "ksh"}
+
+basename(p) := parts[count(parts) - 1] if parts := split(p, "/")
+
+exec_sleep_seconds(cmd) := duration_seconds(cmd[1]) if {
+	count(cmd) == 2
+	basename(cmd[0]) == "sleep"
+}
+
+exec_sleep_seconds(cmd) := shell_sleep_seconds(cmd[2]) if {
+	count(cmd) == 3
+	basename(cmd[0]) in shells
+	regex.match(`^-[a-z]*c$`, cmd[1])
+}
+
+# The total sleep of a shell script's top-level commands.
+shell_sleep_seconds(script) := sum([n |
+	some command in regex.split(`\s*(?:&&|\|\||;|\n)\s*`, trim_space(script))
+	words := regex.split(`\s+`, trim_space(command))
+	count(words) == 2
+	basename(words[0]) == "sleep"
+	n := duration_seconds(words[1])
+])
+
+# duration_seconds("10"), duration_seconds("10s"), duration_seconds("1m"):
+# the argument forms sleep(1) accepts.
+duration_seconds(arg) := to_number(m[1]) * unit_seconds[m[2]] if {
+	is_string(arg)
+	some m in regex.find_all_string_submatch_n(`^([0-9]+(?:\.[0-9]+)?)([smhd]?)$`, arg, 1)
+}
+
+unit_seconds := {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# quantity(q) is a resource quantity ("500m", "512Mi", 2) as a number, and
+# undefined when q is not a valid quantity.
+quantity(q) := q if is_number(q)
+
+quantity(q) := units.parse(q) if is_string(q)
+
+# describe(entry) names a container in messages: container "app",
+# sidecar "proxy" or init container "migrate".
+describe(entry) := sprintf("container %q", [object.get(entry.container, "name", "")]) if entry.list == "containers"
+
+describe(entry) := sprintf("sidecar %q", [object.get(entry.container, "name", "")]) if {
+	entry.list == "initContainers"
+	entry.sidecar
+}
+
+describe(entry) := sprintf("init container %q", [object.get(entry.container, "name", "")]) if {
+	entry.list == "initContainers"
+	not entry.sidecar
+}
