@@ -5,8 +5,8 @@ import data.paved.checks.rollout.replicas_set_with_hpa
 workload(kind, meta, spec) := {
 	"apiVersion": "apps/v1",
 	"kind": kind,
-	"metadata": fixtures.merge({"name": "web", "namespace": "orders"}, meta),
-	"spec": fixtures.merge(
+	"metadata": object.union({"name": "web", "namespace": "orders"}, meta),
+	"spec": object.union(
 		{
 			"selector": {"matchLabels": {"app": "web"}},
 			"template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "web:1.0"}]}},
@@ -45,7 +45,7 @@ failing := {
 		"related": {"hpas": [hpa("StatefulSet", "web", "orders")]},
 	},
 	"kubectl apply with replicas": {
-		"object": workload("Deployment", fixtures.merge(last_applied({"replicas": 3}), update_fields), {"replicas": 3}),
+		"object": workload("Deployment", object.union(last_applied({"replicas": 3}), update_fields), {"replicas": 3}),
 		"related": scaled,
 	},
 	"server-side apply owning replicas": {
@@ -75,7 +75,7 @@ passing := {
 	"HPA in another namespace": {"object": workload("Deployment", {}, {"replicas": 3}), "related": {"hpas": [hpa("Deployment", "web", "billing")]}},
 	"raw manifest without replicas": {"object": workload("Deployment", {}, {}), "related": scaled},
 	"kubectl apply without replicas, scaled by the HPA": {
-		"object": workload("Deployment", fixtures.merge(last_applied({"template": {}}), update_fields), {"replicas": 7}),
+		"object": workload("Deployment", object.union(last_applied({"template": {}}), update_fields), {"replicas": 7}),
 		"related": scaled,
 	},
 	"server-side apply not owning replicas": {
@@ -87,7 +87,7 @@ passing := {
 		"related": scaled,
 	},
 	"unreadable last-applied annotation": {
-		"object": workload("Deployment", fixtures.merge({"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{not json"}}, update_fields), {"replicas": 3}),
+		"object": workload("Deployment", object.union({"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{not json"}}, update_fields), {"replicas": 3}),
 		"related": scaled,
 	},
 	"ReplicaSet is not checked": {"object": workload("ReplicaSet", {}, {"replicas": 3}), "related": {"hpas": [hpa("ReplicaSet", "web", "orders")]}},

@@ -56,7 +56,7 @@ test_message_names_the_value if {
 
 test_other_kinds_are_silent[kind] if {
 	some kind in ["StatefulSet", "DaemonSet", "ReplicaSet"]
-	obj := fixtures.merge(raw, {"kind": kind})
+	obj := object.union(raw, {"kind": kind})
 	count(rolling_update_unsafe.violation) == 0 with input as {"object": obj}
 }
 
