@@ -98,3 +98,15 @@ patched(obj) := json.patch(obj, ops) if {
 patch_of(obj) := ops if {
 	ops := data.paved.mutate.patch with input as {"object": obj}
 }
+
+# The leaves the patch for obj adds, by JSON pointer.
+added(obj) := {op.path: op.value | some op in patch_of(obj)}
+
+# True when paved fix changes nothing on an object it already fixed.
+idempotent(obj) if patch_of(patched(obj)) == []
+
+# The annotation recording the defaults applied to obj.
+defaulted(obj) := patched(obj).metadata.annotations["paved.dev/defaulted"]
+
+# The JSON pointer of the pod spec in a kind, as patches write it.
+pointer_prefix(kind) := workload.pointer(workload.pod_spec_paths[kind])
