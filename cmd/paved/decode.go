@@ -1,0 +1,411 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
+)
+
+// Limits on input size: the API server refuses requests above 3 MiB, so a
+// larger document cannot be a Kubernetes object, and a manifest file above
+// maxFileBytes is almost certainly not a manifest file.
+const (
+	maxFileBytes = 8 << 20
+	maxDocBytes  = 3 << 20
+)
+
+// source is one input file (or stdin) split into documents.
+type source struct {
+	Path string // as given, "-" for stdin
+	Data []byte
+	Docs []document
+}
+
+// document is one YAML document (or the whole JSON file) of a source.
+type document struct {
+	Index int // 0-based position among the file's non-empty documents
+	Line  int // 1-based line where the document starts
+	Start int // byte range of the document's text in the source
+	End   int
+	// Objects decoded from the document: one, or the items of a List.
+	Objects []*manifest
+	Err     error
+}
+
+// manifest is one Kubernetes object read from a file.
+type manifest struct {
+	Source *source
+	Doc    *document
+	Item   int // index in a List's items, -1 otherwise
+	// Object is the object as written (numbers kept exact), the same form
+	// admission hands to the engine.
+	Object map[string]any
+	// Eval is Object with metadata.namespace filled in as admission sees
+	// it (see withNamespace).
+	Eval       map[string]any
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	// SchemaErrors are unknown, duplicate or mistyped fields, each naming
+	// the field, as the API server's strict field validation reports them.
+	SchemaErrors []schemaError
+}
+
+type schemaError struct {
+	Path    string
+	Message string
+}
+
+// inputError is input paved cannot use: it names the file and document.
+type inputError struct {
+	File  string
+	Index int // -1 when the whole file is unusable
+	Line  int
+	Msg   string
+}
+
+func (e *inputError) Error() string {
+	if e.Index < 0 {
+		return e.File + ": " + e.Msg
+	}
+	return fmt.Sprintf("%s: document %d (line %d): %s", e.File, e.Index+1, e.Line, e.Msg)
+}
+
+// decoder turns documents into typed, strictly validated objects.
+type decoder struct {
+	strict runtime.Decoder
+	// ignoreUnknownKinds skips objects whose kind paved does not know
+	// instead of reporting them as errors.
+	ignoreUnknownKinds bool
+}
+
+func newDecoder() *decoder {
+	return &decoder{strict: kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme.Scheme, scheme.Scheme,
+		kjson.SerializerOptions{Strict: true})}
+}
+
+// collect expands the command-line paths into files: directories are walked
+// recursively for *.yaml, *.yml and *.json (hidden directories skipped).
+func collect(paths []string) ([]string, []*inputError) {
+	var files []string
+	var errs []*inputError
+	for _, p := range paths {
+		if p == "-" {
+			files = append(files, p)
+			continue
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, &inputError{File: p, Index: -1, Msg: cleanPathError(err)})
+			continue
+		}
+		if !info.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, &inputError{File: path, Index: -1, Msg: cleanPathError(err)})
+				return nil
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".yaml", ".yml", ".json":
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, &inputError{File: p, Index: -1, Msg: err.Error()})
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, errs
+}
+
+func cleanPathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// readSource reads a file (or stdin for "-") within the size limit.
+func readSource(path string, stdin io.Reader) (*source, *inputError) {
+	var r io.Reader
+	if path == "-" {
+		r = stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, &inputError{File: path, Index: -1, Msg: cleanPathError(err)}
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxFileBytes+1))
+	if err != nil {
+		return nil, &inputError{File: path, Index: -1, Msg: "read: " + err.Error()}
+	}
+	if len(data) > maxFileBytes {
+		return nil, &inputError{File: path, Index: -1, Msg: fmt.Sprintf("larger than %d MiB: not a manifest file (split it, or check that the path is right)", maxFileBytes>>20)}
+	}
+	return &source{Path: path, Data: data}, nil
+}
+
+// split cuts the source into YAML documents at "---" lines, keeping each
+// document's byte range and starting line. Empty documents are dropped.
+func split(data []byte) []document {
+	var docs []document
+	start, startLine, line := 0, 1, 1
+	flush := func(end int) {
+		if !emptyDocument(data[start:end]) {
+			docs = append(docs, document{Index: len(docs), Line: startLine + leadingBlankLines(data[start:end]), Start: start, End: end})
+		}
+	}
+	for pos := 0; pos < len(data); {
+		nl := bytes.IndexByte(data[pos:], '\n')
+		next := len(data)
+		if nl >= 0 {
+			next = pos + nl + 1
+		}
+		text := bytes.TrimRight(data[pos:next], "\r\n")
+		if isSeparator(text) {
+			flush(pos)
+			start, startLine = next, line+1
+		}
+		pos = next
+		line++
+	}
+	flush(len(data))
+	return docs
+}
+
+func isSeparator(line []byte) bool {
+	if !bytes.HasPrefix(line, []byte("---")) {
+		return false
+	}
+	rest := line[3:]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t'
+}
+
+// emptyDocument reports whether a document holds only blank lines and comments.
+func emptyDocument(b []byte) bool {
+	for line := range bytes.Lines(b) {
+		t := bytes.TrimSpace(line)
+		if len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("...")) {
+			return false
+		}
+	}
+	return true
+}
+
+func leadingBlankLines(b []byte) int {
+	n := 0
+	for line := range bytes.Lines(b) {
+		t := bytes.TrimSpace(line)
+		if len(t) > 0 && t[0] != '#' {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// decode splits a source and decodes every document; problems with one
+// document are recorded on it and do not stop the others.
+func (d *decoder) decode(src *source) {
+	src.Docs = split(src.Data)
+	for i := range src.Docs {
+		doc := &src.Docs[i]
+		doc.Err = d.decodeDocument(src, doc)
+	}
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+// shiftLines rewrites "line N" in a YAML error (relative to the document)
+// into the line in the file.
+func shiftLines(msg string, offset int) string {
+	return yamlLineRE.ReplaceAllStringFunc(msg, func(s string) string {
+		n, _ := strconv.Atoi(s[5:])
+		return "line " + strconv.Itoa(n+offset)
+	})
+}
+
+func (d *decoder) decodeDocument(src *source, doc *document) error {
+	fail := func(format string, args ...any) error {
+		return &inputError{File: src.Path, Index: doc.Index, Line: doc.Line, Msg: fmt.Sprintf(format, args...)}
+	}
+	text := src.Data[doc.Start:doc.End]
+	if len(text) > maxDocBytes {
+		return fail("document is larger than %d MiB, the API server's request limit", maxDocBytes>>20)
+	}
+	js, err := yaml.YAMLToJSONStrict(text)
+	var dupErr string
+	if err != nil {
+		// A duplicate key is what strict field validation reports as a
+		// duplicate field; any other problem means the YAML is broken.
+		if strings.Contains(err.Error(), "already set in map") || strings.Contains(err.Error(), "duplicate") {
+			dupErr = shiftLines(err.Error(), doc.Line-1)
+			js, err = yaml.YAMLToJSON(text)
+		}
+		if err != nil {
+			return fail("broken YAML: %s", strings.TrimPrefix(shiftLines(err.Error(), doc.Line-1), "error converting YAML to JSON: "))
+		}
+	}
+	raw, err := decodeJSONObject(js)
+	if err != nil {
+		return fail("%s", err)
+	}
+	kind, _ := raw["kind"].(string)
+	apiVersion, _ := raw["apiVersion"].(string)
+	if kind == "List" || (strings.HasSuffix(kind, "List") && apiVersion == "v1" && raw["items"] != nil) {
+		items, ok := raw["items"].([]any)
+		if !ok {
+			return fail("%s has no items list", kind)
+		}
+		for i, it := range items {
+			m, ok := it.(map[string]any)
+			if !ok {
+				return fail("items[%d]: not a Kubernetes object (got %s)", i, jsonType(it))
+			}
+			b, err := json.Marshal(m)
+			if err != nil {
+				return fail("items[%d]: %v", i, err)
+			}
+			obj, err := d.typed(b, m)
+			if err != nil {
+				return fail("items[%d]: %v", i, err)
+			}
+			if obj == nil {
+				continue
+			}
+			obj.Source, obj.Doc, obj.Item = src, doc, i
+			doc.Objects = append(doc.Objects, obj)
+		}
+		return nil
+	}
+	obj, err := d.typed(js, raw)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if obj == nil {
+		return nil
+	}
+	if dupErr != "" {
+		obj.SchemaErrors = append(obj.SchemaErrors, schemaError{Message: "duplicate field: " + dupErr})
+	}
+	obj.Source, obj.Doc, obj.Item = src, doc, -1
+	doc.Objects = append(doc.Objects, obj)
+	return nil
+}
+
+// decodeJSONObject reads a JSON object keeping numbers exact.
+func decodeJSONObject(js []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("not a Kubernetes object: %v", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not a Kubernetes object: the document is %s, want a mapping with apiVersion and kind", jsonType(v))
+	}
+	return m, nil
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case json.Number, float64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+var (
+	unknownFieldRE = regexp.MustCompile(`(unknown|duplicate) field "([^"]+)"`)
+	typeErrorRE    = regexp.MustCompile(`cannot unmarshal (.+) into Go struct field [A-Za-z0-9]+\.(\S+) of type (\S+)`)
+)
+
+// typed decodes one object into its Kubernetes API type with strict field
+// validation. It returns nil, nil for an unknown kind when those are ignored.
+func (d *decoder) typed(js []byte, raw map[string]any) (*manifest, error) {
+	m := &manifest{Object: raw}
+	m.APIVersion, _ = raw["apiVersion"].(string)
+	m.Kind, _ = raw["kind"].(string)
+	if md, ok := raw["metadata"].(map[string]any); ok {
+		m.Namespace, _ = md["namespace"].(string)
+		m.Name, _ = md["name"].(string)
+	}
+	switch {
+	case m.Kind == "" && m.APIVersion == "":
+		return nil, errors.New("not a Kubernetes object: apiVersion and kind are missing")
+	case m.Kind == "":
+		return nil, errors.New("kind is missing")
+	case m.APIVersion == "":
+		return nil, fmt.Errorf("apiVersion of kind %q is missing", m.Kind)
+	}
+	_, _, err := d.strict.Decode(js, nil, nil)
+	switch {
+	case err == nil:
+	case runtime.IsNotRegisteredError(err):
+		if d.ignoreUnknownKinds {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("unknown kind %q (apiVersion %s): paved checks built-in Kubernetes kinds only (use --ignore-unknown-kinds to skip others)", m.Kind, m.APIVersion)
+	case runtime.IsStrictDecodingError(err):
+		se, _ := runtime.AsStrictDecodingError(err)
+		for _, e := range se.Errors() {
+			msg := e.Error()
+			if sm := unknownFieldRE.FindStringSubmatch(msg); sm != nil {
+				m.SchemaErrors = append(m.SchemaErrors, schemaError{Path: sm[2], Message: sm[1] + " field \"" + sm[2] + "\""})
+			} else {
+				m.SchemaErrors = append(m.SchemaErrors, schemaError{Message: msg})
+			}
+		}
+	default:
+		msg := err.Error()
+		if sm := typeErrorRE.FindStringSubmatch(msg); sm != nil {
+			m.SchemaErrors = append(m.SchemaErrors, schemaError{Path: sm[2],
+				Message: fmt.Sprintf("field %q has the wrong type: got %s, want %s", sm[2], sm[1], sm[3])})
+		} else {
+			m.SchemaErrors = append(m.SchemaErrors, schemaError{Message: msg})
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/paved-k8s/paved/engine"
+)
+
+// result is one row of `paved check -o json`.
+type result struct {
+	File       string `json:"file"`
+	Index      int    `json:"index"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`
+	Check      string `json:"check"`
+	Action     string `json:"action"`
+	Severity   string `json:"severity"`
+	Message    string `json:"message"`
+	Path       string `json:"path"`
+
+	line    int
+	fixable bool
+}
+
+// errorRow is one unusable input in `paved check -o json`.
+type errorRow struct {
+	File    string `json:"file"`
+	Index   int    `json:"index"`
+	Message string `json:"message"`
+}
+
+// report is what `paved check` found, in file and document order.
+type report struct {
+	Results  []result   `json:"results"`
+	Errors   []errorRow `json:"errors"`
+	Warnings []string   `json:"warnings,omitempty"`
+
+	objects, files int
+	off            int // violations at action off (disabled or exempted)
+}
+
+// lines finds field lines lazily, parsing each document once.
+type lines struct {
+	nodes map[*document]*yaml.Node
+}
+
+func (l *lines) of(m *manifest, path string) int {
+	if l.nodes == nil {
+		l.nodes = map[*document]*yaml.Node{}
+	}
+	n, ok := l.nodes[m.Doc]
+	if !ok {
+		n, _ = parseNode(m.Source.Data[m.Doc.Start:m.Doc.End])
+		l.nodes[m.Doc] = n
+	}
+	if n == nil {
+		return m.Doc.Line
+	}
+	segs := splitPath(path)
+	if m.Item >= 0 {
+		segs = append([]any{"items", m.Item}, segs...)
+	}
+	if path == "" && m.Item < 0 {
+		return m.Doc.Line
+	}
+	return lineOf(n, segs) + m.Doc.Line - 1
+}
+
+func buildReport(files int, objs []*manifest, findings [][]finding, warnings []string, errs []*inputError) report {
+	rep := report{Results: []result{}, Errors: []errorRow{}, Warnings: warnings, objects: len(objs), files: files}
+	var l lines
+	for _, fs := range findings {
+		for _, f := range fs {
+			v := f.Violation
+			if v.Action == engine.ActionOff {
+				rep.off++
+				continue
+			}
+			m := f.Obj
+			rep.Results = append(rep.Results, result{
+				File: m.Source.Path, Index: m.Doc.Index, APIVersion: m.APIVersion, Kind: m.Kind,
+				Namespace: m.Namespace, Name: m.Name, Check: v.Check, Action: string(v.Action),
+				Severity: string(v.Severity), Message: v.Message, Path: v.Path,
+				line: l.of(m, v.Path), fixable: v.Fixable,
+			})
+		}
+	}
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].File != errs[j].File {
+			return errs[i].File < errs[j].File
+		}
+		return errs[i].Index < errs[j].Index
+	})
+	for _, e := range errs {
+		rep.Errors = append(rep.Errors, errorRow{File: e.File, Index: e.Index, Message: e.Error()})
+	}
+	return rep
+}
+
+func (r report) count(action engine.Action) int {
+	n := 0
+	for _, x := range r.Results {
+		if x.Action == string(action) {
+			n++
+		}
+	}
+	return n
+}
+
+func (r report) fixable() int {
+	n := 0
+	for _, x := range r.Results {
+		if x.fixable {
+			n++
+		}
+	}
+	return n
+}
+
+func writeText(w io.Writer, r report) {
+	for _, x := range r.Results {
+		ref := x.Kind + "/" + x.Name
+		if x.Namespace != "" {
+			ref = x.Kind + "/" + x.Namespace + "/" + x.Name
+		}
+		fmt.Fprintf(w, "%s:%d: %s %s [%s] %s\n", x.File, x.line, ref, x.Check, x.Action, x.Message)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "error: %s\n", e.Message)
+	}
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", wn)
+	}
+	fmt.Fprintf(w, "%s checked in %s: %d enforce, %d warn, %d audit", plural(r.objects, "object"), plural(r.files, "file"),
+		r.count(engine.ActionEnforce), r.count(engine.ActionWarn), r.count(engine.ActionAudit))
+	if r.off > 0 {
+		fmt.Fprintf(w, ", %d off", r.off)
+	}
+	if n := r.fixable(); n > 0 {
+		fmt.Fprintf(w, " (%d fixable by paved fix)", n)
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(w, "; %s", plural(len(r.Errors), "error"))
+	}
+	fmt.Fprintln(w)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// SARIF 2.1.0, the subset code-scanning UIs read.
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool        sarifTool         `json:"tool"`
+	Results     []sarifResult     `json:"results"`
+	Invocations []sarifInvocation `json:"invocations"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifRule struct {
+	ID                   string         `json:"id"`
+	Name                 string         `json:"name"`
+	ShortDescription     sarifText      `json:"shortDescription"`
+	FullDescription      sarifText      `json:"fullDescription"`
+	DefaultConfiguration sarifConfig    `json:"defaultConfiguration"`
+	Properties           map[string]any `json:"properties"`
+}
+
+type sarifConfig struct {
+	Level string `json:"level"`
+}
+
+type sarifResult struct {
+	RuleID    string          `json:"ruleId"`
+	RuleIndex int             `json:"ruleIndex"`
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation sarifPhysical  `json:"physicalLocation"`
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           sarifRegion   `json:"region"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+type sarifLogical struct {
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications"`
+}
+
+type sarifNotification struct {
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+}
+
+func sarifLevel(a string) string {
+	switch engine.Action(a) {
+	case engine.ActionEnforce:
+		return "error"
+	case engine.ActionWarn:
+		return "warning"
+	}
+	return "note"
+}
+
+// securitySeverity maps severities to the CVSS-like scores code-scanning
+// UIs use to rank security findings.
+var securitySeverity = map[engine.Severity]string{
+	engine.SeverityCritical: "9.5", engine.SeverityHigh: "7.5", engine.SeverityMedium: "5.0", engine.SeverityLow: "2.0",
+}
+
+func writeSARIF(w io.Writer, r report, checks []engine.Check, version string) error {
+	rules := []sarifRule{}
+	index := map[string]int{}
+	for _, c := range checks {
+		index[c.ID] = len(rules)
+		rules = append(rules, sarifRule{
+			ID: c.ID, Name: c.Title, ShortDescription: sarifText{c.Title}, FullDescription: sarifText{c.Description},
+			DefaultConfiguration: sarifConfig{sarifLevel(string(c.Action))},
+			Properties:           map[string]any{"tags": []string{c.Area}, "security-severity": securitySeverity[c.Severity], "kinds": c.Kinds, "fixable": c.Fixable},
+		})
+	}
+	index[schemaCheck] = len(rules)
+	rules = append(rules, sarifRule{
+		ID: schemaCheck, Name: "Manifest fails strict schema validation",
+		ShortDescription:     sarifText{"Unknown, duplicate or mistyped field"},
+		FullDescription:      sarifText{"The object has a field its Kubernetes API type does not define, defines twice, or gives the wrong type. The API server rejects it under strict field validation, and otherwise drops it silently, so a typo'd field becomes a missing setting."},
+		DefaultConfiguration: sarifConfig{"error"},
+		Properties:           map[string]any{"tags": []string{"schema"}, "security-severity": securitySeverity[engine.SeverityHigh]},
+	})
+	results := []sarifResult{}
+	for _, x := range r.Results {
+		results = append(results, sarifResult{
+			RuleID: x.Check, RuleIndex: index[x.Check], Level: sarifLevel(x.Action), Message: sarifText{x.Message},
+			Locations: []sarifLocation{{
+				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(x.File)}, Region: sarifRegion{StartLine: max(x.line, 1)}},
+				LogicalLocations: []sarifLogical{{FullyQualifiedName: strings.Trim(x.Kind+"/"+x.Namespace+"/"+x.Name+"/"+x.Path, "/"), Kind: "object"}},
+			}},
+		})
+	}
+	notes := []sarifNotification{}
+	for _, e := range r.Errors {
+		notes = append(notes, sarifNotification{Level: "error", Message: sarifText{e.Message},
+			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(e.File)}, Region: sarifRegion{StartLine: 1}}}}})
+	}
+	return writeJSON(w, sarifLog{
+		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
+		Version: "2.1.0",
+		Runs: []sarifRun{{
+			Tool:        sarifTool{Driver: sarifDriver{Name: "paved", Version: version, InformationURI: "https://github.com/paved-k8s/paved", Rules: rules}},
+			Results:     results,
+			Invocations: []sarifInvocation{{ExecutionSuccessful: len(r.Errors) == 0, ToolExecutionNotifications: notes}},
+		}},
+	})
+}
+
+func uri(file string) string {
+	if file == "-" {
+		return "stdin"
+	}
+	return strings.TrimPrefix(file, "./")
+}

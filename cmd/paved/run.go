@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+
+	opaversion "github.com/open-policy-agent/opa/v1/version"
+
+	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/engine"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0 // nothing at action enforce
+	exitEnforced = 1 // something at action enforce was found
+	exitInput    = 2 // unusable input or usage error
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+const usage = `paved checks and fixes Kubernetes manifests with paved's production-default policies.
+
+Usage:
+  paved check [--config FILE] [-o text|json|sarif] PATH...   report violations
+  paved fix [--config FILE] [--write] PATH...                 apply the defaults (prints a diff unless --write)
+  paved checks [-o text|json]                                 list the catalogue
+  paved version                                               print the version
+
+PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin.
+Exit status: 0 nothing at action enforce, 1 something at action enforce, 2 unusable input.
+`
+
+// run is the whole CLI; main only wires the process to it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitInput
+	}
+	switch args[0] {
+	case "check":
+		return runCheck(ctx, args[1:], stdin, stdout, stderr)
+	case "fix":
+		return runFix(ctx, args[1:], stdin, stdout, stderr)
+	case "checks":
+		return runChecks(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "paved %s (OPA %s, %s)\n", versionString(), opaversion.Version, runtime.Version())
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "paved: unknown command %q\n\n%s", args[0], usage)
+	return exitInput
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// common holds the flags every evaluating command shares.
+type common struct {
+	configFile   string
+	policiesDir  string
+	namespace    string
+	ignoreKinds  bool
+	engine       *engine.Engine
+	dec          *decoder
+	flags        *flag.FlagSet
+	errOut       io.Writer
+	commandUsage string
+}
+
+func newCommon(name, commandUsage string, stderr io.Writer) *common {
+	c := &common{flags: flag.NewFlagSet("paved "+name, flag.ContinueOnError), errOut: stderr, commandUsage: commandUsage}
+	c.flags.SetOutput(stderr)
+	c.flags.StringVar(&c.configFile, "config", "", "paved.yaml with actions, params and exemptions (default: built-in defaults)")
+	c.flags.StringVar(&c.policiesDir, "policies", "", "load policies from this directory instead of the built-in set")
+	c.flags.StringVar(&c.namespace, "namespace", "default", "namespace of objects that name none")
+	c.flags.BoolVar(&c.ignoreKinds, "ignore-unknown-kinds", false, "skip objects of kinds paved does not know (custom resources) instead of failing")
+	c.flags.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", commandUsage)
+		c.flags.PrintDefaults()
+	}
+	return c
+}
+
+// parse parses flags (allowed before and after paths) and builds the engine.
+func (c *common) parse(ctx context.Context, args []string) ([]string, int) {
+	var paths []string
+	for {
+		if err := c.flags.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK
+			}
+			return nil, exitInput
+		}
+		rest := c.flags.Args()
+		if len(rest) == 0 {
+			break
+		}
+		paths = append(paths, rest[0])
+		args = rest[1:]
+	}
+	opts := []engine.Option{}
+	if c.configFile != "" {
+		cfg, err := config.Load(c.configFile)
+		if err != nil {
+			fmt.Fprintf(c.errOut, "paved: %v\n", err)
+			return nil, exitInput
+		}
+		opts = append(opts, engine.WithConfig(cfg))
+	}
+	if c.policiesDir != "" {
+		opts = append(opts, engine.WithPolicies(os.DirFS(c.policiesDir)))
+	}
+	e, err := engine.New(ctx, opts...)
+	if err != nil {
+		fmt.Fprintf(c.errOut, "paved: %v\n", err)
+		return nil, exitInput
+	}
+	c.engine = e
+	c.dec = newDecoder()
+	c.dec.ignoreUnknownKinds = c.ignoreKinds
+	return paths, -1
+}
+
+func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommon("check", "paved check [--config FILE] [-o text|json|sarif] PATH...", stderr)
+	output := c.flags.String("o", "text", "output format: text, json or sarif")
+	paths, code := c.parse(ctx, args)
+	if code >= 0 {
+		return code
+	}
+	switch *output {
+	case "text", "json", "sarif":
+	default:
+		fmt.Fprintf(stderr, "paved check: -o %q: want text, json or sarif\n", *output)
+		return exitInput
+	}
+	if len(paths) == 0 {
+		fmt.Fprintf(stderr, "paved check: no PATH given (use - for stdin)\n")
+		c.flags.Usage()
+		return exitInput
+	}
+	sources, objs, errs := load(paths, stdin, c.dec)
+	findings, _, warnings, evalErrs := evaluate(ctx, c.engine, objs, c.namespace, false)
+	for i, err := range evalErrs {
+		if err != nil {
+			if i < len(objs) && len(evalErrs) == len(objs) {
+				errs = append(errs, objectError(objs[i], err))
+			} else {
+				errs = append(errs, &inputError{File: "-", Index: -1, Msg: err.Error()})
+			}
+		}
+	}
+	rep := buildReport(len(sources), objs, findings, warnings, errs)
+	var err error
+	switch *output {
+	case "json":
+		err = writeJSON(stdout, rep)
+	case "sarif":
+		err = writeSARIF(stdout, rep, c.engine.Checks(), versionString())
+	default:
+		writeText(stdout, rep)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "paved check: write output: %v\n", err)
+		return exitInput
+	}
+	switch {
+	case len(rep.Errors) > 0:
+		return exitInput
+	case rep.count(engine.ActionEnforce) > 0:
+		return exitEnforced
+	}
+	return exitOK
+}
+
+func runFix(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommon("fix", "paved fix [--config FILE] [--write] PATH...", stderr)
+	write := c.flags.Bool("write", false, "rewrite the files in place instead of printing a diff")
+	paths, code := c.parse(ctx, args)
+	if code >= 0 {
+		return code
+	}
+	if len(paths) == 0 {
+		fmt.Fprintf(stderr, "paved fix: no PATH given (use - for stdin)\n")
+		c.flags.Usage()
+		return exitInput
+	}
+	sources, objs, errs := load(paths, stdin, c.dec)
+	_, decisions, _, evalErrs := evaluate(ctx, c.engine, objs, c.namespace, true)
+	patches := map[*manifest]engine.Decision{}
+	for i, m := range objs {
+		if i < len(evalErrs) && evalErrs[i] != nil {
+			errs = append(errs, objectError(m, evalErrs[i]))
+			continue
+		}
+		if len(decisions[i].Patch) > 0 {
+			patches[m] = decisions[i]
+		}
+	}
+	changedObjects, changedFiles := 0, 0
+	for _, src := range sources {
+		f, err := fixSource(src, patches)
+		if err != nil {
+			errs = append(errs, &inputError{File: src.Path, Index: -1, Msg: err.Error()})
+			continue
+		}
+		if f.objects == 0 {
+			continue
+		}
+		changedObjects += f.objects
+		changedFiles++
+		if *write {
+			if err := writeFixed(f, stdout); err != nil {
+				errs = append(errs, &inputError{File: src.Path, Index: -1, Msg: "write: " + err.Error()})
+			}
+			continue
+		}
+		diff, err := unifiedDiff(f)
+		if err != nil {
+			errs = append(errs, &inputError{File: src.Path, Index: -1, Msg: "diff: " + err.Error()})
+			continue
+		}
+		fmt.Fprint(stdout, diff)
+	}
+	for _, e := range errs {
+		fmt.Fprintf(stderr, "error: %v\n", e)
+	}
+	verb := "would change"
+	if *write {
+		verb = "changed"
+	}
+	fmt.Fprintf(stderr, "paved fix: %s %s in %s\n", verb, plural(changedObjects, "object"), plural(changedFiles, "file"))
+	if len(errs) > 0 {
+		return exitInput
+	}
+	return exitOK
+}
+
+func runChecks(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommon("checks", "paved checks [-o text|json]", stderr)
+	output := c.flags.String("o", "text", "output format: text or json")
+	if _, code := c.parse(ctx, args); code >= 0 {
+		return code
+	}
+	checks := c.engine.Checks()
+	switch *output {
+	case "json":
+		if err := writeJSON(stdout, checks); err != nil {
+			return exitInput
+		}
+		return exitOK
+	case "text":
+	default:
+		fmt.Fprintf(stderr, "paved checks: -o %q: want text or json\n", *output)
+		return exitInput
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tACTION\tFIXABLE\tKINDS\tTITLE")
+	for _, ch := range checks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", ch.ID, ch.Severity, ch.Action, ch.Fixable, strings.Join(ch.Kinds, ","), ch.Title)
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout)
+	for _, ch := range checks {
+		fmt.Fprintf(stdout, "%s — %s\n%s\n\n", ch.ID, ch.Title, indent(ch.Description, "    "))
+	}
+	return exitOK
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + strings.TrimSpace(l)
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// parseNode parses one document into a node tree (comments and key order
+// kept), used to find the line of a field and to apply patches in place.
+func parseNode(text []byte) (*yaml.Node, error) {
+	doc, err := parseDocument(text)
+	if err != nil {
+		return nil, err
+	}
+	return doc.Content[0], nil
+}
+
+// parseDocument returns the document node, which also holds the comments
+// above the first key.
+func parseDocument(text []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, fmt.Errorf("not a single document")
+	}
+	return &doc, nil
+}
+
+var segmentRE = regexp.MustCompile(`^([^.\[]*)((?:\[\d+\])*)`)
+
+// splitPath turns "spec.containers[0].image" into ["spec","containers",0,"image"].
+func splitPath(p string) []any {
+	var out []any
+	for _, part := range strings.Split(p, ".") {
+		m := segmentRE.FindStringSubmatch(part)
+		if m == nil {
+			out = append(out, part)
+			continue
+		}
+		if m[1] != "" {
+			out = append(out, m[1])
+		}
+		for _, idx := range regexp.MustCompile(`\d+`).FindAllString(m[2], -1) {
+			n, _ := strconv.Atoi(idx)
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// lineOf returns the line of the deepest node on the path that exists
+// (the field itself, or the parent where it is missing).
+func lineOf(root *yaml.Node, path []any) int {
+	n := root
+	line := root.Line
+	for _, seg := range path {
+		child, key := childOf(n, seg)
+		if child == nil {
+			break
+		}
+		line = child.Line
+		if key != nil {
+			line = key.Line
+		}
+		n = child
+	}
+	return line
+}
+
+// childOf returns the value node (and for mappings the key node) of seg.
+func childOf(n *yaml.Node, seg any) (value, key *yaml.Node) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch s := seg.(type) {
+	case string:
+		if n.Kind != yaml.MappingNode {
+			return nil, nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == s {
+				return n.Content[i+1], n.Content[i]
+			}
+		}
+	case int:
+		if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
+			return n.Content[s], nil
+		}
+	}
+	return nil, nil
+}
+
+// patchOp is one RFC 6902 operation as the mutation policies emit them.
+type patchOp struct {
+	Op    string          `json:"op"`
+	Path  string          `json:"path"`
+	Value json.RawMessage `json:"value"`
+}
+
+// errUnsupportedPatch makes the caller fall back to rewriting the document.
+var errUnsupportedPatch = fmt.Errorf("patch operation not supported in place")
+
+// applyToNode applies "add" operations to the node tree, appending new keys
+// after the existing ones so the rest of the document stays as written.
+func applyToNode(root *yaml.Node, ops []patchOp) error {
+	for _, op := range ops {
+		if op.Op != "add" && op.Op != "replace" {
+			return errUnsupportedPatch
+		}
+		segs, err := pointerSegments(op.Path)
+		if err != nil || len(segs) == 0 {
+			return errUnsupportedPatch
+		}
+		parent := root
+		for _, s := range segs[:len(segs)-1] {
+			var child *yaml.Node
+			if parent.Kind == yaml.SequenceNode {
+				n, err := strconv.Atoi(s)
+				if err != nil {
+					return errUnsupportedPatch
+				}
+				child, _ = childOf(parent, n)
+			} else {
+				child, _ = childOf(parent, s)
+			}
+			if child == nil {
+				return fmt.Errorf("patch %s: parent %q missing", op.Path, s)
+			}
+			parent = child
+		}
+		var v any
+		if err := json.Unmarshal(op.Value, &v); err != nil {
+			return err
+		}
+		var val yaml.Node
+		if err := val.Encode(v); err != nil {
+			return err
+		}
+		blockStyle(&val)
+		last := segs[len(segs)-1]
+		switch parent.Kind {
+		case yaml.MappingNode:
+			if existing, _ := childOf(parent, last); existing != nil {
+				*existing = val
+				continue
+			}
+			key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: last}
+			parent.Content = append(parent.Content, key, &val)
+		case yaml.SequenceNode:
+			if last == "-" {
+				parent.Content = append(parent.Content, &val)
+				continue
+			}
+			n, err := strconv.Atoi(last)
+			if err != nil || n < 0 || n > len(parent.Content) {
+				return errUnsupportedPatch
+			}
+			if op.Op == "replace" {
+				if n == len(parent.Content) {
+					return errUnsupportedPatch
+				}
+				parent.Content[n] = &val
+				continue
+			}
+			parent.Content = append(parent.Content[:n], append([]*yaml.Node{&val}, parent.Content[n:]...)...)
+		default:
+			return errUnsupportedPatch
+		}
+	}
+	return nil
+}
+
+func pointerSegments(p string) ([]string, error) {
+	if !strings.HasPrefix(p, "/") {
+		return nil, fmt.Errorf("bad JSON pointer %q", p)
+	}
+	parts := strings.Split(p[1:], "/")
+	for i, s := range parts {
+		parts[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+	}
+	return parts, nil
+}
+
+// compactSequences reports whether the document writes sequences under a
+// key without extra indentation ("key:\n- item"), kubectl's style.
+func compactSequences(text []byte) bool {
+	lines := bytes.Split(text, []byte("\n"))
+	for i := 0; i+1 < len(lines); i++ {
+		l := lines[i]
+		t := bytes.TrimRight(l, " \r")
+		if !bytes.HasSuffix(t, []byte(":")) {
+			continue
+		}
+		indent := len(l) - len(bytes.TrimLeft(l, " "))
+		next := lines[i+1]
+		nIndent := len(next) - len(bytes.TrimLeft(next, " "))
+		if bytes.HasPrefix(bytes.TrimLeft(next, " "), []byte("- ")) || bytes.Equal(bytes.TrimSpace(next), []byte("-")) {
+			return nIndent == indent
+		}
+	}
+	return true
+}
+
+// encodeNode writes the node back as YAML in the document's style.
+func encodeNode(root *yaml.Node, compact bool) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if compact {
+		enc.CompactSeqIndent()
+	}
+	if err := enc.Encode(root); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// blockStyle clears the flow style the encoder gives empty mappings, so
+// that keys added to them later are written one per line.
+func blockStyle(n *yaml.Node) {
+	n.Style &^= yaml.FlowStyle
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
