@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -261,6 +262,23 @@ func (c *Config) Validate(knownChecks []string) error {
 		if strings.TrimSpace(p) == "" || p == "group:" {
 			add(fmt.Sprintf("webhook.ignoreLabelPrincipals[%d]", i), "empty principal")
 		}
+	}
+	sc := c.Webhook.Sidecar
+	if p := sc.ImagePullPolicy; p != "" && !slices.Contains([]string{"Always", "IfNotPresent", "Never"}, p) {
+		add("webhook.sidecar.imagePullPolicy", "%q is not one of Always, IfNotPresent, Never", p)
+	}
+	for _, q := range []struct{ key, value string }{
+		{"cpuRequest", sc.CPURequest}, {"memoryRequest", sc.MemoryRequest}, {"cpuLimit", sc.CPULimit}, {"memoryLimit", sc.MemoryLimit},
+	} {
+		if q.value == "" {
+			continue
+		}
+		if _, err := resource.ParseQuantity(q.value); err != nil {
+			add("webhook.sidecar."+q.key, "%q is not a Kubernetes quantity such as 50m or 64Mi", q.value)
+		}
+	}
+	if u := sc.OTLPEndpoint; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		add("webhook.sidecar.otlpEndpoint", "%q is not an http:// or https:// URL", u)
 	}
 	return errors.Join(errs...)
 }
