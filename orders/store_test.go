@@ -338,4 +338,3 @@ func TestOpenStoreRejectsUnknownURL(t *testing.T) {
 		})
 	}
 }
-

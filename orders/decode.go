@@ -1,0 +1,217 @@
+package orders
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// MaxBodyBytes bounds a request body; larger bodies get 413.
+const MaxBodyBytes = 1 << 20
+
+// errUnsupportedMediaType is returned for a body that is not JSON.
+var errUnsupportedMediaType = errors.New("unsupported media type")
+
+// ValidationError lists every problem found in a request.
+type ValidationError struct {
+	Errors []ProblemError
+}
+
+func (e *ValidationError) Error() string {
+	msgs := make([]string, len(e.Errors))
+	for i, pe := range e.Errors {
+		msgs[i] = pe.Location + ": " + pe.Message
+	}
+	return "invalid request: " + strings.Join(msgs, "; ")
+}
+
+func invalid(location, typ, format string, args ...any) *ValidationError {
+	return &ValidationError{Errors: []ProblemError{{Location: location, Type: typ, Message: fmt.Sprintf(format, args...)}}}
+}
+
+// requireJSON checks the Content-Type of a request that carries a body.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return fmt.Errorf("%w: Content-Type is missing; send application/json", errUnsupportedMediaType)
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return fmt.Errorf("%w: Content-Type %q does not parse; send application/json", errUnsupportedMediaType, ct)
+	}
+	if mt != contentTypeJSON {
+		return fmt.Errorf("%w: Content-Type %q; send application/json", errUnsupportedMediaType, mt)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return fmt.Errorf("%w: charset %q; send UTF-8", errUnsupportedMediaType, cs)
+	}
+	return nil
+}
+
+// readBody reads at most MaxBodyBytes; a larger body is an *http.MaxBytesError.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+}
+
+// DecodeStrict decodes one JSON document from body into dst after validating
+// it against schema. Unknown fields, wrong types, missing required fields,
+// out-of-range values and trailing data are all reported, each with its
+// location (body.items[0].quantity), as a *ValidationError.
+func DecodeStrict(body []byte, schema *openapi3.Schema, dst any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalid("body", "empty_body", "the request body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return invalid("body", "syntax", "invalid JSON at byte %d: %s", syn.Offset, syn.Error())
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return invalid("body", "syntax", "invalid JSON: the document ends too early")
+		}
+		return invalid("body", "syntax", "invalid JSON: %s", err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid("body", "trailing_data", "unexpected data after the JSON document at byte %d", dec.InputOffset())
+	}
+	if err := schema.VisitJSON(doc, openapi3.MultiErrors(), openapi3.VisitAsRequest()); err != nil {
+		verr := &ValidationError{}
+		collectSchemaErrors(err, doc, verr)
+		if len(verr.Errors) == 0 {
+			verr.Errors = []ProblemError{{Location: "body", Type: "invalid_value", Message: "the body does not match the schema"}}
+		}
+		sortProblems(verr.Errors)
+		return verr
+	}
+	// The schema allowed the document; a strict decode still guards against
+	// the schema and the type drifting apart, and catches 2.0 for an integer.
+	strict := json.NewDecoder(bytes.NewReader(body))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return invalid(jsonFieldLocation(te.Field), "invalid_type", "expected %s", te.Type.String())
+		}
+		return invalid("body", "invalid_value", "%s", err.Error())
+	}
+	return nil
+}
+
+var unsupportedProperty = regexp.MustCompile(`^property "(.*)" is unsupported$`)
+
+func collectSchemaErrors(err error, doc any, verr *ValidationError) {
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		for _, e := range me {
+			collectSchemaErrors(e, doc, verr)
+		}
+		return
+	}
+	var se *openapi3.SchemaError
+	if !errors.As(err, &se) {
+		verr.Errors = append(verr.Errors, ProblemError{Location: "body", Type: "invalid_value", Message: err.Error()})
+		return
+	}
+	path := se.JSONPointer()
+	pe := ProblemError{Type: problemTypeFor(se.SchemaField), Message: se.Reason}
+	if m := unsupportedProperty.FindStringSubmatch(se.Reason); m != nil {
+		path = append(path, m[1])
+		pe.Type = "unknown_field"
+		pe.Message = fmt.Sprintf("unknown field %q", m[1])
+	}
+	if se.SchemaField == "required" && len(path) > 0 {
+		pe.Message = fmt.Sprintf("required field %q is missing", path[len(path)-1])
+	}
+	if pe.Message == "" {
+		pe.Message = "does not match the schema's " + se.SchemaField
+	}
+	pe.Location = bodyLocation(doc, path)
+	verr.Errors = append(verr.Errors, pe)
+}
+
+func problemTypeFor(schemaField string) string {
+	switch schemaField {
+	case "required":
+		return "required"
+	case "type", "nullable":
+		return "invalid_type"
+	case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf":
+		return "out_of_range"
+	case "maxLength":
+		return "too_long"
+	case "minLength":
+		return "too_short"
+	case "maxItems", "maxProperties":
+		return "too_many"
+	case "minItems", "minProperties":
+		return "too_few"
+	case "properties", "additionalProperties":
+		return "unknown_field"
+	}
+	return "invalid_value"
+}
+
+// bodyLocation renders a JSON pointer as body.items[0].sku, walking the
+// document to tell array indexes from object keys.
+func bodyLocation(doc any, path []string) string {
+	var b strings.Builder
+	b.WriteString("body")
+	cur := doc
+	for _, seg := range path {
+		switch v := cur.(type) {
+		case []any:
+			b.WriteString("[" + seg + "]")
+			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(v) {
+				cur = v[i]
+			} else {
+				cur = nil
+			}
+		case map[string]any:
+			b.WriteString("." + seg)
+			cur = v[seg]
+		default:
+			b.WriteString("." + seg)
+			cur = nil
+		}
+	}
+	return b.String()
+}
+
+// jsonFieldLocation renders encoding/json's "items.0.quantity" as
+// body.items[0].quantity.
+func jsonFieldLocation(field string) string {
+	if field == "" {
+		return "body"
+	}
+	var b strings.Builder
+	b.WriteString("body")
+	for _, seg := range strings.Split(field, ".") {
+		if _, err := strconv.Atoi(seg); err == nil {
+			b.WriteString("[" + seg + "]")
+		} else {
+			b.WriteString("." + seg)
+		}
+	}
+	return b.String()
+}
+
+func sortProblems(errs []ProblemError) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].Location != errs[j].Location {
+			return errs[i].Location < errs[j].Location
+		}
+		return errs[i].Type < errs[j].Type
+	})
+}
