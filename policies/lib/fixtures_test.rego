@@ -110,3 +110,6 @@ defaulted(obj) := patched(obj).metadata.annotations["paved.dev/defaulted"]
 
 # The JSON pointer of the pod spec in a kind, as patches write it.
 pointer_prefix(kind) := workload.pointer(workload.pod_spec_paths[kind])
+
+# pointer(path) is the JSON pointer of a path array.
+pointer(path) := workload.pointer(path)

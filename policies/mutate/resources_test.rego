@@ -1,0 +1,83 @@
+package paved.defaults.resources_test
+
+import data.paved.lib.fixtures
+
+# A container without resources.
+bare := json.remove(fixtures.good_container, ["resources"])
+
+sized(resources) := fixtures.merge(bare, {"resources": resources})
+
+# The resources the container has after paved fix.
+resources_after(c, params) := patched.spec.containers[0].resources if {
+	obj := fixtures.workload("Pod", {"containers": [c]})
+	ops := data.paved.mutate.patch with input as {"object": obj, "params": params}
+	patched := json.patch(obj, ops)
+}
+
+test_sets_requests_and_limits[kind] if {
+	some kind in fixtures.all_kinds
+	added := fixtures.added(fixtures.workload(kind, {"containers": [bare]}))
+	prefix := concat("", [fixtures.pointer_prefix(kind), "/containers/0/resources"])
+	added[concat("", [prefix, "/requests/cpu"])] == "500m"
+	added[concat("", [prefix, "/requests/memory"])] == "512Mi"
+	added[concat("", [prefix, "/limits/cpu"])] == "2000m"
+	added[concat("", [prefix, "/limits/memory"])] == "1Gi"
+}
+
+test_every_container_list if {
+	spec := {
+		"containers": [bare],
+		"initContainers": [fixtures.merge(bare, {"name": "migrate"}), fixtures.merge(bare, {"name": "proxy", "restartPolicy": "Always"})],
+		"ephemeralContainers": [fixtures.merge(bare, {"name": "debug"})],
+	}
+	added := fixtures.added(fixtures.workload("Pod", spec))
+	added["/spec/initContainers/0/resources/requests/cpu"] == "500m"
+	added["/spec/initContainers/1/resources/limits/memory"] == "1Gi"
+	not added["/spec/ephemeralContainers/0/resources"]
+}
+
+test_is_idempotent[kind] if {
+	some kind in fixtures.all_kinds
+	fixtures.idempotent(fixtures.workload(kind, {"containers": [bare, sized({"limits": {"memory": "256Mi"}})]}))
+}
+
+test_never_crosses_a_value_the_user_set[note] if {
+	some note, tc in {
+		"small limit, no request": [
+			{"limits": {"memory": "256Mi", "cpu": "250m"}},
+			{"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "250m", "memory": "256Mi"}},
+		],
+		"big limit, no request (as the API server)": [
+			{"limits": {"memory": "4Gi"}},
+			{"requests": {"cpu": "500m", "memory": "4Gi"}, "limits": {"cpu": "2000m", "memory": "4Gi"}},
+		],
+		"big request, no limit": [
+			{"requests": {"memory": "4Gi", "cpu": "3"}},
+			{"requests": {"cpu": "3", "memory": "4Gi"}, "limits": {"cpu": "3", "memory": "4Gi"}},
+		],
+		"small request, no limit": [
+			{"requests": {"memory": "128Mi", "cpu": "100m"}},
+			{"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "2000m", "memory": "1Gi"}},
+		],
+		"numeric quantities": [
+			{"requests": {"cpu": 4}},
+			{"requests": {"cpu": 4, "memory": "512Mi"}, "limits": {"cpu": 4, "memory": "1Gi"}},
+		],
+		"everything set": [fixtures.good_container.resources, fixtures.good_container.resources],
+	}
+	[given, want] := tc
+	resources_after(sized(given), {}) == want
+}
+
+test_params_never_make_a_request_above_the_limit if {
+	got := resources_after(bare, {"memory_request": "2Gi", "cpu_request": "4"})
+	got == {"requests": {"cpu": "4", "memory": "2Gi"}, "limits": {"cpu": "4", "memory": "2Gi"}}
+}
+
+test_fixed_object_passes_the_checks[kind] if {
+	some kind in fixtures.all_kinds
+	patched := fixtures.patched(fixtures.workload(kind, {"containers": [bare, sized({"requests": {"memory": "2Gi"}})]}))
+	every check in ["cpu_request_missing", "memory_request_missing", "memory_limit_missing", "cpu_limit_missing", "memory_limit_below_request"] {
+		data.paved.checks.resources[check].violation == set() with input as {"object": patched}
+	}
+}

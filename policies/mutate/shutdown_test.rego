@@ -1,0 +1,85 @@
+package paved.defaults.shutdown_test
+
+import data.paved.lib.fixtures
+
+# A serving container without a preStop hook, in a pod without a grace period.
+bare := json.remove(fixtures.good_container, ["lifecycle"])
+
+bare_spec := {"containers": [bare]}
+
+test_adds_prestop_and_grace_period[kind] if {
+	some kind in fixtures.serving_kinds
+	added := fixtures.added(fixtures.workload(kind, {"containers": [bare, fixtures.merge(bare, {"name": "b"})]}))
+	prefix := fixtures.pointer_prefix(kind)
+	added[concat("", [prefix, "/containers/0/lifecycle/preStop"])] == {"sleep": {"seconds": 10}}
+	added[concat("", [prefix, "/containers/1/lifecycle/preStop"])] == {"sleep": {"seconds": 10}}
+	added[concat("", [prefix, "/terminationGracePeriodSeconds"])] == 45
+}
+
+test_adds_nothing_for_batch_workloads[kind] if {
+	some kind in fixtures.batch_kinds
+	ds := data.paved.defaults.shutdown.defaults with input as {"object": fixtures.workload(kind, bare_spec)}
+	ds == set()
+}
+
+test_adds_nothing_to_init_containers_or_sidecars[note] if {
+	some note, init in {
+		"init container": fixtures.merge(bare, {"name": "migrate"}),
+		"native sidecar": fixtures.merge(bare, {"name": "proxy", "restartPolicy": "Always"}),
+	}
+	obj := fixtures.workload("Deployment", fixtures.merge(fixtures.good_spec, {"initContainers": [init]}))
+	ds := data.paved.defaults.shutdown.defaults with input as {"object": obj}
+	ds == set()
+}
+
+test_is_idempotent[kind] if {
+	some kind in fixtures.all_kinds
+	fixtures.idempotent(fixtures.workload(kind, {"containers": [bare, fixtures.merge(bare, {"name": "b"})]}))
+}
+
+grace := "/spec/template/spec/terminationGracePeriodSeconds"
+
+# The grace period paved fix sets for a pod spec (absent: none).
+grace_after(spec) := object.get(fixtures.added(fixtures.workload("Deployment", spec)), grace, "none")
+
+test_grace_period_follows_the_sleeps[note] if {
+	some note, tc in {
+		"defaulted sleep": [bare_spec, 45],
+		"API default 30 counts as unset": [{"terminationGracePeriodSeconds": 30, "containers": [bare]}, 45],
+		"user value kept": [{"terminationGracePeriodSeconds": 60, "containers": [bare]}, "none"],
+		"user's longer sleep": [{"containers": [fixtures.with_fields({"lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", "sleep 20"]}}}})]}, 55],
+		"longest of two": [{"containers": [bare, fixtures.merge(fixtures.with_fields({"lifecycle": {"preStop": {"sleep": {"seconds": 25}}}}), {"name": "b"})]}, 60],
+		"httpGet hook": [{"containers": [fixtures.with_fields({"lifecycle": {"preStop": {"httpGet": {"path": "/drain", "port": "http"}}}})]}, 35],
+	}
+	[spec, want] := tc
+	grace_after(spec) == want
+}
+
+test_grace_period_reads_the_annotation[note] if {
+	some note, tc in {
+		"longer timeout": ["60", 75],
+		"shorter timeout fits the API default": ["10", "none"],
+		"invalid value falls back": ["soon", 45],
+	}
+	[value, want] := tc
+	obj := json.patch(
+		fixtures.workload("Deployment", bare_spec),
+		[{"op": "add", "path": "/metadata/annotations", "value": {"paved.dev/graceful-timeout-seconds": value}}],
+	)
+	object.get(fixtures.added(obj), grace, "none") == want
+}
+
+test_params_override_defaults if {
+	ds := data.paved.defaults.shutdown.defaults with input as {
+		"object": fixtures.workload("Pod", bare_spec),
+		"params": {"prestop_sleep_seconds": 5, "graceful_timeout_seconds": 20, "grace_margin_seconds": 10},
+	}
+	{d.value | some d in ds} == {{"sleep": {"seconds": 5}}, 35}
+}
+
+test_fixed_object_passes_the_checks[kind] if {
+	some kind in fixtures.serving_kinds
+	patched := fixtures.patched(fixtures.workload(kind, {"containers": [bare, fixtures.merge(bare, {"name": "b"})]}))
+	data.paved.checks.shutdown.prestop_missing.violation == set() with input as {"object": patched}
+	data.paved.checks.shutdown.grace_period_order.violation == set() with input as {"object": patched}
+}
