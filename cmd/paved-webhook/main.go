@@ -1,0 +1,114 @@
+// Command paved-webhook is paved's admission webhook server.
+//
+//	paved-webhook --addr :9443 --metrics-addr :9090 --config paved.yaml [--cert-dir DIR] [--kubeconfig FILE]
+//
+// Every flag can also be set by an environment variable: PAVED_ and the flag
+// name in upper case with - as _, e.g. PAVED_CERT_DIR. A flag given on the
+// command line wins over the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/paved-k8s/paved/webhook"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("paved-webhook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o webhook.Options
+	var logLevel string
+	fs.StringVar(&o.Addr, "addr", ":9443", "HTTPS address of /mutate, /validate, /healthz and /readyz")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":9090", "plain-HTTP address of /metrics, /healthz and /readyz")
+	fs.StringVar(&o.ConfigPath, "config", "", "paved.yaml, watched and reloaded on change (default: built-in defaults)")
+	fs.StringVar(&o.CertDir, "cert-dir", "", "directory with tls.crt and tls.key (e.g. from cert-manager), reloaded on change; empty: manage certificates through the API server")
+	fs.StringVar(&o.ManagedCertDir, "managed-cert-dir", "/var/run/paved/tls", "where the managed certificate Secret is mounted (without --cert-dir)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file; empty: in-cluster config, or standalone when not in a cluster")
+	fs.BoolVar(&o.Standalone, "standalone", false, "run without cluster access even when it is available (no related-object cache, no certificate management)")
+	fs.StringVar(&o.Namespace, "namespace", "paved-system", "the webhook's own namespace (never evaluated; holds the certificate Secret)")
+	fs.StringVar(&o.WebhookConfigName, "webhook-config-name", "paved", "name of the Mutating- and ValidatingWebhookConfiguration to inject the CA bundle into")
+	fs.StringVar(&o.ServiceName, "service-name", "paved-webhook", "the webhook's Service (the managed certificate's DNS name)")
+	fs.StringVar(&o.SecretName, "secret-name", "paved-webhook-cert", "the Secret holding the managed CA and serving certificate")
+	fs.DurationVar(&o.RequestTimeout, "request-timeout", 2*time.Second, "deadline of one evaluation; keep it below the webhook configurations' timeoutSeconds (paved.yaml webhook.evaluationTimeout overrides it)")
+	fs.IntVar(&o.MaxConcurrent, "max-concurrent", 0, "evaluations in flight at most (default 4 per CPU)")
+	fs.Uint64Var(&o.ProfileEvery, "profile-sample-rate", 100, "time every check on one request in N for paved_check_evaluation_duration_seconds (0: off)")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "keep serving this long after SIGTERM with /readyz failing")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "bound on draining in-flight requests at shutdown")
+	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", 10*time.Second, "how often paved.yaml is also polled for changes")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parse(fs, args, getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "paved-webhook:", err)
+		return 2
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		fmt.Fprintf(stderr, "paved-webhook: --log-level: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// client-go and controller-runtime log through their own globals; route
+	// them into the same JSON stream.
+	klog.SetSlogLogger(logger)
+	ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	o.Logger, o.Registry, o.Gatherer = logger, reg, reg
+
+	if err := webhook.Run(ctx, o); err != nil {
+		logger.Error("paved-webhook failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+// parse reads PAVED_<FLAG> environment variables for the flags not given on
+// the command line.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "PAVED_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", env, v, e)
+			}
+		}
+	})
+	return err
+}

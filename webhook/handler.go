@@ -1,0 +1,362 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/engine"
+	jsonpatch "gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// Evaluator is the policy engine as the webhook uses it; *engine.Engine
+// implements it.
+type Evaluator interface {
+	Mutate(ctx context.Context, in engine.Input) (engine.Decision, error)
+	Validate(ctx context.Context, in engine.Input) (engine.Decision, error)
+	Profile(ctx context.Context, in engine.Input) (map[string]time.Duration, error)
+	Config() *config.Config
+}
+
+// Related answers questions about other objects in the cluster. A nil
+// Related (standalone mode) knows nothing beyond the request.
+type Related interface {
+	// NamespaceLabels returns the labels of a namespace and whether it is known.
+	NamespaceLabels(ctx context.Context, name string) (map[string]string, bool)
+	// Objects returns the objects of namespace that checks of kind read.
+	Objects(ctx context.Context, kind, namespace string) (engine.Related, error)
+	// SidecarSelected reports whether a workload in namespace whose pods get
+	// the sidecar has pod labels matched by selector.
+	SidecarSelected(ctx context.Context, namespace string, selector map[string]string) bool
+}
+
+// IgnoreLabel on a namespace switches paved off for it; only the principals
+// the config names may set or remove it.
+const IgnoreLabel = "paved.dev/ignore"
+
+// Which of the two admission webhooks a request came through.
+const (
+	hookMutate   = "mutate"
+	hookValidate = "validate"
+)
+
+// HandlerOptions configure NewHandler.
+type HandlerOptions struct {
+	Evaluator Evaluator
+	Related   Related // nil without cluster access
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	// Namespace is the webhook's own namespace, never evaluated.
+	Namespace string
+	// Timeout bounds one request's evaluation unless the config's
+	// webhook.evaluationTimeout sets another bound. Default 2s.
+	Timeout time.Duration
+	// MaxConcurrent bounds evaluations in flight. Default 4×GOMAXPROCS.
+	MaxConcurrent int
+	// ProfileEvery samples one request in ProfileEvery for per-check timing;
+	// 0 turns sampling off.
+	ProfileEvery uint64
+	// Inject adds the sidecar to a pod; nil leaves pods as the policies made them.
+	Inject InjectFunc
+}
+
+// Handler answers admission requests with the policy engine's decisions.
+// Transport (HTTP, AdmissionReview decoding) is controller-runtime's; this
+// type does the plumbing around the engine: which requests to evaluate,
+// deadlines, concurrency, failure mode, response shape, logs and metrics.
+type Handler struct {
+	eval         Evaluator
+	related      Related
+	metrics      *Metrics
+	log          *slog.Logger
+	namespace    string
+	timeout      time.Duration
+	sem          chan struct{}
+	profileEvery uint64
+	profileCount atomic.Uint64
+	inject       InjectFunc
+}
+
+// NewHandler returns a Handler; Evaluator, Metrics and Logger are required.
+func NewHandler(o HandlerOptions) (*Handler, error) {
+	if o.Evaluator == nil || o.Metrics == nil || o.Logger == nil {
+		return nil, errors.New("webhook: NewHandler needs an Evaluator, Metrics and a Logger")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = 4 * runtime.GOMAXPROCS(0)
+	}
+	return &Handler{
+		eval:         o.Evaluator,
+		related:      o.Related,
+		metrics:      o.Metrics,
+		log:          o.Logger,
+		namespace:    o.Namespace,
+		timeout:      o.Timeout,
+		sem:          make(chan struct{}, o.MaxConcurrent),
+		profileEvery: o.ProfileEvery,
+		inject:       o.Inject,
+	}, nil
+}
+
+// Mutating is the /mutate handler: it applies the policies' defaults.
+func (h *Handler) Mutating() admission.Handler {
+	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+		return h.handle(ctx, hookMutate, req)
+	})
+}
+
+// Validating is the /validate handler: it denies what the policies enforce.
+func (h *Handler) Validating() admission.Handler {
+	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+		return h.handle(ctx, hookValidate, req)
+	})
+}
+
+// outcome collects what one request's log line and metrics report.
+type outcome struct {
+	decision string
+	checks   []string
+	patchOps int
+	reason   string
+}
+
+func (h *Handler) handle(ctx context.Context, hook string, req admission.Request) admission.Response {
+	start := time.Now()
+	h.metrics.inFlight.Inc()
+	defer h.metrics.inFlight.Dec()
+
+	var out outcome
+	name := req.Name
+	resp := h.decide(ctx, hook, req, &out, &name)
+
+	elapsed := time.Since(start)
+	h.metrics.latency.WithLabelValues(hook).Observe(elapsed.Seconds())
+	h.metrics.requests.WithLabelValues(hook, string(req.Operation), req.Kind.Kind, out.decision).Inc()
+	attrs := []slog.Attr{
+		slog.String("uid", string(req.UID)),
+		slog.String("webhook", hook),
+		slog.String("kind", req.Kind.Kind),
+		slog.String("namespace", req.Namespace),
+		slog.String("name", name),
+		slog.String("operation", string(req.Operation)),
+		slog.String("user", req.UserInfo.Username),
+		slog.Bool("dry_run", req.DryRun != nil && *req.DryRun),
+		slog.String("decision", out.decision),
+		slog.Any("checks", out.checks),
+		slog.Int("patch_ops", out.patchOps),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+	}
+	if out.reason != "" {
+		attrs = append(attrs, slog.String("reason", out.reason))
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "admission decision", attrs...)
+	return resp
+}
+
+func (h *Handler) decide(ctx context.Context, hook string, req admission.Request, out *outcome, name *string) admission.Response {
+	out.decision = "allowed"
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		out.decision, out.reason = "skipped", "operation not evaluated"
+		return admission.Allowed("")
+	}
+	class := classify(req.Kind)
+	switch class {
+	case classIgnored:
+		out.decision, out.reason = "skipped", "kind not evaluated"
+		return admission.Allowed("")
+	case classNamespace:
+		if hook == hookMutate {
+			out.decision, out.reason = "skipped", "namespaces are only validated"
+			return admission.Allowed("")
+		}
+		return h.guardIgnoreLabel(req, out)
+	}
+	if req.SubResource != "" {
+		out.decision, out.reason = "skipped", "subresource "+req.SubResource
+		return admission.Allowed("")
+	}
+	if req.Namespace == h.namespace || req.Namespace == "kube-system" {
+		out.decision, out.reason = "skipped", "namespace exempt"
+		return admission.Allowed("")
+	}
+	obj, err := decodeObject(req.Object, "request.object", &req.AdmissionRequest)
+	if err != nil {
+		out.decision, out.reason = "error", err.Error()
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	*name = objectName(req, obj)
+	var old map[string]any
+	if req.Operation == admissionv1.Update {
+		if old, err = decodeObject(req.OldObject, "request.oldObject", &req.AdmissionRequest); err != nil {
+			out.decision, out.reason = "error", err.Error()
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if unchangedSpec(obj, old) {
+			out.decision, out.reason = "skipped", "spec, labels and annotations unchanged"
+			return admission.Allowed("")
+		}
+	}
+	var nsLabels map[string]string
+	if h.related != nil {
+		nsLabels, _ = h.related.NamespaceLabels(ctx, req.Namespace)
+		if _, ignored := nsLabels[IgnoreLabel]; ignored {
+			out.decision, out.reason = "skipped", "namespace labelled "+IgnoreLabel
+			return admission.Allowed("")
+		}
+	}
+	if class == classService {
+		if hook == hookMutate {
+			out.decision, out.reason = "skipped", "services are only validated"
+			return admission.Allowed("")
+		}
+		return h.serviceWarning(ctx, req, obj, nsLabels, out)
+	}
+
+	cfg := h.eval.Config()
+	ctx, cancel := context.WithTimeout(ctx, h.requestTimeout(cfg))
+	defer cancel()
+	in := engine.Input{
+		Operation: string(req.Operation),
+		Object:    obj,
+		OldObject: old,
+		Namespace: engine.Namespace{Name: req.Namespace, Labels: nsLabels},
+	}
+	if h.related != nil {
+		rel, err := h.related.Objects(ctx, req.Kind.Kind, req.Namespace)
+		if err != nil {
+			return h.failure(cfg, fmt.Errorf("reading related objects: %w", err), "error", out)
+		}
+		in.Related = rel
+	}
+
+	select {
+	case h.sem <- struct{}{}:
+	case <-ctx.Done():
+		return h.failure(cfg, fmt.Errorf("waiting for an evaluation slot: %w", ctx.Err()), "overloaded", out)
+	}
+	evalStart := time.Now()
+	var dec engine.Decision
+	if hook == hookMutate {
+		dec, err = h.eval.Mutate(ctx, in)
+	} else {
+		dec, err = h.eval.Validate(ctx, in)
+	}
+	h.metrics.evaluation.WithLabelValues(hook).Observe(time.Since(evalStart).Seconds())
+	<-h.sem
+	if err != nil {
+		reason := "error"
+		if ctx.Err() != nil {
+			reason = "timeout"
+		}
+		return h.failure(cfg, err, reason, out)
+	}
+	h.maybeProfile(in)
+
+	if hook == hookMutate {
+		return h.mutateResponse(ctx, req, in, dec, cfg, out)
+	}
+	return h.validateResponse(req, dec, out)
+}
+
+// requestTimeout is the config's evaluation timeout when it sets a valid one,
+// else the handler's.
+func (h *Handler) requestTimeout(cfg *config.Config) time.Duration {
+	if cfg == nil {
+		return h.timeout
+	}
+	return cfg.Webhook.EvaluationTimeoutOrDefault(h.timeout)
+}
+
+// failure answers a request whose evaluation failed, as the config's failure
+// mode says: deny with a clear message (default) or allow with a warning.
+// The error itself goes to the log, not to the client.
+func (h *Handler) failure(cfg *config.Config, err error, reason string, out *outcome) admission.Response {
+	mode := "deny"
+	if cfg != nil && cfg.Webhook.FailureModeOrDefault() == "allow" {
+		mode = "allow"
+	}
+	h.metrics.failureMode.WithLabelValues(mode, reason).Inc()
+	out.reason = reason + ": " + err.Error()
+	what := map[string]string{
+		"timeout":    "policy evaluation did not finish in time",
+		"overloaded": "the webhook is overloaded",
+		"error":      "policy evaluation failed",
+	}[reason]
+	if mode == "allow" {
+		out.decision = "failure-allowed"
+		return admission.Allowed("").WithWarnings(fmt.Sprintf(
+			"paved: %s; admitted without checks (failure mode allow)", what))
+	}
+	out.decision = "failure-denied"
+	return admission.Denied(fmt.Sprintf(
+		"paved: %s, so this request is denied (failure mode deny); retry, and if it persists check the paved-webhook logs", what))
+}
+
+// mutateResponse turns the engine's patch into the admission patch, adding
+// the sidecar to pods that ask for it.
+func (h *Handler) mutateResponse(ctx context.Context, req admission.Request, in engine.Input, dec engine.Decision, cfg *config.Config, out *outcome) admission.Response {
+	var ops []jsonpatch.JsonPatchOperation
+	if len(dec.Patch) > 0 {
+		if err := json.Unmarshal(dec.Patch, &ops); err != nil {
+			return h.failure(cfg, fmt.Errorf("decoding the engine's patch: %w", err), "error", out)
+		}
+	}
+	out.checks = dec.Defaulted
+	if h.inject != nil && req.Kind.Kind == "Pod" && req.Operation == admissionv1.Create && wantsSidecar(in.Object, in.Namespace.Labels) {
+		resp, n, err := h.injectSidecar(ctx, req, dec.Patch, in.Namespace.Labels, cfg)
+		if err != nil {
+			return h.failure(cfg, err, "error", out)
+		}
+		out.patchOps = n
+		if n > 0 {
+			out.decision = "patched"
+		}
+		return resp
+	}
+	out.patchOps = len(ops)
+	if len(ops) == 0 {
+		return admission.Allowed("")
+	}
+	out.decision = "patched"
+	return admission.Patched("", ops...)
+}
+
+// maybeProfile times every check on one request in profileEvery, in the
+// background and only when an evaluation slot is free, so that sampling never
+// delays an admission answer; the result feeds
+// paved_check_evaluation_duration_seconds ("which rule is slow").
+func (h *Handler) maybeProfile(in engine.Input) {
+	if h.profileEvery == 0 || h.profileCount.Add(1)%h.profileEvery != 0 {
+		return
+	}
+	select {
+	case h.sem <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-h.sem }()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*h.timeout)
+		defer cancel()
+		times, err := h.eval.Profile(ctx, in)
+		if err != nil {
+			h.log.Warn("profiling checks failed", "error", err.Error())
+			return
+		}
+		for check, d := range times {
+			h.metrics.checkDuration.WithLabelValues(check).Observe(d.Seconds())
+		}
+	}()
+}

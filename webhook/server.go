@@ -1,0 +1,372 @@
+// Package webhook is paved's admission webhook: the mutating and validating
+// endpoints that run the policy engine on every workload the API server
+// admits, with the server around them (TLS and certificate rotation, the
+// related-object cache, config reload, health, metrics, graceful shutdown).
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/open-policy-agent/cert-controller/pkg/rotator"
+	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/inject"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// Options configure Run. cmd/paved-webhook fills them from flags and PAVED_…
+// environment variables.
+type Options struct {
+	Addr        string // HTTPS address of /mutate, /validate, /healthz, /readyz
+	MetricsAddr string // plain-HTTP address of /metrics, /healthz, /readyz
+	ConfigPath  string // paved.yaml; empty runs with the default config
+	// CertDir holds tls.crt and tls.key from cert-manager (or any other
+	// issuer), reloaded on change. Empty: the webhook manages its own
+	// certificates (cert-controller) and reads them from ManagedCertDir.
+	CertDir        string
+	ManagedCertDir string
+	Kubeconfig     string // empty: in-cluster config, else standalone
+	// Standalone runs without cluster access even when some is available.
+	Standalone        bool
+	Namespace         string // the webhook's own namespace
+	WebhookConfigName string // name of both webhook configurations
+	ServiceName       string // Service in front of the webhook (certificate DNS name)
+	SecretName        string // Secret holding the managed certificates
+	// RequestTimeout bounds each request's evaluation; the config's
+	// webhook.evaluationTimeout overrides it.
+	RequestTimeout time.Duration
+	MaxConcurrent  int
+	// ProfileEvery times each check on one request in ProfileEvery (0: never).
+	ProfileEvery uint64
+	// ShutdownDelay keeps serving (with /readyz at 503) this long after the
+	// signal, so endpoints drop the pod before its listener closes.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds draining in-flight requests.
+	ShutdownTimeout    time.Duration
+	ConfigPollInterval time.Duration
+
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+
+	// Listener and MetricsListener, when set, are used instead of listening
+	// on Addr and MetricsAddr (tests and benchmarks pass loopback listeners).
+	Listener        net.Listener
+	MetricsListener net.Listener
+	// Started, when set, is called once both servers accept connections.
+	Started func(webhookAddr, metricsAddr net.Addr)
+}
+
+func (o *Options) defaults() {
+	if o.Namespace == "" {
+		o.Namespace = "paved-system"
+	}
+	if o.WebhookConfigName == "" {
+		o.WebhookConfigName = "paved"
+	}
+	if o.ServiceName == "" {
+		o.ServiceName = "paved-webhook"
+	}
+	if o.SecretName == "" {
+		o.SecretName = "paved-webhook-cert"
+	}
+	if o.ManagedCertDir == "" {
+		o.ManagedCertDir = "/var/run/paved/tls"
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 2 * time.Second
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 20 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+}
+
+// Run serves the webhook until ctx ends, then shuts down gracefully:
+// /readyz turns 503 first, then in-flight requests drain (bounded by
+// ShutdownTimeout). Listen and startup errors return at once.
+func Run(ctx context.Context, o Options) error {
+	o.defaults()
+	if o.Registry == nil || o.Gatherer == nil {
+		return errors.New("webhook: Options.Registry and Options.Gatherer are required")
+	}
+	log := o.Logger
+
+	cfg := config.Default()
+	var cfgData []byte
+	if o.ConfigPath != "" {
+		var err error
+		if cfgData, err = os.ReadFile(o.ConfigPath); err != nil {
+			return fmt.Errorf("--config: %w", err)
+		}
+		if cfg, err = config.Parse(cfgData); err != nil {
+			return fmt.Errorf("--config %s: %w", o.ConfigPath, err)
+		}
+	}
+	eng, err := engine.New(ctx, engine.WithConfig(cfg))
+	if err != nil {
+		return fmt.Errorf("loading policies: %w", err)
+	}
+	metrics, err := NewMetrics(o.Registry)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+
+	restCfg, err := clusterConfig(o)
+	if err != nil {
+		return err
+	}
+	if restCfg == nil && o.CertDir == "" {
+		return errors.New("no cluster access (standalone): --cert-dir is required, since certificates cannot be managed without the API server")
+	}
+
+	ln, mln, err := listen(o)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	defer mln.Close()
+
+	certDir := o.CertDir
+	if certDir == "" {
+		certDir = o.ManagedCertDir
+	}
+	certs := &certSource{dir: certDir, metrics: metrics, log: log}
+	ready := &readiness{cert: certs, standalone: restCfg == nil}
+
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	g, gctx := errgroup.WithContext(runCtx)
+
+	var related Related
+	if restCfg != nil {
+		mgr, rel, err := startCluster(gctx, g, o, restCfg, log)
+		if err != nil {
+			return err
+		}
+		_ = mgr
+		related, ready.related = rel, rel
+	} else {
+		log.Info("standalone: no cluster access, no related-object cache, no certificate rotation")
+	}
+
+	if o.CertDir != "" {
+		if err := certs.load(); err != nil {
+			return fmt.Errorf("--cert-dir: %w", err)
+		}
+	}
+	g.Go(func() error {
+		if err := certs.run(gctx, o.CertDir == ""); err != nil {
+			return fmt.Errorf("serving certificate: %w", err)
+		}
+		return nil
+	})
+
+	if o.ConfigPath != "" {
+		r := &reloader{path: o.ConfigPath, target: eng, metrics: metrics, log: log, interval: o.ConfigPollInterval}
+		g.Go(func() error { r.run(gctx, cfgData); return nil })
+	}
+
+	h, err := NewHandler(HandlerOptions{
+		Evaluator:     eng,
+		Related:       related,
+		Metrics:       metrics,
+		Logger:        log,
+		Namespace:     o.Namespace,
+		Timeout:       o.RequestTimeout,
+		MaxConcurrent: o.MaxConcurrent,
+		ProfileEvery:  o.ProfileEvery,
+		Inject:        inject.Pod,
+	})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	h.Register(mux, log)
+	mux.Handle("/healthz", healthz())
+	mux.Handle("/readyz", ready.readyz())
+	srv := &http.Server{
+		Handler:           mux,
+		TLSConfig:         tlsConfig(certs),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	mmux := http.NewServeMux()
+	mmux.Handle("/metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	mmux.Handle("/healthz", healthz())
+	mmux.Handle("/readyz", ready.readyz())
+	msrv := &http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second}
+
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	go func() { serveErr <- msrv.Serve(mln) }()
+	log.Info("paved-webhook serving", "addr", ln.Addr().String(), "metrics_addr", mln.Addr().String(),
+		"standalone", restCfg == nil, "cert_dir", certDir, "config", o.ConfigPath)
+	if o.Started != nil {
+		o.Started(ln.Addr(), mln.Addr())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = fmt.Errorf("server stopped: %w", err)
+	case <-gctx.Done():
+		runErr = g.Wait()
+		if runErr == nil {
+			runErr = errors.New("a background task stopped")
+		}
+	}
+
+	// Readiness first, so that endpoints stop sending new requests, then
+	// drain what is in flight.
+	ready.shutting.Store(true)
+	log.Info("shutting down", "delay", o.ShutdownDelay.String(), "timeout", o.ShutdownTimeout.String())
+	if o.ShutdownDelay > 0 && runErr == nil {
+		time.Sleep(o.ShutdownDelay)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("in-flight requests did not finish in time", "error", err.Error())
+		_ = srv.Close()
+	}
+	_ = msrv.Shutdown(sctx)
+	cancelRun()
+	if err := g.Wait(); err != nil && runErr == nil && !errors.Is(err, context.Canceled) {
+		runErr = err
+	}
+	log.Info("stopped")
+	return runErr
+}
+
+// Register adds /mutate and /validate to mux, decoded by controller-runtime's
+// admission webhook (AdmissionReview v1, a 7 MiB body cap, panics recovered).
+func (h *Handler) Register(mux *http.ServeMux, log *slog.Logger) {
+	lg := logr.FromSlogHandler(log.Handler())
+	for path, handler := range map[string]admission.Handler{"/mutate": h.Mutating(), "/validate": h.Validating()} {
+		hook, _ := admission.StandaloneWebhook(&admission.Webhook{Handler: handler}, admission.StandaloneOptions{Logger: lg})
+		mux.Handle(path, hook)
+	}
+}
+
+// clusterConfig returns the API server connection, or nil to run standalone.
+func clusterConfig(o Options) (*rest.Config, error) {
+	if o.Standalone {
+		return nil, nil
+	}
+	if o.Kubeconfig != "" {
+		c, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", o.Kubeconfig, err)
+		}
+		return c, nil
+	}
+	c, err := rest.InClusterConfig()
+	if errors.Is(err, rest.ErrNotInCluster) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("in-cluster config: %w", err)
+	}
+	return c, nil
+}
+
+func listen(o Options) (net.Listener, net.Listener, error) {
+	ln, mln := o.Listener, o.MetricsListener
+	var err error
+	if ln == nil {
+		if ln, err = net.Listen("tcp", o.Addr); err != nil {
+			return nil, nil, fmt.Errorf("--addr: %w", err)
+		}
+	}
+	if mln == nil {
+		if mln, err = net.Listen("tcp", o.MetricsAddr); err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+	}
+	return ln, mln, nil
+}
+
+// startCluster creates the controller-runtime manager that runs the
+// related-object cache and, without --cert-dir, the certificate rotator.
+func startCluster(ctx context.Context, g *errgroup.Group, o Options, restCfg *rest.Config, log *slog.Logger) (manager.Manager, *CacheRelated, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, nil, err
+	}
+	mgr, err := manager.New(restCfg, manager.Options{
+		Scheme:                 scheme,
+		Cache:                  CacheOptions(scheme),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Logger:                 logr.FromSlogHandler(log.Handler()),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to the API server: %w", err)
+	}
+	rel, err := NewCacheRelated(ctx, mgr.GetCache())
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.CertDir == "" {
+		err := rotator.AddRotator(mgr, &rotator.CertRotator{
+			SecretKey:      types.NamespacedName{Namespace: o.Namespace, Name: o.SecretName},
+			CertDir:        o.ManagedCertDir,
+			CAName:         "paved-ca",
+			CAOrganization: "paved",
+			DNSName:        fmt.Sprintf("%s.%s.svc", o.ServiceName, o.Namespace),
+			ExtraDNSNames:  []string{fmt.Sprintf("%s.%s.svc.cluster.local", o.ServiceName, o.Namespace)},
+			IsReady:        make(chan struct{}),
+			Webhooks: []rotator.WebhookInfo{
+				{Name: o.WebhookConfigName, Type: rotator.Mutating},
+				{Name: o.WebhookConfigName, Type: rotator.Validating},
+			},
+			FieldOwner: "paved-webhook",
+			// Renew the serving certificate 90 days before it expires; the
+			// old one stays valid meanwhile, and certwatcher picks up the
+			// new files without a restart.
+			LookaheadInterval:      90 * 24 * time.Hour,
+			RotationCheckFrequency: time.Hour,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("certificate rotator: %w", err)
+		}
+	}
+	g.Go(func() error {
+		if err := mgr.Start(ctx); err != nil {
+			return fmt.Errorf("cluster cache: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if rel.WaitForSync(ctx, mgr.GetCache()) {
+			log.Info("related-object cache synced")
+		}
+		return nil
+	})
+	return mgr, rel, nil
+}
