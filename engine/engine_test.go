@@ -16,6 +16,9 @@ import (
 // demoEngine loads the small policy set under testdata/policies, whose two
 // checks make the config logic easy to observe.
 func demoEngine(t testing.TB, cfg *config.Config, now time.Time) *Engine {
+	if cfg == nil {
+		cfg = config.Default()
+	}
 	t.Helper()
 	e, err := New(context.Background(), WithPolicies(os.DirFS("testdata/policies")), WithConfig(cfg),
 		WithClock(func() time.Time { return now }))

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/paved-k8s/paved/engine"
+)
+
+func copyTree(t testing.TB, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		write(t, to, rel, string(data))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fixableLeft evaluates the files as `paved check` does and returns the
+// violations a mutation claims to fix.
+func fixableLeft(t testing.TB, paths ...string) []string {
+	t.Helper()
+	e, err := engine.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, objs, errs := load(paths, strings.NewReader(""), newDecoder())
+	if len(errs) > 0 {
+		t.Fatalf("load: %v", errs)
+	}
+	findings, _, _, evalErrs := evaluate(context.Background(), e, objs, "default", false)
+	for _, err := range evalErrs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var left []string
+	for _, fs := range findings {
+		for _, f := range fs {
+			if f.Violation.Fixable {
+				left = append(left, f.Obj.Source.Path+": "+f.Obj.Name+": "+f.Violation.Check+" "+f.Violation.Path)
+			}
+		}
+	}
+	return left
+}
+
+func TestFixThenCheck(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "../../examples", dir)
+	copyTree(t, "../../engine/testdata/fixtures", filepath.Join(dir, "fixtures"))
+	if left := fixableLeft(t, dir); len(left) == 0 {
+		t.Fatal("the fixtures have no fixable violations to begin with")
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "broken/no-probes.yaml"))
+
+	// Without --write, fix prints a diff and changes nothing.
+	code, out, errOut := paved(t, "", "fix", dir)
+	if code != 0 {
+		t.Fatalf("paved fix: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "+++ b/"+filepath.Join(dir, "broken/no-probes.yaml")) || !strings.Contains(out, "+        readinessProbe:") {
+		t.Errorf("paved fix diff: got\n%s\nwant the readinessProbe added to broken/no-probes.yaml", out)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "broken/no-probes.yaml")); !bytes.Equal(now, before) {
+		t.Errorf("paved fix without --write changed the file")
+	}
+
+	code, _, errOut = paved(t, "", "fix", "--write", dir)
+	if code != 0 {
+		t.Fatalf("paved fix --write: exit %d: %s", code, errOut)
+	}
+	if left := fixableLeft(t, dir); len(left) > 0 {
+		t.Errorf("after paved fix --write, fixable violations remain:\n%s", strings.Join(left, "\n"))
+	}
+	// Fixing again changes nothing.
+	code, out, errOut = paved(t, "", "fix", dir)
+	if code != 0 || out != "" || !strings.Contains(errOut, "would change 0 objects in 0 files") {
+		t.Errorf("second paved fix: got exit %d, diff %q, %q; want no changes", code, out, errOut)
+	}
+	// The fixed files still decode strictly: fix adds no invalid field.
+	_, rep := checkJSON(t, "", dir)
+	for _, r := range rep.Results {
+		if r.Check == schemaCheck && !strings.HasSuffix(r.File, "typo.yaml") {
+			t.Errorf("after fix: %s: %s", r.File, r.Message)
+		}
+	}
+	if len(rep.Errors) > 0 {
+		t.Errorf("after fix: errors %v", rep.Errors)
+	}
+
+	// Other documents, comments and key order stay as written.
+	after, _ := os.ReadFile(filepath.Join(dir, "broken/no-probes.yaml"))
+	pdbAt := bytes.Index(before, []byte("---\napiVersion: policy/v1"))
+	if pdbAt < 0 || !bytes.HasSuffix(after, before[pdbAt:]) {
+		t.Errorf("the PodDisruptionBudget document changed:\n%s", after)
+	}
+	firstLine := before[:bytes.IndexByte(before, '\n')+1]
+	if !bytes.HasPrefix(after, firstLine) {
+		t.Errorf("the leading comment was lost:\n%s", after)
+	}
+	if !bytes.Contains(after, []byte("    metadata:\n      labels:\n        app: catalog\n")) {
+		t.Errorf("the document was reformatted:\n%s", after)
+	}
+}
+
+func TestFixForms(t *testing.T) {
+	dir := t.TempDir()
+	bare := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "x"},
+  "spec": {"containers": [{"name": "app", "image": "x:1", "ports": [{"name": "http", "containerPort": 80}]}]}}`
+	t.Run("JSON file", func(t *testing.T) {
+		p := write(t, dir, "pod.json", bare)
+		if code, _, errOut := paved(t, "", "fix", "--write", p); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		data, _ := os.ReadFile(p)
+		var obj map[string]any
+		if err := json.Unmarshal(data, &obj); err != nil {
+			t.Fatalf("fixed JSON does not parse: %v\n%s", err, data)
+		}
+		if !strings.Contains(string(data), `"readinessProbe"`) || !strings.Contains(string(data), "\n  ") {
+			t.Errorf("fixed JSON: got\n%s\nwant an indented object with a readinessProbe", data)
+		}
+		if left := fixableLeft(t, p); len(left) > 0 {
+			t.Errorf("fixable violations remain: %v", left)
+		}
+	})
+	t.Run("YAML List", func(t *testing.T) {
+		p := write(t, dir, "list.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n- "+strings.ReplaceAll(bare, "\n", " ")+"\n")
+		if code, _, errOut := paved(t, "", "fix", "--write", p); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if left := fixableLeft(t, p); len(left) > 0 {
+			data, _ := os.ReadFile(p)
+			t.Errorf("fixable violations remain: %v\n%s", left, data)
+		}
+	})
+	t.Run("stdin", func(t *testing.T) {
+		code, out, errOut := paved(t, bare, "fix", "--write", "-")
+		if code != 0 || !strings.Contains(out, "readinessProbe") {
+			t.Fatalf("exit %d, stdout %q, %s", code, out, errOut)
+		}
+		p := write(t, dir, "stdin-fixed.json", out)
+		if left := fixableLeft(t, p); len(left) > 0 {
+			t.Errorf("fixable violations remain: %v", left)
+		}
+	})
+	t.Run("broken input", func(t *testing.T) {
+		p := write(t, dir, "broken.yaml", "kind: [\n")
+		code, _, errOut := paved(t, "", "fix", p)
+		if code != exitInput || !strings.Contains(errOut, "broken.yaml: document 1 (line 1): broken YAML") {
+			t.Errorf("got exit %d, %q; want 2 and the file named", code, errOut)
+		}
+	})
+}

@@ -1,0 +1,438 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// paved runs the CLI in-process and returns its exit code and output.
+func paved(t testing.TB, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+type jsonReport struct {
+	Results []result   `json:"results"`
+	Errors  []errorRow `json:"errors"`
+}
+
+func checkJSON(t testing.TB, stdin string, args ...string) (int, jsonReport) {
+	t.Helper()
+	code, out, errOut := paved(t, stdin, append([]string{"check", "-o", "json"}, args...)...)
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("paved check -o json %v: output is not JSON (%v): %s %s", args, err, out, errOut)
+	}
+	return code, rep
+}
+
+func checkIDs(rep jsonReport) []string {
+	set := map[string]bool{}
+	for _, r := range rep.Results {
+		set[r.Check] = true
+	}
+	var ids []string
+	for id := range set {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func TestCheckExamples(t *testing.T) {
+	tests := []struct {
+		path string
+		code int
+		ids  []string
+	}{
+		{"../../examples/good", 0, nil},
+		{"../../examples/broken/no-probes.yaml", 1, []string{"liveness-probe-missing", "readiness-probe-missing"}},
+		{"../../examples/broken/identical-probes.yaml", 1, []string{"probes-identical"}},
+		{"../../examples/broken/short-grace.yaml", 1, []string{"grace-period-order"}},
+		{"../../examples/broken/root-container.yaml", 1, []string{"privilege-escalation", "privileged-container", "run-as-non-root"}},
+		{"../../examples/broken/pdb-blocks-eviction.yaml", 1, []string{"pdb-blocks-eviction"}},
+		{"../../examples/broken/hpa-below-pdb.yaml", 1, []string{"hpa-min-replicas-low", "pdb-blocks-eviction", "pdb-exceeds-hpa-min"}},
+		{"../../examples/broken/typo.yaml", 1, []string{"liveness-probe-missing", "schema-invalid"}},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			code, rep := checkJSON(t, "", tt.path)
+			if code != tt.code {
+				t.Errorf("exit code: got %d; want %d (%+v)", code, tt.code, rep)
+			}
+			if got := checkIDs(rep); !slices.Equal(got, tt.ids) {
+				t.Errorf("check ids: got %v; want %v", got, tt.ids)
+			}
+			if len(rep.Errors) != 0 {
+				t.Errorf("errors: got %v; want none", rep.Errors)
+			}
+		})
+	}
+}
+
+func TestSchemaInvalidNamesTheField(t *testing.T) {
+	_, rep := checkJSON(t, "", "../../examples/broken/typo.yaml")
+	for _, r := range rep.Results {
+		if r.Check == schemaCheck {
+			if r.Path != "spec.template.spec.containers[0].livenessProbes" || !strings.Contains(r.Message, `unknown field "spec.template.spec.containers[0].livenessProbes"`) || r.Action != "enforce" {
+				t.Errorf("schema-invalid: got %+v; want the unknown field named, action enforce", r)
+			}
+			return
+		}
+	}
+	t.Fatalf("no schema-invalid result in %+v", rep.Results)
+}
+
+func TestMistypedField(t *testing.T) {
+	doc := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: three\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: app, image: 'x:1'}]\n"
+	_, rep := checkJSON(t, doc, "-")
+	for _, r := range rep.Results {
+		if r.Check == schemaCheck {
+			if !strings.Contains(r.Message, "spec.replicas") {
+				t.Errorf("schema-invalid for a mistyped field: got %q; want it to name spec.replicas", r.Message)
+			}
+			return
+		}
+	}
+	t.Fatalf("no schema-invalid result for replicas: three in %+v", rep)
+}
+
+func TestTextOutput(t *testing.T) {
+	code, out, _ := paved(t, "", "check", "../../examples/broken/no-probes.yaml")
+	if code != 1 {
+		t.Errorf("exit code: got %d; want 1", code)
+	}
+	want := `../../examples/broken/no-probes.yaml:29: Deployment/shop/catalog readiness-probe-missing [enforce] container "app" has no readinessProbe`
+	if !strings.Contains(out, want) {
+		t.Errorf("text output: got\n%s\nwant a line starting %q", out, want)
+	}
+	if !strings.Contains(out, "2 objects checked in 1 file: 2 enforce, 0 warn, 0 audit (2 fixable by paved fix)") {
+		t.Errorf("summary: got\n%s", out)
+	}
+}
+
+func write(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const goodDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  strategy:
+    rollingUpdate: {maxUnavailable: 0, maxSurge: 1}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      terminationGracePeriodSeconds: 45
+      securityContext:
+        runAsNonRoot: true
+        seccompProfile: {type: RuntimeDefault}
+      containers:
+      - name: app
+        image: example/web:1.0.0
+        ports: [{name: http, containerPort: 8080}]
+        livenessProbe: {httpGet: {path: /healthz, port: http}}
+        readinessProbe: {httpGet: {path: /readyz, port: http}}
+        lifecycle: {preStop: {sleep: {seconds: 10}}}
+        resources:
+          requests: {cpu: 100m, memory: 128Mi}
+          limits: {cpu: "1", memory: 256Mi}
+        securityContext:
+          readOnlyRootFilesystem: true
+          allowPrivilegeEscalation: false
+          capabilities: {drop: [ALL]}
+`
+
+func pdb(minAvailable int) string {
+	return fmt.Sprintf("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: shop}\nspec:\n  minAvailable: %d\n  selector: {matchLabels: {app: web}}\n", minAvailable)
+}
+
+func TestRelatedAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	dep := write(t, dir, "deploy/web.yaml", goodDeployment)
+	// Alone, the Deployment has no PDB.
+	if _, rep := checkJSON(t, "", dep); !slices.Equal(checkIDs(rep), []string{"pdb-missing"}) {
+		t.Errorf("Deployment alone: got %v; want [pdb-missing]", checkIDs(rep))
+	}
+	// With its PDB from another file, both are checked together.
+	write(t, dir, "pdb/web.yaml", pdb(2))
+	if code, rep := checkJSON(t, "", dir); code != 0 || len(rep.Results) != 0 {
+		t.Errorf("Deployment and PDB: got exit %d, %+v; want 0, nothing", code, rep.Results)
+	}
+	write(t, dir, "pdb/web.yaml", pdb(3))
+	code, rep := checkJSON(t, "", dir)
+	if code != 1 || !slices.Equal(checkIDs(rep), []string{"pdb-blocks-eviction"}) {
+		t.Errorf("PDB minAvailable 3 of 3: got exit %d, %v; want 1, [pdb-blocks-eviction]", code, checkIDs(rep))
+	}
+	// A PDB in another namespace does not count.
+	write(t, dir, "pdb/web.yaml", strings.Replace(pdb(3), "namespace: shop", "namespace: other", 1))
+	if _, rep := checkJSON(t, "", dir); !slices.Equal(checkIDs(rep), []string{"pdb-missing"}) {
+		t.Errorf("PDB in another namespace: got %v; want [pdb-missing]", checkIDs(rep))
+	}
+}
+
+func TestInputForms(t *testing.T) {
+	dir := t.TempDir()
+	var depJSON map[string]any
+	code, out, _ := paved(t, "", "fix", "--write", write(t, dir, "x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"))
+	if code != 0 {
+		t.Fatalf("fix of a ConfigMap: exit %d %s", code, out)
+	}
+	list := `{"apiVersion": "v1", "kind": "List", "items": [
+	  {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a", "namespace": "shop"},
+	   "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "app", "image": "x:1", "securityContext": {"privileged": true}}]}}}},
+	  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}, "spec": {"ports": [{"port": 80}]}}]}`
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string // a check id the object must produce
+	}{
+		{"JSON List file", "", []string{write(t, dir, "list.json", list)}, "privileged-container"},
+		{"stdin", list, []string{"-"}, "privileged-container"},
+		{"multi-document with leading separator and comments", "", []string{write(t, dir, "multi.yml", "---\n# web\n"+goodDeployment+"---\n---\n"+pdb(3))}, "pdb-blocks-eviction"},
+		{"directory recursion skips other files", "", []string{write(t, dir, "d/sub/deep/x.yaml", goodDeployment)}, "pdb-missing"},
+	}
+	write(t, dir, "d/README.md", "not yaml: [")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.name == "directory recursion skips other files" {
+				args = []string{filepath.Join(dir, "d")}
+			}
+			_, rep := checkJSON(t, tt.stdin, args...)
+			if len(rep.Errors) > 0 || !slices.Contains(checkIDs(rep), tt.want) {
+				t.Errorf("got %v, errors %v; want %s", checkIDs(rep), rep.Errors, tt.want)
+			}
+		})
+	}
+	_ = depJSON
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("# padding padding padding padding padding padding padding\n"), 10<<20/58+1)
+	bigDoc := append([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  x: \""), bytes.Repeat([]byte("a"), 4<<20)...)
+	bigDoc = append(bigDoc, "\"\n"...)
+	tests := []struct {
+		name, file, content string
+		want                []string
+	}{
+		{"broken YAML", "broken.yaml", goodDeployment + "---\napiVersion: v1\nkind: Service\nmetadata: {name: x\n", []string{"broken.yaml: document 2 (line 35): broken YAML", "yaml: line 37: did not find expected"}},
+		{"tab indentation", "tabs.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n\tname: x\n", []string{"tabs.yaml: document 1 (line 1): broken YAML"}},
+		{"not an object", "list.yaml", "- a\n- b\n", []string{"list.yaml: document 1 (line 1): not a Kubernetes object: the document is a list"}},
+		{"scalar", "scalar.yaml", "hello\n", []string{"document 1 (line 1): not a Kubernetes object: the document is a string"}},
+		{"no kind", "nokind.yaml", "metadata: {name: x}\n", []string{"apiVersion and kind are missing"}},
+		{"unknown kind", "crd.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n", []string{`crd.yaml: document 2 (line 5): unknown kind "Widget" (apiVersion example.com/v1)`}},
+		{"unknown version", "v.yaml", "apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: a}\n", []string{`unknown kind "Deployment" (apiVersion apps/v9)`}},
+		{"List with a scalar item", "l.yaml", "apiVersion: v1\nkind: List\nitems: [1]\n", []string{"items[0]: not a Kubernetes object (got a number)"}},
+		{"10 MB file", "big.yaml", string(big), []string{"big.yaml: larger than 8 MiB"}},
+		{"4 MB document", "bigdoc.yaml", string(bigDoc), []string{"bigdoc.yaml: document 1 (line 1): document is larger than 3 MiB"}},
+		{"binary", "bin.yaml", "\x00\x01\x02\xff", []string{"bin.yaml: document 1 (line 1)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(t, dir, tt.file, tt.content)
+			code, rep := checkJSON(t, "", p)
+			if code != exitInput {
+				t.Errorf("exit code: got %d; want %d", code, exitInput)
+			}
+			if len(rep.Errors) == 0 {
+				t.Fatalf("got no errors; want %q", tt.want)
+			}
+			msg := rep.Errors[0].Message
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error: got %q; want it to contain %q", msg, w)
+				}
+			}
+			if rep.Errors[0].File != p {
+				t.Errorf("error file: got %q; want %q", rep.Errors[0].File, p)
+			}
+		})
+	}
+	t.Run("missing file", func(t *testing.T) {
+		code, out, _ := paved(t, "", "check", filepath.Join(dir, "nope.yaml"))
+		if code != exitInput || !strings.Contains(out, "nope.yaml: stat: no such file or directory") {
+			t.Errorf("got exit %d, %q; want 2 and the file named", code, out)
+		}
+	})
+	t.Run("unknown kinds ignored on request", func(t *testing.T) {
+		p := write(t, dir, "crd2.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")
+		if code, _, _ := paved(t, "", "check", "--ignore-unknown-kinds", p); code != 0 {
+			t.Errorf("got exit %d; want 0", code)
+		}
+	})
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage:"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"check"}, "no PATH given"},
+		{[]string{"check", "-o", "xml", "x"}, `-o "xml": want text, json or sarif`},
+		{[]string{"check", "--bogus", "x"}, "flag provided but not defined: -bogus"},
+		{[]string{"check", "--config", "/nonexistent/paved.yaml", "x"}, "read config"},
+		{[]string{"fix"}, "no PATH given"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := paved(t, "", tt.args...)
+		if code != exitInput || !strings.Contains(errOut, tt.want) {
+			t.Errorf("paved %v: got exit %d, %q; want 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+func TestConfigFlag(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "paved.yaml", `apiVersion: paved.dev/v1alpha1
+kind: Config
+checks:
+  readiness-probe-missing: warn
+namespaces:
+  shop:
+    checks:
+      liveness-probe-missing: audit
+`)
+	code, rep := checkJSON(t, "", "--config", cfg, "../../examples/broken/no-probes.yaml")
+	if code != 0 {
+		t.Errorf("exit code with both checks relaxed: got %d; want 0", code)
+	}
+	actions := map[string]string{}
+	for _, r := range rep.Results {
+		actions[r.Check] = r.Action
+	}
+	if actions["readiness-probe-missing"] != "warn" || actions["liveness-probe-missing"] != "audit" {
+		t.Errorf("actions: got %v; want readiness warn, liveness audit", actions)
+	}
+	bad := write(t, dir, "bad.yaml", "apiVersion: paved.dev/v1alpha1\nkind: Config\nchecks: {cpu-limit-missin: off}\n")
+	code, _, errOut := paved(t, "", "check", "--config", bad, "../../examples/good")
+	if code != exitInput || !strings.Contains(errOut, "checks.cpu-limit-missin: unknown check id") {
+		t.Errorf("bad config: got exit %d, %q; want 2 and the key named", code, errOut)
+	}
+}
+
+func TestSARIF(t *testing.T) {
+	code, out, _ := paved(t, "", "check", "-o", "sarif", "../../examples/broken")
+	if code != 1 {
+		t.Errorf("exit code: got %d; want 1", code)
+	}
+	var log struct {
+		Version string `json:"version"`
+		Schema  string `json:"$schema"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Name  string `json:"name"`
+					Rules []struct {
+						ID string `json:"id"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				RuleIndex int    `json:"ruleIndex"`
+				Level     string `json:"level"`
+				Message   struct {
+					Text string `json:"text"`
+				} `json:"message"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatalf("SARIF is not JSON: %v", err)
+	}
+	if log.Version != "2.1.0" || len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Name != "paved" {
+		t.Fatalf("got version %q, %d runs; want 2.1.0, one paved run", log.Version, len(log.Runs))
+	}
+	run := log.Runs[0]
+	if len(run.Tool.Driver.Rules) < 26 {
+		t.Errorf("got %d rules; want the catalogue plus schema-invalid", len(run.Tool.Driver.Rules))
+	}
+	if len(run.Results) == 0 {
+		t.Fatal("got no results")
+	}
+	for _, r := range run.Results {
+		if run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
+			t.Errorf("result %s: ruleIndex %d points at %s", r.RuleID, r.RuleIndex, run.Tool.Driver.Rules[r.RuleIndex].ID)
+		}
+		loc := r.Locations[0].PhysicalLocation
+		if !strings.HasPrefix(loc.ArtifactLocation.URI, "../../examples/broken/") || loc.Region.StartLine < 1 || r.Message.Text == "" {
+			t.Errorf("result %s: location %+v, message %q", r.RuleID, loc, r.Message.Text)
+		}
+		if r.Level != "error" && r.Level != "warning" && r.Level != "note" {
+			t.Errorf("result %s: level %q", r.RuleID, r.Level)
+		}
+	}
+}
+
+func TestChecksAndVersion(t *testing.T) {
+	code, out, _ := paved(t, "", "checks")
+	if code != 0 {
+		t.Fatalf("paved checks: exit %d", code)
+	}
+	for _, id := range []string{"readiness-probe-missing", "pdb-exceeds-hpa-min", "seccomp-profile-missing"} {
+		if !strings.Contains(out, id) {
+			t.Errorf("paved checks: %s missing from\n%s", id, out)
+		}
+	}
+	if !strings.Contains(out, "ID  ") || !strings.Contains(out, "SEVERITY") {
+		t.Errorf("paved checks: no table header in\n%s", out)
+	}
+	code, out, _ = paved(t, "", "checks", "-o", "json")
+	var checks []struct {
+		ID, Severity, Action, Description string
+		Fixable                           bool
+		Kinds                             []string
+	}
+	if err := json.Unmarshal([]byte(out), &checks); code != 0 || err != nil || len(checks) < 25 {
+		t.Fatalf("paved checks -o json: exit %d, %v, %d checks", code, err, len(checks))
+	}
+	for _, c := range checks {
+		if c.ID == "" || c.Severity == "" || c.Action == "" || c.Description == "" || len(c.Kinds) == 0 {
+			t.Errorf("incomplete check %+v", c)
+		}
+	}
+	code, out, _ = paved(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "paved ") || !strings.Contains(out, "OPA 1.22.3") {
+		t.Errorf("paved version: got %d %q", code, out)
+	}
+}

@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// fixture is one object of a fixture file, with the other objects of the
+// same file as its related objects.
+type fixture struct {
+	name string
+	in   Input
+}
+
+func loadFixtures(t testing.TB) []fixture {
+	t.Helper()
+	var files []string
+	for _, dir := range []string{"../examples", "testdata/fixtures"} {
+		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".json")) {
+				files = append(files, p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("walk %s: %v", dir, err)
+		}
+	}
+	var out []fixture
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := utilyaml.NewYAMLReader(bufioReader(data))
+		var objs []map[string]any
+		for {
+			doc, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			var obj map[string]any
+			if err := yaml.Unmarshal(doc, &obj); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if obj != nil {
+				objs = append(objs, obj)
+			}
+		}
+		for i, obj := range objs {
+			var rel Related
+			for j, o := range objs {
+				if j == i {
+					continue
+				}
+				switch o["kind"] {
+				case "PodDisruptionBudget":
+					rel.PDBs = append(rel.PDBs, o)
+				case "HorizontalPodAutoscaler":
+					rel.HPAs = append(rel.HPAs, o)
+				case "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet":
+					rel.Workloads = append(rel.Workloads, o)
+				}
+			}
+			md, _ := obj["metadata"].(map[string]any)
+			ns, _ := md["namespace"].(string)
+			name := f + "/" + obj["kind"].(string) + "/" + md["name"].(string)
+			out = append(out, fixture{name: name, in: Input{Operation: "CREATE", Object: obj, Namespace: Namespace{Name: ns}, Related: rel}})
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("found %d fixture objects; want at least 10", len(out))
+	}
+	return out
+}
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+func realEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := New(context.Background())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return e
+}
+
+// applyPatch returns obj with the decision's patch applied.
+func applyPatch(t testing.TB, obj map[string]any, patch json.RawMessage) map[string]any {
+	t.Helper()
+	doc, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := jsonpatch.DecodePatch(patch)
+	if err != nil {
+		t.Fatalf("decode patch %s: %v", patch, err)
+	}
+	out, err := p.Apply(doc)
+	if err != nil {
+		t.Fatalf("apply patch %s: %v", patch, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestMutationFixesWhatItClaims is the engine's invariant: for every
+// fixture, the mutated object has no violation a mutation claims to fix,
+// and mutating it again changes nothing.
+func TestMutationFixesWhatItClaims(t *testing.T) {
+	e := realEngine(t)
+	ctx := context.Background()
+	for _, f := range loadFixtures(t) {
+		t.Run(f.name, func(t *testing.T) {
+			d, err := e.Evaluate(ctx, f.in)
+			if err != nil {
+				t.Fatalf("Evaluate: %v", err)
+			}
+			fixable := 0
+			for _, v := range d.Violations {
+				if v.Fixable {
+					fixable++
+				}
+			}
+			if fixable > 0 && d.Patch == nil {
+				t.Fatalf("%d fixable violations but no patch", fixable)
+			}
+			in := f.in
+			in.Object = f.in.Object
+			if d.Patch != nil {
+				in.Object = applyPatch(t, f.in.Object, d.Patch)
+			}
+			d2, err := e.Evaluate(ctx, in)
+			if err != nil {
+				t.Fatalf("Evaluate(mutated): %v", err)
+			}
+			for _, v := range d2.Violations {
+				if v.Fixable {
+					t.Errorf("after the patch: %s at %s is still reported as fixable: %s", v.Check, v.Path, v.Message)
+				}
+			}
+			if d2.Patch != nil {
+				t.Errorf("mutating the mutated object: got patch %s; want none", d2.Patch)
+			}
+		})
+	}
+}

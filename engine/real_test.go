@@ -1,0 +1,220 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/paved-k8s/paved/config"
+)
+
+func twoContainerDeployment() map[string]any {
+	var obj map[string]any
+	const doc = `{
+  "apiVersion": "apps/v1", "kind": "Deployment",
+  "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+  "spec": {
+    "replicas": 3,
+    "selector": {"matchLabels": {"app": "web"}},
+    "template": {
+      "metadata": {"labels": {"app": "web"}},
+      "spec": {
+        "containers": [
+          {"name": "app", "image": "example/web:1.2.3", "ports": [{"name": "http", "containerPort": 8080}],
+           "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
+           "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
+          {"name": "proxy", "image": "example/proxy:latest", "ports": [{"name": "metrics", "containerPort": 9090}]}
+        ]
+      }
+    }
+  }
+}`
+	if err := json.Unmarshal([]byte(doc), &obj); err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+func TestCatalogue(t *testing.T) {
+	e := realEngine(t)
+	checks := e.Checks()
+	if len(checks) < 25 {
+		t.Fatalf("got %d checks; want the whole catalogue (at least 25)", len(checks))
+	}
+	for i, c := range checks {
+		if i > 0 && checks[i-1].ID >= c.ID {
+			t.Errorf("Checks not sorted by id: %s before %s", checks[i-1].ID, c.ID)
+		}
+		if c.Title == "" || c.Description == "" || len(c.Kinds) == 0 || c.Area == "" {
+			t.Errorf("%s: incomplete metadata %+v", c.ID, c)
+		}
+		if got, ok := e.Check(c.ID); !ok || got.ID != c.ID {
+			t.Errorf("Check(%q): got %v, %v", c.ID, got.ID, ok)
+		}
+	}
+	want := map[string]struct {
+		sev     Severity
+		act     Action
+		fixable bool
+	}{
+		"readiness-probe-missing": {SeverityHigh, ActionEnforce, true},
+		"cpu-limit-missing":       {SeverityLow, ActionWarn, true},
+		"privileged-container":    {SeverityCritical, ActionEnforce, false},
+		"hpa-target-missing":      {SeverityMedium, ActionWarn, false},
+	}
+	for id, w := range want {
+		c, ok := e.Check(id)
+		if !ok {
+			t.Errorf("check %s missing from the catalogue", id)
+			continue
+		}
+		if c.Severity != w.sev || c.Action != w.act || c.Fixable != w.fixable {
+			t.Errorf("%s: got %s/%s/%v; want %s/%s/%v", id, c.Severity, c.Action, c.Fixable, w.sev, w.act, w.fixable)
+		}
+	}
+}
+
+func TestExampleConfigAgainstCatalogue(t *testing.T) {
+	cfg, err := config.Load("../config/example-paved.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(context.Background(), WithConfig(cfg)); err != nil {
+		t.Fatalf("New with the example config: %v", err)
+	}
+}
+
+func TestParamsValidated(t *testing.T) {
+	e := realEngine(t)
+	tests := []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{"min_replica": 2}, "params.min_replica: unknown parameter"},
+		{map[string]any{"min_replicas": "three"}, "params.min_replicas: want a number"},
+		{map[string]any{"liveness_path": 5}, "params.liveness_path: want a string"},
+		{map[string]any{"min_replicas": int64(2), "liveness_path": "/livez"}, ""},
+	}
+	for _, tt := range tests {
+		cfg := config.Default()
+		cfg.Params = tt.params
+		err := e.SetConfig(cfg)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("SetConfig(%v): got %v; want no error", tt.params, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("SetConfig(%v): got %v; want %q", tt.params, err, tt.want)
+		}
+	}
+}
+
+func TestParamsReachPolicies(t *testing.T) {
+	e := realEngine(t)
+	in := Input{Operation: "CREATE", Object: twoContainerDeployment(), Namespace: Namespace{Name: "shop"}}
+	has := func(d Decision, id string) bool {
+		for _, v := range d.Violations {
+			if v.Check == id {
+				return true
+			}
+		}
+		return false
+	}
+	d, err := e.Validate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has(d, "replicas-too-low") {
+		t.Fatalf("3 replicas with min_replicas 3: got replicas-too-low; want none")
+	}
+	cfg := config.Default()
+	cfg.Params = map[string]any{"min_replicas": 5}
+	if err := e.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.Validate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(d, "replicas-too-low") {
+		t.Errorf("3 replicas with params.min_replicas 5: got no replicas-too-low; want one")
+	}
+}
+
+func TestProfile(t *testing.T) {
+	e := realEngine(t)
+	prof, err := e.Profile(context.Background(), Input{Operation: "CREATE", Object: twoContainerDeployment()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range e.Checks() {
+		if _, ok := prof[c.ID]; !ok {
+			t.Errorf("profile has no entry for %s", c.ID)
+		}
+	}
+	if _, ok := prof["defaults/probes"]; !ok {
+		t.Errorf("profile has no entry for the probes mutations: %v", prof)
+	}
+}
+
+func TestEvaluateBadInput(t *testing.T) {
+	e := realEngine(t)
+	if _, err := e.Evaluate(context.Background(), Input{}); err == nil {
+		t.Errorf("Evaluate without object: got no error; want one")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Evaluate(ctx, Input{Object: twoContainerDeployment()}); err == nil {
+		t.Errorf("Evaluate with a cancelled context: got no error; want one")
+	}
+}
+
+func BenchmarkEvaluateDeployment(b *testing.B) {
+	e := realEngine(b)
+	in := Input{Operation: "CREATE", Object: twoContainerDeployment(), Namespace: Namespace{Name: "shop"}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := e.Evaluate(ctx, in)
+		if err != nil || len(d.Violations) == 0 || d.Patch == nil {
+			b.Fatalf("Evaluate: %v, %d violations, patch %d bytes", err, len(d.Violations), len(d.Patch))
+		}
+	}
+}
+
+func FuzzEvaluate(f *testing.F) {
+	e := realEngine(f)
+	seed, _ := json.Marshal(twoContainerDeployment())
+	f.Add(seed)
+	for _, fx := range loadFixtures(f) {
+		b, _ := json.Marshal(fx.in.Object)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"kind":"Deployment","spec":{"template":{"spec":{"containers":[{"name":1,"ports":"x","securityContext":[]}]}}}}`))
+	f.Add([]byte(`{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"initContainers":[null,{"restartPolicy":"Always"}]}}}}}}`))
+	f.Add([]byte(`{"kind":"HorizontalPodAutoscaler","spec":{"minReplicas":"2","metrics":[{"resource":{"target":{"averageUtilization":"x"}}}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var obj map[string]any
+		if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+			return
+		}
+		// Every shape of object must evaluate without a panic; evaluation
+		// errors (a policy meeting a value of an unexpected type) are
+		// reported as errors, never crash the caller.
+		d, err := e.Evaluate(context.Background(), Input{Operation: "CREATE", Object: obj, OldObject: obj})
+		if err != nil {
+			return
+		}
+		if d.Patch != nil && !json.Valid(d.Patch) {
+			t.Fatalf("patch is not valid JSON: %s", d.Patch)
+		}
+		for _, v := range d.Violations {
+			if v.Check == "" || v.Action == "" || v.Severity == "" {
+				t.Fatalf("incomplete violation %+v", v)
+			}
+		}
+	})
+}
