@@ -114,3 +114,33 @@ func objectName(req admission.Request, obj map[string]any) string {
 	}
 	return ""
 }
+
+// templateChanged reports whether an UPDATE changes what the mutations write
+// to: the pod template of a workload (never for a Pod, whose spec is
+// immutable), or anything for the kinds without a template.
+func templateChanged(kind string, obj, old map[string]any) bool {
+	var path []string
+	switch kind {
+	case "Pod":
+		return false
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
+		path = []string{"spec", "template"}
+	case "CronJob":
+		path = []string{"spec", "jobTemplate", "spec", "template"}
+	default:
+		return true
+	}
+	return !reflect.DeepEqual(dig(obj, path), dig(old, path))
+}
+
+func dig(m map[string]any, path []string) any {
+	var cur any = m
+	for _, k := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}

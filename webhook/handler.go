@@ -207,6 +207,13 @@ func (h *Handler) decide(ctx context.Context, hook string, req admission.Request
 			out.decision, out.reason = "skipped", "spec, labels and annotations unchanged"
 			return admission.Allowed("")
 		}
+		// Defaults go into a pod template only when the update changes it
+		// anyway: relabelling or scaling a legacy workload must not start a
+		// rollout, and pod specs and Job templates are immutable.
+		if hook == hookMutate && !templateChanged(req.Kind.Kind, obj, old) {
+			out.decision, out.reason = "skipped", "pod template unchanged"
+			return admission.Allowed("")
+		}
 	}
 	var nsLabels map[string]string
 	if h.related != nil {
@@ -246,21 +253,39 @@ func (h *Handler) decide(ctx context.Context, hook string, req admission.Request
 	case <-ctx.Done():
 		return h.failure(cfg, fmt.Errorf("waiting for an evaluation slot: %w", ctx.Err()), "overloaded", out)
 	}
-	evalStart := time.Now()
-	var dec engine.Decision
-	if hook == hookMutate {
-		dec, err = h.eval.Mutate(ctx, in)
-	} else {
-		dec, err = h.eval.Validate(ctx, in)
+	// The evaluation runs apart from the request, so that the answer goes
+	// out at the deadline even if an evaluation ignores its context; it
+	// keeps its slot until it really ends, so stuck evaluations cannot pile up.
+	type result struct {
+		dec engine.Decision
+		err error
 	}
-	h.metrics.evaluation.WithLabelValues(hook).Observe(time.Since(evalStart).Seconds())
-	<-h.sem
-	if err != nil {
-		reason := "error"
-		if ctx.Err() != nil {
-			reason = "timeout"
+	done := make(chan result, 1)
+	evalStart := time.Now()
+	go func() {
+		defer func() { <-h.sem }()
+		var r result
+		if hook == hookMutate {
+			r.dec, r.err = h.eval.Mutate(ctx, in)
+		} else {
+			r.dec, r.err = h.eval.Validate(ctx, in)
 		}
-		return h.failure(cfg, err, reason, out)
+		h.metrics.evaluation.WithLabelValues(hook).Observe(time.Since(evalStart).Seconds())
+		done <- r
+	}()
+	var dec engine.Decision
+	select {
+	case r := <-done:
+		if r.err != nil {
+			reason := "error"
+			if ctx.Err() != nil {
+				reason = "timeout"
+			}
+			return h.failure(cfg, r.err, reason, out)
+		}
+		dec = r.dec
+	case <-ctx.Done():
+		return h.failure(cfg, fmt.Errorf("evaluation: %w", ctx.Err()), "timeout", out)
 	}
 	h.maybeProfile(in)
 
