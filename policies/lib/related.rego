@@ -14,13 +14,6 @@ pdb_kind := "PodDisruptionBudget"
 
 hpa_kind := "HorizontalPodAutoscaler"
 
-# Objects without a namespace (manifest files read by the CLI) are taken to
-# live in the evaluated object's namespace.
-namespace_of(o) := ns if {
-	ns := o.metadata.namespace
-	is_string(ns)
-} else := workload.namespace
-
 name_of(o) := object.get(o, ["metadata", "name"], "")
 
 # The entries of input.related[key]; a missing or null list is empty.
@@ -29,63 +22,57 @@ listed(key) := l if {
 	is_array(l)
 } else := []
 
-# A related object counts when it is of the expected kind (a trimmed copy may
-# omit kind when the list says it), lives in the evaluated object's namespace,
-# and is not a copy of the evaluated object: input.object is always newer.
-counts(o, kind) if {
-	is_object(o)
-	object.get(o, "kind", kind) == kind
-	namespace_of(o) == workload.namespace
-	not copy_of_evaluated(o, kind)
+# A related object is in scope when it is of the expected kind (a trimmed
+# copy may omit kind when the list says it), lives in the evaluated object's
+# namespace (objects without one, as in manifest files the CLI reads, are
+# taken to live there), and is not a copy of the evaluated object, which is
+# newer and is added on its own.
+in_scope(o, kind) if {
+	[object.get(o, "kind", kind), object.get(o, ["metadata", "namespace"], workload.namespace)] == [kind, workload.namespace]
+	[kind, object.get(o, ["metadata", "name"], "")] != evaluated_key
 }
 
-copy_of_evaluated(o, kind) if {
-	workload.kind == kind
-	name_of(o) == workload.name
-}
+evaluated_key := [workload.kind, workload.name]
 
-# The PodDisruptionBudgets of the namespace.
-pdbs contains p if {
-	some p in listed("pdbs")
-	counts(p, pdb_kind)
-}
-
-pdbs contains input.object if workload.kind == pdb_kind
-
-# The HorizontalPodAutoscalers of the namespace.
-hpas contains h if {
-	some h in listed("hpas")
-	counts(h, hpa_kind)
-}
-
-hpas contains input.object if workload.kind == hpa_kind
-
-# The replicated workloads (Deployment, StatefulSet, ReplicaSet) of the
-# namespace that are managed by a person rather than by a controller.
-workloads contains w if {
-	some w in listed("workloads")
-	is_object(w)
+# A related workload in scope: replicated and not owned by a controller.
+in_scope_workload(w) if {
 	w.kind in workload.replicated_kinds
-	counts(w, w.kind)
-	not controlled(w)
+	in_scope(w, w.kind)
+	count(controllers(w)) == 0
 }
 
-workloads contains input.object if evaluated_workload
+# The collections of the namespace. They are arrays, not sets: a set would
+# hash every object, and two files may hold two versions of one object. The
+# lookups further down scan input.related themselves with their most
+# selective test first (a name or a label subset, both builtins), because a
+# function call per related object costs more than that test.
+pdbs := array.concat([p | some p in listed("pdbs"); is_object(p); in_scope(p, pdb_kind)], evaluated_if(workload.kind == pdb_kind))
+
+hpas := array.concat([h | some h in listed("hpas"); is_object(h); in_scope(h, hpa_kind)], evaluated_if(workload.kind == hpa_kind))
+
+workloads := array.concat([w | some w in listed("workloads"); is_object(w); in_scope_workload(w)], evaluated_if(evaluated_workload))
+
+evaluated_if(true) := [input.object]
+
+evaluated_if(false) := []
 
 # True when input.object is a replicated workload a person manages: the
 # rollout and disruption checks look at it. A ReplicaSet that a Deployment
 # (or another controller) owns is skipped: its owner is checked instead, and
 # denying it would only stall the owner's rollout.
+default evaluated_workload := false
+
 evaluated_workload if {
 	workload.kind in workload.replicated_kinds
-	not controlled(input.object)
+	count(controllers(input.object)) == 0
 }
 
-controlled(o) if {
+# The controllers owning o, when o is a ReplicaSet.
+controllers(o) := [ref |
 	o.kind == "ReplicaSet"
 	some ref in object.get(o, ["metadata", "ownerReferences"], [])
 	ref.controller == true
-}
+]
 
 # spec.replicas, which the API server defaults to 1.
 replicas(w) := r if {
@@ -99,27 +86,44 @@ hpa_min(h) := m if {
 	is_number(m)
 } else := 1
 
-# True when HPA h scales workload w.
+# True when HPA h scales workload w (both of the namespace's collections).
 targets(h, w) if {
 	ref := h.spec.scaleTargetRef
 	ref.kind == w.kind
-	ref.name == name_of(w)
-	namespace_of(h) == namespace_of(w)
+	ref.name == w.metadata.name
 }
 
 # The HPAs that scale workload w.
-hpas_of(w) := {h | some h in hpas; targets(h, w)}
+hpas_of(w) := array.concat(
+	[h |
+		some h in listed("hpas")
+		h.spec.scaleTargetRef.name == w.metadata.name
+		h.spec.scaleTargetRef.kind == w.kind
+		in_scope(h, hpa_kind)
+	],
+	[input.object | workload.kind == hpa_kind; targets(input.object, w)],
+)
 
 # The workloads HPA h scales.
-targets_of(h) := {w | some w in workloads; targets(h, w)}
+targets_of(h) := array.concat(
+	[w |
+		ref := h.spec.scaleTargetRef
+		some w in listed("workloads")
+		w.metadata.name == ref.name
+		w.kind == ref.kind
+		in_scope_workload(w)
+	],
+	[input.object | evaluated_workload; targets(h, input.object)],
+)
 
 hpa_managed(w) if count(hpas_of(w)) > 0
 
 # The fewest replicas workload w may run: the lowest minReplicas of the HPAs
 # that scale it, else its spec.replicas.
-effective_replicas(w) := min({hpa_min(h) | some h in hpas_of(w)}) if hpa_managed(w)
-
-effective_replicas(w) := replicas(w) if not hpa_managed(w)
+effective_replicas(w) := min(mins) if {
+	mins := [hpa_min(h) | some h in hpas_of(w)]
+	count(mins) > 0
+} else := replicas(w)
 
 # A few words saying where effective_replicas(w) comes from, for messages.
 replicas_source(w) := sprintf("HorizontalPodAutoscaler %q lets %s %q scale down to", [name, w.kind, name_of(w)]) if {
@@ -129,12 +133,32 @@ replicas_source(w) := sprintf("HorizontalPodAutoscaler %q lets %s %q scale down 
 
 replicas_source(w) := sprintf("%s %q runs", [w.kind, name_of(w)]) if not hpa_managed(w)
 
-# True when PDB p selects the pods of workload w. In policy/v1 an empty
-# selector selects every pod of the namespace; a missing one selects none.
-selects(p, w) if {
-	namespace_of(p) == namespace_of(w)
-	selector_selects(p, workload.pod_labels(w))
-}
+# True when PDB p selects the pods of workload w (both of the namespace's
+# collections). In policy/v1 an empty selector selects every pod of the
+# namespace; a missing one selects none.
+selects(p, w) if selector_selects(p, workload.pod_labels(w))
+
+# The PDBs selecting the pods of workload w.
+pdbs_of(w) := array.concat(
+	[p |
+		some p in listed("pdbs")
+		object.subset(labels, object.get(p, ["spec", "selector", "matchLabels"], {}))
+		in_scope(p, pdb_kind)
+		selector_selects(p, labels)
+	],
+	[input.object | workload.kind == pdb_kind; selector_selects(input.object, labels)],
+) if labels := workload.pod_labels(w)
+
+# The workloads whose pods the evaluated PDB selects.
+selected_workloads := [w |
+	workload.kind == pdb_kind
+	match_labels := object.get(input.object, ["spec", "selector", "matchLabels"], {})
+	some w in listed("workloads")
+	labels := object.get(w, ["spec", "template", "metadata", "labels"], {})
+	object.subset(labels, match_labels)
+	in_scope_workload(w)
+	selector_selects(input.object, labels)
+]
 
 selector_selects(p, labels) if workload.selector_matches(p.spec.selector, labels)
 
@@ -144,9 +168,6 @@ selector_selects(p, _) if {
 	count(object.get(p.spec.selector, "matchLabels", {})) == 0
 	count(object.get(p.spec.selector, "matchExpressions", [])) == 0
 }
-
-# The PDBs selecting the pods of workload w.
-pdbs_of(w) := {p | some p in pdbs; selects(p, w)}
 
 # percent("50%") is 50; undefined for anything that is not a percentage.
 percent(v) := to_number(trim_suffix(v, "%")) if {

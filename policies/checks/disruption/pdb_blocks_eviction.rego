@@ -34,8 +34,7 @@ violation contains {"msg": msg, "path": sprintf("spec.%s", [s.field]), "fixable"
 # selects evictable.
 violation contains {"msg": msg, "path": "spec.minAvailable", "fixable": false} if {
 	workload.kind == related.pdb_kind
-	some w in related.workloads
-	related.selects(input.object, w)
+	some w in related.selected_workloads
 	n := related.effective_replicas(w)
 	related.blocks_at(input.object, n)
 	msg := sprintf(

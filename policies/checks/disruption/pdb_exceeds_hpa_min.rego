@@ -18,38 +18,30 @@ package paved.checks.disruption.pdb_exceeds_hpa_min
 import data.paved.lib.related
 import data.paved.lib.workload
 
-# Each HPA / scaled workload / selecting PDB triple where the budget leaves
-# no pod evictable at the HPA's minimum scale.
-conflicts contains [h, w, p] if {
-	workload.kind in {related.hpa_kind, related.pdb_kind}
-	some h in related.hpas
-	some w in related.targets_of(h)
-	some p in related.pdbs_of(w)
-	involves_evaluated(h, p)
-	related.min_available_blocks(p, related.hpa_min(h))
-}
-
-involves_evaluated(h, _) if {
+# On the HPA: a budget selecting the pods of a workload it scales.
+violation contains {"msg": message(input.object, w, p), "path": "spec.minReplicas", "fixable": false} if {
 	workload.kind == related.hpa_kind
-	h == input.object
+	n := related.hpa_min(input.object)
+	some w in related.targets_of(input.object)
+	some p in related.pdbs_of(w)
+	related.min_available_blocks(p, n)
 }
 
-involves_evaluated(_, p) if {
+# On the PDB: an HPA scaling a workload whose pods it selects.
+violation contains {"msg": message(h, w, input.object), "path": "spec.minAvailable", "fixable": false} if {
 	workload.kind == related.pdb_kind
-	p == input.object
+	some w in related.selected_workloads
+	some h in related.hpas_of(w)
+	related.min_available_blocks(input.object, related.hpa_min(h))
 }
 
-violation contains {"msg": msg, "path": path, "fixable": false} if {
-	some [h, w, p] in conflicts
-	path := {related.hpa_kind: "spec.minReplicas", related.pdb_kind: "spec.minAvailable"}[workload.kind]
-	msg := sprintf(
-		"HorizontalPodAutoscaler %q may scale %s %q down to %d replica(s), but PodDisruptionBudget %q requires minAvailable %v: at the minimum scale no pod can be evicted and node drains hang; %s",
-		[
-			related.name_of(h), w.kind, related.name_of(w), related.hpa_min(h),
-			related.name_of(p), p.spec.minAvailable, remedy(p),
-		],
-	)
-}
+message(h, w, p) := sprintf(
+	"HorizontalPodAutoscaler %q may scale %s %q down to %d replica(s), but PodDisruptionBudget %q requires minAvailable %v: at the minimum scale no pod can be evicted and node drains hang; %s",
+	[
+		related.name_of(h), w.kind, related.name_of(w), related.hpa_min(h),
+		related.name_of(p), p.spec.minAvailable, remedy(p),
+	],
+)
 
 remedy(p) := sprintf("set minReplicas to at least %d, or lower minAvailable", [p.spec.minAvailable + 1]) if {
 	is_number(p.spec.minAvailable)
