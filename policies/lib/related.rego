@@ -142,19 +142,28 @@ selects(p, w) if selector_selects(p, workload.pod_labels(w))
 pdbs_of(w) := array.concat(
 	[p |
 		some p in listed("pdbs")
-		object.subset(labels, object.get(p, ["spec", "selector", "matchLabels"], {}))
+		is_object(p)
+		match_labels := object.get(p, ["spec", "selector", "matchLabels"], {})
+		is_object(match_labels)
+		object.subset(labels, match_labels)
 		in_scope(p, pdb_kind)
 		selector_selects(p, labels)
 	],
 	[input.object | workload.kind == pdb_kind; selector_selects(input.object, labels)],
-) if labels := workload.pod_labels(w)
+) if {
+	labels := workload.pod_labels(w)
+	is_object(labels)
+} else := []
 
 # The workloads whose pods the evaluated PDB selects.
 selected_workloads := [w |
 	workload.kind == pdb_kind
 	match_labels := object.get(input.object, ["spec", "selector", "matchLabels"], {})
+	is_object(match_labels)
 	some w in listed("workloads")
+	is_object(w)
 	labels := object.get(w, ["spec", "template", "metadata", "labels"], {})
+	is_object(labels)
 	object.subset(labels, match_labels)
 	in_scope_workload(w)
 	selector_selects(input.object, labels)

@@ -199,3 +199,29 @@ test_replicas_source_names_the_hpa if {
 }
 
 holds(results) := count(results) > 0
+
+test_malformed_related_entries_are_ignored if {
+	bad := {
+		"pdbs": [null, 1, "x", {"kind": "PodDisruptionBudget", "metadata": {"name": "p"}, "spec": {"selector": {"matchLabels": null}}}],
+		"hpas": [null, {"spec": {"scaleTargetRef": null}}],
+		"workloads": [null, {"kind": "Deployment"}, {"kind": "Deployment", "metadata": {"name": "x"}, "spec": {"template": {"metadata": {"labels": null}}}}],
+	}
+	obj := deploy("web", 3)
+	related.pdbs_of(obj) == [] with input as {"object": obj, "related": bad}
+	related.hpas_of(obj) == [] with input as {"object": obj, "related": bad}
+	related.selected_workloads == [] with input as {"object": pdb("p", {"selector": {}}), "related": {"workloads": [null, 1, bad.workloads[2]]}}
+	related.selected_workloads == [] with input as {"object": pdb("p", {"selector": {"matchLabels": null}}), "related": {"workloads": [deploy("a", 1)]}}
+}
+
+test_workload_without_labels_has_no_pdbs if {
+	obj := json.patch(deploy("web", 3), [{"op": "replace", "path": "/spec/template/metadata/labels", "value": null}])
+	related.pdbs_of(obj) == [] with input as {"object": obj, "related": {"pdbs": [pdb("p", {"selector": {}})]}}
+}
+
+test_empty_selector_pdb_selects_every_workload if {
+	got := names(related.selected_workloads) with input as {
+		"object": pdb("p", {"selector": {}}),
+		"related": {"workloads": [deploy("a", 1), deploy("b", 2), in_namespace(deploy("c", 2), "billing")]},
+	}
+	got == {"a", "b"}
+}

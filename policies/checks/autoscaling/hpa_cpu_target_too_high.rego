@@ -33,13 +33,18 @@ metrics := m if {
 # Every CPU utilization target, as {"value", "path" (array)}.
 targets contains {"value": v, "path": ["spec", "targetCPUUtilizationPercentage"]} if {
 	v1
-	v := object.get(input.object, ["spec", "targetCPUUtilizationPercentage"], api_default_utilization)
+	v := v1_target
 }
 
 targets contains {"value": api_default_utilization, "path": ["spec", "metrics"]} if {
 	not v1
 	count(metrics) == 0
 }
+
+v1_target := v if {
+	v := input.object.spec.targetCPUUtilizationPercentage
+	v != null
+} else := api_default_utilization
 
 # autoscaling/v2: Resource and ContainerResource metrics.
 targets contains {"value": v, "path": ["spec", "metrics", i, source, "target", "averageUtilization"]} if {

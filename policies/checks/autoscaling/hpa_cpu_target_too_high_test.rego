@@ -31,6 +31,7 @@ cases := {
 	},
 	"autoscaling/v1 field": {
 		"input": {"object": object.union(hpa({"targetCPUUtilizationPercentage": 90}), {"apiVersion": "autoscaling/v1"})},
+		"autoscaling/v1 null": {"input": {"object": object.union(hpa({"targetCPUUtilizationPercentage": null}), {"apiVersion": "autoscaling/v1"})}, "want": {"spec.targetCPUUtilizationPercentage": 80}},
 		"want": {"spec.targetCPUUtilizationPercentage": 90},
 	},
 	"autoscaling/v1 default": {"input": {"object": object.union(hpa({}), {"apiVersion": "autoscaling/v1"})}, "want": {"spec.targetCPUUtilizationPercentage": 80}},

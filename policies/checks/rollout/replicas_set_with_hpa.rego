@@ -33,20 +33,25 @@ violation contains {"msg": msg, "path": "spec.replicas", "fixable": false} if {
 declares_replicas if {
 	last := input.object.metadata.annotations[last_applied_annotation]
 	json.is_valid(last)
-	"replicas" in object.keys(object.get(json.unmarshal(last), "spec", {}))
+	_ = json.unmarshal(last).spec.replicas
 }
 
 # Server-side apply records the fields each applier owns.
 declares_replicas if {
-	some entry in object.get(input.object, ["metadata", "managedFields"], [])
+	some entry in managed_fields
 	entry.operation == "Apply"
-	entry.fieldsV1["f:spec"]["f:replicas"]
+	_ = entry.fieldsV1["f:spec"]["f:replicas"]
 }
 
 # A manifest read from a file (no server-side history at all) declares
 # whatever it contains.
 declares_replicas if {
 	not input.object.metadata.annotations[last_applied_annotation]
-	count(object.get(input.object, ["metadata", "managedFields"], [])) == 0
-	"replicas" in object.keys(input.object.spec)
+	count(managed_fields) == 0
+	_ = input.object.spec.replicas
 }
+
+managed_fields := m if {
+	m := input.object.metadata.managedFields
+	is_array(m)
+} else := []
