@@ -50,6 +50,11 @@ type Options struct {
 	// create ReplicaSets and Pods, namespaces get their default
 	// ServiceAccount, and Services get EndpointSlices.
 	ControllerManager bool
+	// ServiceCIDR is the range Service cluster IPs come from; default
+	// 10.0.0.0/24. A range inside 127.0.0.0/8 makes cluster IPs reachable
+	// on this machine without kube-proxy, so that the API server can call a
+	// webhook registered through a Service reference, as in a cluster.
+	ServiceCIDR string
 	// Users are extra token users besides AdminUser.
 	Users []User
 	// Log receives progress lines; nil discards them.
@@ -107,6 +112,9 @@ func Missing(dir string) []string {
 func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if opts.BinDir == "" {
 		opts.BinDir = BinDir()
+	}
+	if opts.ServiceCIDR == "" {
+		opts.ServiceCIDR = "10.0.0.0/24"
 	}
 	if m := Missing(opts.BinDir); len(m) > 0 {
 		return nil, fmt.Errorf("control plane binaries %s missing from %s: run make control-plane", strings.Join(m, ", "), opts.BinDir)
@@ -223,7 +231,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+filepath.Join(pki, "sa.pub"),
 		"--service-account-signing-key-file="+filepath.Join(pki, "sa.key"),
-		"--service-cluster-ip-range=10.0.0.0/24",
+		"--service-cluster-ip-range="+opts.ServiceCIDR,
 		// paved, not the API server, must be the one that refuses
 		// privileged containers.
 		"--allow-privileged=true",
@@ -282,8 +290,10 @@ func (cp *ControlPlane) KubeconfigPath(user string) string {
 }
 
 // RESTConfig returns a client configuration that authenticates as user.
+// It drops admission warnings; kubectl shows them to people.
 func (cp *ControlPlane) RESTConfig(user string) *rest.Config {
 	return &rest.Config{
+		WarningHandler:  rest.NoWarnings{},
 		Host:            cp.Host,
 		BearerToken:     cp.tokens[user],
 		TLSClientConfig: rest.TLSClientConfig{CAData: cp.CAData},
@@ -303,16 +313,21 @@ func (cp *ControlPlane) WriteKubeconfig(user string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("unknown user %q", user)
 	}
+	return cp.KubeconfigPath(user), cp.WriteTokenKubeconfig(cp.KubeconfigPath(user), user, tok)
+}
+
+// WriteTokenKubeconfig writes a kubeconfig that authenticates with token,
+// such as a ServiceAccount token, to path.
+func (cp *ControlPlane) WriteTokenKubeconfig(path, user, tok string) error {
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["paved-e2e"] = &clientcmdapi.Cluster{Server: cp.Host, CertificateAuthorityData: cp.CAData}
 	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: tok}
 	cfg.Contexts[user+"@paved-e2e"] = &clientcmdapi.Context{Cluster: "paved-e2e", AuthInfo: user, Namespace: "default"}
 	cfg.CurrentContext = user + "@paved-e2e"
-	path := cp.KubeconfigPath(user)
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		return "", fmt.Errorf("write kubeconfig of %s: %w", user, err)
+		return fmt.Errorf("write kubeconfig of %s: %w", user, err)
 	}
-	return path, nil
+	return nil
 }
 
 // Stop stops every process in reverse order of start and removes the
