@@ -172,7 +172,9 @@ func TestSelfManagedCertificates(t *testing.T) {
 	if _, err := e.admin.CoreV1().Services(addonNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create Service paved-webhook at %s: %v", webhookIP, err)
 	}
-	t.Cleanup(func() { _ = e.admin.CoreV1().Services(addonNS).Delete(context.Background(), svc.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = e.admin.CoreV1().Services(addonNS).Delete(context.Background(), svc.Name, metav1.DeleteOptions{})
+	})
 
 	// The webhook fills the Secret that manifests/paved ships empty.
 	docs, err := pavedwebhook.Render(e.cp.Kubectl(), e.configs.Source)

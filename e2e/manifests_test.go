@@ -3,8 +3,8 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
