@@ -95,16 +95,18 @@ func DecodeStrict(body []byte, schema *openapi3.Schema, dst any) error {
 		sortProblems(verr.Errors)
 		return verr
 	}
-	// The schema allowed the document; a strict decode still guards against
-	// the schema and the type drifting apart, and catches 2.0 for an integer.
-	strict := json.NewDecoder(bytes.NewReader(body))
+	// The schema allowed the document. Decode the validated tree, not the
+	// raw bytes, so that 2.0 (an integer to JSON Schema) fills an int64; the
+	// strict decoder still guards against the schema and the type drifting
+	// apart.
+	canonical, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("re-encode validated body: %w", err)
+	}
+	strict := json.NewDecoder(bytes.NewReader(canonical))
 	strict.DisallowUnknownFields()
 	if err := strict.Decode(dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return invalid(jsonFieldLocation(te.Field), "invalid_type", "expected %s", te.Type.String())
-		}
-		return invalid("body", "invalid_value", "%s", err.Error())
+		return fmt.Errorf("decode validated body: %w", err)
 	}
 	return nil
 }
@@ -184,24 +186,6 @@ func bodyLocation(doc any, path []string) string {
 		default:
 			b.WriteString("." + seg)
 			cur = nil
-		}
-	}
-	return b.String()
-}
-
-// jsonFieldLocation renders encoding/json's "items.0.quantity" as
-// body.items[0].quantity.
-func jsonFieldLocation(field string) string {
-	if field == "" {
-		return "body"
-	}
-	var b strings.Builder
-	b.WriteString("body")
-	for _, seg := range strings.Split(field, ".") {
-		if _, err := strconv.Atoi(seg); err == nil {
-			b.WriteString("[" + seg + "]")
-		} else {
-			b.WriteString("." + seg)
 		}
 	}
 	return b.String()

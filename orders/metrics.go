@@ -21,11 +21,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		// OpenTelemetry HTTP semantic conventions in Prometheus form, the
 		// same names the paved sidecar exports.
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:                            "http_server_request_duration_seconds",
-			Help:                            "Duration of HTTP server requests, by route template, method and status.",
-			Buckets:                         []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  160,
+			Name:                           "http_server_request_duration_seconds",
+			Help:                           "Duration of HTTP server requests, by route template, method and status.",
+			Buckets:                        []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+			NativeHistogramBucketFactor:    1.1,
+			NativeHistogramMaxBucketNumber: 160,
 		}, []string{"http_route", "http_request_method", "http_response_status_code"}),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "http_server_active_requests",
