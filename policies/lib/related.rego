@@ -22,6 +22,11 @@ listed(key) := l if {
 	is_array(l)
 } else := []
 
+# Lookups scan input.related with their most selective test first (a name or
+# a label subset, both builtins) because a function call per related object
+# costs more than that test. They return arrays, not sets: a set would hash
+# every object, and two manifest files may hold two versions of one object.
+#
 # A related object is in scope when it is of the expected kind (a trimmed
 # copy may omit kind when the list says it), lives in the evaluated object's
 # namespace (objects without one, as in manifest files the CLI reads, are
@@ -40,21 +45,6 @@ in_scope_workload(w) if {
 	in_scope(w, w.kind)
 	count(controllers(w)) == 0
 }
-
-# The collections of the namespace. They are arrays, not sets: a set would
-# hash every object, and two files may hold two versions of one object. The
-# lookups further down scan input.related themselves with their most
-# selective test first (a name or a label subset, both builtins), because a
-# function call per related object costs more than that test.
-pdbs := array.concat([p | some p in listed("pdbs"); is_object(p); in_scope(p, pdb_kind)], evaluated_if(workload.kind == pdb_kind))
-
-hpas := array.concat([h | some h in listed("hpas"); is_object(h); in_scope(h, hpa_kind)], evaluated_if(workload.kind == hpa_kind))
-
-workloads := array.concat([w | some w in listed("workloads"); is_object(w); in_scope_workload(w)], evaluated_if(evaluated_workload))
-
-evaluated_if(true) := [input.object]
-
-evaluated_if(false) := []
 
 # True when input.object is a replicated workload a person manages: the
 # rollout and disruption checks look at it. A ReplicaSet that a Deployment
@@ -86,7 +76,7 @@ hpa_min(h) := m if {
 	is_number(m)
 } else := 1
 
-# True when HPA h scales workload w (both of the namespace's collections).
+# True when HPA h scales workload w.
 targets(h, w) if {
 	ref := h.spec.scaleTargetRef
 	ref.kind == w.kind
@@ -133,12 +123,9 @@ replicas_source(w) := sprintf("HorizontalPodAutoscaler %q lets %s %q scale down 
 
 replicas_source(w) := sprintf("%s %q runs", [w.kind, name_of(w)]) if not hpa_managed(w)
 
-# True when PDB p selects the pods of workload w (both of the namespace's
-# collections). In policy/v1 an empty selector selects every pod of the
-# namespace; a missing one selects none.
-selects(p, w) if selector_selects(p, workload.pod_labels(w))
-
-# The PDBs selecting the pods of workload w.
+# The PDBs selecting the pods of workload w. Most budgets of a namespace
+# select other pods by matchLabels: a builtin subset test rejects them before
+# anything else is looked at.
 pdbs_of(w) := array.concat(
 	[p |
 		some p in listed("pdbs")
@@ -169,6 +156,8 @@ selected_workloads := [w |
 	selector_selects(input.object, labels)
 ]
 
+# True when PDB p's selector matches labels. In policy/v1 an empty selector
+# selects every pod of the namespace; a missing one selects none.
 selector_selects(p, labels) if workload.selector_matches(p.spec.selector, labels)
 
 selector_selects(p, _) if {

@@ -38,31 +38,49 @@ in_namespace(o, ns) := json.patch(o, [{"op": "replace", "path": "/metadata/names
 names(objs) := {related.name_of(o) | some o in objs}
 
 test_listed_tolerates_missing_and_null_lists if {
-	count(related.pdbs) == 0 with input as {"object": deploy("web", 3)}
-	count(related.hpas) == 0 with input as {"object": deploy("web", 3), "related": {"hpas": null}}
-	names(related.workloads) == {"web"} with input as {"object": deploy("web", 3), "related": {"workloads": null}}
+	obj := deploy("web", 3)
+	related.pdbs_of(obj) == [] with input as {"object": obj}
+	related.hpas_of(obj) == [] with input as {"object": obj, "related": {"hpas": null}}
+	names(related.targets_of(hpa("h", "web", 3))) == {"web"} with input as {"object": obj, "related": {"workloads": null}}
 }
 
+# An empty policy/v1 selector selects every pod of the namespace.
+all_pods := {"selector": {}}
+
 test_other_namespaces_never_match if {
-	got := names(related.pdbs) with input as {
-		"object": deploy("web", 3),
-		"related": {"pdbs": [pdb("here", {}), in_namespace(pdb("there", {}), "billing")]},
+	obj := deploy("web", 3)
+	names(related.pdbs_of(obj)) == {"here"} with input as {
+		"object": obj,
+		"related": {"pdbs": [pdb("here", all_pods), in_namespace(pdb("there", all_pods), "billing")]},
 	}
-	got == {"here"}
+	names(related.hpas_of(obj)) == {"here"} with input as {
+		"object": obj,
+		"related": {"hpas": [hpa("here", "web", 3), in_namespace(hpa("there", "web", 3), "billing")]},
+	}
+	names(related.targets_of(hpa("h", "api", 3))) == {"api"} with input as {
+		"object": pdb("p", all_pods),
+		"related": {"workloads": [deploy("api", 3), in_namespace(deploy("api", 3), "billing")]},
+	}
+	got := related.selected_workloads with input as {
+		"object": pdb("p", all_pods),
+		"related": {"workloads": [in_namespace(deploy("api", 3), "billing")]},
+	}
+	got == []
 }
 
 test_objects_without_namespace_live_in_the_evaluated_namespace if {
-	bare := json.remove(pdb("bare", {}), ["metadata/namespace"])
-	names(related.pdbs) == {"bare"} with input as {"object": deploy("web", 3), "related": {"pdbs": [bare]}}
-	names(related.pdbs) == {"bare"} with input as {
-		"object": json.remove(deploy("web", 3), ["metadata/namespace"]),
+	bare := json.remove(pdb("bare", all_pods), ["metadata/namespace"])
+	names(related.pdbs_of(deploy("web", 3))) == {"bare"} with input as {"object": deploy("web", 3), "related": {"pdbs": [bare]}}
+	obj := json.remove(deploy("web", 3), ["metadata/namespace"])
+	names(related.pdbs_of(obj)) == {"bare"} with input as {
+		"object": obj,
 		"namespace": {"name": "orders"},
 		"related": {"pdbs": [bare]},
 	}
 }
 
 test_evaluated_object_wins_over_its_related_copy if {
-	got := [related.replicas(w) | some w in related.workloads] with input as {
+	got := [related.replicas(w) | some w in related.targets_of(hpa("h", "web", 3))] with input as {
 		"object": deploy("web", 4),
 		"related": {"workloads": [deploy("web", 1)]},
 	}
@@ -70,15 +88,23 @@ test_evaluated_object_wins_over_its_related_copy if {
 }
 
 test_evaluated_pdb_wins_over_its_related_copy if {
-	got := [p.spec | some p in related.pdbs] with input as {
-		"object": pdb("web", {"minAvailable": 1}),
-		"related": {"pdbs": [pdb("web", {"minAvailable": 5})]},
+	got := [p.spec | some p in related.pdbs_of(deploy("web", 3))] with input as {
+		"object": pdb("web", {"minAvailable": 1, "selector": {}}),
+		"related": {"pdbs": [pdb("web", {"minAvailable": 5, "selector": {}})]},
 	}
-	got == [{"minAvailable": 1}]
+	got == [{"minAvailable": 1, "selector": {}}]
+}
+
+test_evaluated_hpa_wins_over_its_related_copy if {
+	got := [related.hpa_min(h) | some h in related.hpas_of(deploy("web", 3))] with input as {
+		"object": hpa("h", "web", 3),
+		"related": {"hpas": [hpa("h", "web", 1)]},
+	}
+	got == [3]
 }
 
 test_same_name_of_another_kind_is_not_a_copy if {
-	names(related.pdbs) == {"web"} with input as {"object": deploy("web", 3), "related": {"pdbs": [pdb("web", {})]}}
+	names(related.pdbs_of(deploy("web", 3))) == {"web"} with input as {"object": deploy("web", 3), "related": {"pdbs": [pdb("web", all_pods)]}}
 }
 
 test_controlled_replicasets_are_skipped if {
@@ -87,9 +113,10 @@ test_controlled_replicasets_are_skipped if {
 		"metadata": {"ownerReferences": [{"kind": "Deployment", "name": "web", "controller": true}]},
 	})
 	not related.evaluated_workload with input as {"object": rs}
-	count(related.workloads) == 0 with input as {"object": pdb("p", {}), "related": {"workloads": [rs]}}
+	related.selected_workloads == [] with input as {"object": pdb("p", all_pods), "related": {"workloads": [rs]}}
 	free := json.remove(rs, ["metadata/ownerReferences"])
 	related.evaluated_workload with input as {"object": free}
+	names(related.selected_workloads) == {"web-7d9"} with input as {"object": pdb("p", all_pods), "related": {"workloads": [free]}}
 }
 
 test_replicas_default_to_one if {
@@ -134,16 +161,21 @@ selector_cases := {
 	"missing selector selects none": {"want": false},
 }
 
+# Both directions: the budgets of the evaluated workload, and the workloads
+# of the evaluated budget.
 test_selects[note] if {
 	some note, tc in selector_cases
-	spec := object.union({"minAvailable": 1}, object.filter(tc, ["selector"]))
-	got := holds([1 | related.selects(pdb("p", spec), deploy("web", 3))])
-	got == tc.want
+	p := pdb("p", object.union({"minAvailable": 1}, object.filter(tc, ["selector"])))
+	w := deploy("web", 3)
+	got_pdbs := count(related.pdbs_of(w)) > 0 with input as {"object": w, "related": {"pdbs": [p]}}
+	got_pdbs == tc.want
+	got_workloads := count(related.selected_workloads) > 0 with input as {"object": p, "related": {"workloads": [w]}}
+	got_workloads == tc.want
 }
 
 test_empty_selector_selects_none_in_v1beta1 if {
 	old := object.union(pdb("p", {"selector": {}}), {"apiVersion": "policy/v1beta1"})
-	not related.selects(old, deploy("web", 3))
+	related.pdbs_of(deploy("web", 3)) == [] with input as {"object": deploy("web", 3), "related": {"pdbs": [old]}}
 }
 
 required_cases := [
