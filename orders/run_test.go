@@ -1,0 +1,182 @@
+package orders
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startRun runs the server on a loopback listener and waits for readiness.
+func startRun(t *testing.T, cfg Config) (url string, life *Lifecycle, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	life = &Lifecycle{}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- Run(ctx, cfg, Deps{Listener: ln, Lifecycle: life}) }()
+	url = "http://" + ln.Addr().String()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(cancel)
+	return url, life, cancel, errc
+}
+
+// slowPost starts POST /orders and sends only half of the body, so that the
+// request is in flight until finish is called.
+func slowPost(t *testing.T, url string) (finish func(), result <-chan int) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", url+"/orders", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.ContentLength = int64(len(validOrder))
+	status := make(chan int, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			status <- -1
+			return
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		status <- res.StatusCode
+	}()
+	half := len(validOrder) / 2
+	if _, err := pw.Write([]byte(validOrder[:half])); err != nil {
+		t.Fatal(err)
+	}
+	return func() { pw.Write([]byte(validOrder[half:])); pw.Close() }, status
+}
+
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "orders.db")
+	cfg.GracefulTimeout = 10 * time.Second
+	url, life, cancel, done := startRun(t, cfg)
+
+	finish, status := slowPost(t, url)
+	time.Sleep(100 * time.Millisecond) // let the server read the headers
+	cancel()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for !life.draining.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("readiness did not turn to draining after shutdown began")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rec := readinessHandler(life, func(context.Context) error { return nil })
+	if code := probe(rec); code != http.StatusServiceUnavailable {
+		t.Errorf("readiness while draining = %d; want 503", code)
+	}
+	// The listener stops accepting new connections.
+	time.Sleep(50 * time.Millisecond)
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted after shutdown began")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned %v before the in-flight request finished", err)
+	default:
+	}
+
+	finish()
+	if got := <-status; got != http.StatusCreated {
+		t.Fatalf("in-flight request = %d; want 201", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v; want nil after a clean shutdown", err)
+	}
+	// The order committed during shutdown is in the store afterwards.
+	s, err := OpenStore(context.Background(), cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	page, err := s.ListOrders(context.Background(), ListQuery{Limit: 10})
+	if err != nil || len(page.Orders) != 1 {
+		t.Fatalf("orders after shutdown = %d, %v; want 1", len(page.Orders), err)
+	}
+}
+
+func TestGracefulShutdownGivesUpAfterTheTimeout(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DatabaseURL = "sqlite::memory:"
+	cfg.GracefulTimeout = 300 * time.Millisecond
+	url, _, cancel, done := startRun(t, cfg)
+	finish, _ := slowPost(t, url)
+	defer finish()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "graceful shutdown") {
+			t.Fatalf("Run = %v; want a graceful shutdown timeout error", err)
+		}
+		if waited := time.Since(start); waited < 250*time.Millisecond {
+			t.Errorf("Run returned after %s; want it to wait about the graceful timeout", waited)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the graceful timeout")
+	}
+}
+
+func probe(h http.Handler) int {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	return rec.Code
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"zero request timeout", func(c *Config) { c.RequestTimeout = 0 }, "request-timeout"},
+		{"negative graceful timeout", func(c *Config) { c.GracefulTimeout = -time.Second }, "graceful-timeout"},
+		{"tiny header limit", func(c *Config) { c.MaxHeaderBytes = 10 }, "max-header-bytes"},
+		{"empty addr", func(c *Config) { c.Addr = "" }, "addr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("Validate = %v; want an error naming %q", err, tt.want)
+			}
+		})
+	}
+	d := DefaultConfig()
+	if d.RequestTimeout != 60*time.Second || d.IdleTimeout != 5*time.Second || d.GracefulTimeout != 30*time.Second || d.Addr != ":8000" {
+		t.Errorf("defaults = %+v; want request 60s, idle 5s, graceful 30s, addr :8000", d)
+	}
+}
