@@ -133,14 +133,24 @@ pdbs_of(w) := array.concat(
 		match_labels := object.get(p, ["spec", "selector", "matchLabels"], {})
 		is_object(match_labels)
 		object.subset(labels, match_labels)
+		selects_labels(p, labels)
 		in_scope(p, pdb_kind)
-		selector_selects(p, labels)
 	],
-	[input.object | workload.kind == pdb_kind; selector_selects(input.object, labels)],
+	[input.object | workload.kind == pdb_kind; selects_labels(input.object, labels)],
 ) if {
 	labels := workload.pod_labels(w)
 	is_object(labels)
 } else := []
+
+# The PDBs, HPAs and effective replica count of the evaluated workload.
+# Function results are not cached, rules are: checks read these rules.
+own_pdbs := pdbs_of(input.object)
+
+own_hpas := hpas_of(input.object)
+
+own_hpa_managed := count(own_hpas) > 0
+
+own_replicas := effective_replicas(input.object)
 
 # The workloads whose pods the evaluated PDB selects.
 selected_workloads := [w |
@@ -152,20 +162,29 @@ selected_workloads := [w |
 	labels := object.get(w, ["spec", "template", "metadata", "labels"], {})
 	is_object(labels)
 	object.subset(labels, match_labels)
+	selects_labels(input.object, labels)
 	in_scope_workload(w)
-	selector_selects(input.object, labels)
 ]
 
-# True when PDB p's selector matches labels. In policy/v1 an empty selector
-# selects every pod of the namespace; a missing one selects none.
-selector_selects(p, labels) if workload.selector_matches(p.spec.selector, labels)
-
-selector_selects(p, _) if {
-	object.get(p, "apiVersion", "policy/v1") != "policy/v1beta1"
-	is_object(p.spec.selector)
-	count(object.get(p.spec.selector, "matchLabels", {})) == 0
-	count(object.get(p.spec.selector, "matchExpressions", [])) == 0
+# True when PDB p selects pods with these labels: matchLabels a subset of
+# them and every matchExpression true. An empty selector selects every pod
+# of the namespace in policy/v1 and none in policy/v1beta1; a missing one
+# selects none.
+selects_labels(p, labels) if {
+	sel := p.spec.selector
+	is_object(sel)
+	match_labels := object.get(sel, "matchLabels", {})
+	is_object(match_labels)
+	object.subset(labels, match_labels)
+	exprs := object.get(sel, "matchExpressions", [])
+	every e in exprs {
+		workload.expression_matches(e, labels)
+	}
+	(count(match_labels) + count(exprs)) + object.get(empty_selector_selects, object.get(p, "apiVersion", ""), 1) > 0
 }
+
+# 1 where an empty selector selects every pod (policy/v1, the default).
+empty_selector_selects := {"policy/v1beta1": 0}
 
 # percent("50%") is 50; undefined for anything that is not a percentage.
 percent(v) := to_number(trim_suffix(v, "%")) if {

@@ -46,7 +46,7 @@ violation contains {"msg": msg, "path": "spec.minAvailable", "fixable": false} i
 # On a workload: a PodDisruptionBudget selecting its pods blocks every eviction.
 violation contains {"msg": msg, "path": path, "fixable": false} if {
 	related.evaluated_workload
-	some p in related.pdbs_of(input.object)
+	some p in related.own_pdbs
 	some s in related.always_blocking(p)
 	path := workload.path_string(array.concat(workload.pod_meta_path, ["labels"]))
 	msg := sprintf(
@@ -57,8 +57,8 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 
 violation contains {"msg": msg, "path": path, "fixable": false} if {
 	related.evaluated_workload
-	some p in related.pdbs_of(input.object)
-	n := related.effective_replicas(input.object)
+	some p in related.own_pdbs
+	n := related.own_replicas
 	related.blocks_at(p, n)
 	path := workload_path
 	msg := sprintf(
@@ -70,5 +70,5 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 # Raising spec.replicas fixes a static workload; an autoscaled one is fixed
 # on its HPA or budget, so the path names the labels the budget selects.
 workload_path := "spec.replicas" if {
-	not related.hpa_managed(input.object)
+	not related.own_hpa_managed
 } else := workload.path_string(array.concat(workload.pod_meta_path, ["labels"]))

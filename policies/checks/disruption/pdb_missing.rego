@@ -20,7 +20,7 @@ import data.paved.lib.workload
 violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.kind in {"Deployment", "StatefulSet"}
 	replicated
-	count(related.pdbs_of(input.object)) == 0
+	count(related.own_pdbs) == 0
 	path := workload.path_string(array.concat(workload.pod_meta_path, ["labels"]))
 	msg := sprintf(
 		"%s %q runs %s and no PodDisruptionBudget selects its pods: a node drain or cluster upgrade may evict them all at once; add a PodDisruptionBudget whose selector matches the pod template labels, with %s",
@@ -30,14 +30,14 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 
 replicated if related.replicas(input.object) > 1
 
-replicated if related.hpa_managed(input.object)
+replicated if related.own_hpa_managed
 
 scale := sprintf("%d replicas", [related.replicas(input.object)]) if {
-	not related.hpa_managed(input.object)
+	not related.own_hpa_managed
 } else := "under a HorizontalPodAutoscaler"
 
 # minAvailable params.pdb_min_available when the workload keeps a pod to
 # spare above it, else maxUnavailable 1.
 suggestion := sprintf("minAvailable: %d", [params.params.pdb_min_available]) if {
-	related.effective_replicas(input.object) > params.params.pdb_min_available
+	related.own_replicas > params.params.pdb_min_available
 } else := "maxUnavailable: 1"

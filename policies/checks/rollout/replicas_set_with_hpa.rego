@@ -21,7 +21,7 @@ last_applied_annotation := "kubectl.kubernetes.io/last-applied-configuration"
 
 violation contains {"msg": msg, "path": "spec.replicas", "fixable": false} if {
 	workload.kind in {"Deployment", "StatefulSet"}
-	some h in related.hpas_of(input.object)
+	some h in related.own_hpas
 	declares_replicas
 	msg := sprintf(
 		"%s %q declares spec.replicas while HorizontalPodAutoscaler %q scales it: every apply resets the scale the HPA chose, shrinking the workload mid-peak; remove replicas from the manifest and set the floor with the HPA's minReplicas",

@@ -21,7 +21,7 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": "spec.replicas", "fixable": false} if {
 	related.evaluated_workload
-	not related.hpa_managed(input.object)
+	not related.own_hpa_managed
 	n := related.replicas(input.object)
 	want := params.params.min_replicas
 	n < want
