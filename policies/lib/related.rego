@@ -106,7 +106,7 @@ targets_of(h) := array.concat(
 	[input.object | evaluated_workload; targets(h, input.object)],
 )
 
-hpa_managed(w) if count(hpas_of(w)) > 0
+hpa_managed(w) := count(hpas_of(w)) > 0
 
 # The fewest replicas workload w may run: the lowest minReplicas of the HPAs
 # that scale it, else its spec.replicas.

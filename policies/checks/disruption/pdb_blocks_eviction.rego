@@ -38,8 +38,8 @@ violation contains {"msg": msg, "path": "spec.minAvailable", "fixable": false} i
 	n := related.effective_replicas(w)
 	related.blocks_at(input.object, n)
 	msg := sprintf(
-		"PodDisruptionBudget %q requires minAvailable %v, but %s %d replica(s): %s; set minAvailable below %d, or run more replicas",
-		[workload.name, input.object.spec.minAvailable, related.replicas_source(w), n, consequence, n],
+		"PodDisruptionBudget %q requires minAvailable %v, but %s %d replica(s): %s; set minAvailable below %d, or %s",
+		[workload.name, input.object.spec.minAvailable, related.replicas_source(w), n, consequence, n, scale_up(related.hpa_managed(w))],
 	)
 }
 
@@ -62,10 +62,14 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	related.blocks_at(p, n)
 	path := workload_path
 	msg := sprintf(
-		"PodDisruptionBudget %q requires minAvailable %v of the pods, but %s %d replica(s): %s; run more replicas, or lower the budget's minAvailable below %d",
-		[related.name_of(p), p.spec.minAvailable, related.replicas_source(input.object), n, consequence, n],
+		"PodDisruptionBudget %q requires minAvailable %v of the pods, but %s %d replica(s): %s; %s, or lower the budget's minAvailable below %d",
+		[related.name_of(p), p.spec.minAvailable, related.replicas_source(input.object), n, consequence, scale_up(related.own_hpa_managed), n],
 	)
 }
+
+scale_up(true) := "raise the HorizontalPodAutoscaler's minReplicas"
+
+scale_up(false) := "run more replicas"
 
 # Raising spec.replicas fixes a static workload; an autoscaled one is fixed
 # on its HPA or budget, so the path names the labels the budget selects.

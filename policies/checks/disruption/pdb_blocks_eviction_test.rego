@@ -206,3 +206,12 @@ test_on_workload[note] if {
 		v.fixable == false
 	}
 }
+
+test_advice_names_what_to_raise if {
+	some static in pdb_blocks_eviction.violation with input as {"object": pdb({"minAvailable": 2}), "related": {"workloads": [deployment(2)]}}
+	endswith(static.msg, "set minAvailable below 2, or run more replicas")
+	some scaled in pdb_blocks_eviction.violation with input as {"object": pdb({"minAvailable": 2}), "related": {"workloads": [deployment(6)], "hpas": [hpa(2)]}}
+	endswith(scaled.msg, "set minAvailable below 2, or raise the HorizontalPodAutoscaler's minReplicas")
+	some own in pdb_blocks_eviction.violation with input as {"object": deployment(4), "related": {"pdbs": [pdb({"minAvailable": 2})], "hpas": [hpa(2)]}}
+	contains(own.msg, "; raise the HorizontalPodAutoscaler's minReplicas, or lower the budget's minAvailable below 2")
+}
