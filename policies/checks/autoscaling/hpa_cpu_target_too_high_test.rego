@@ -17,6 +17,10 @@ memory := {"type": "Resource", "resource": {"name": "memory", "target": {"type":
 
 # Each case: the input and the {path: utilization} of the violations wanted.
 cases := {
+	"related copy is higher, input wins": {
+		"input": {"object": hpa({"metrics": [utilization(65)]}), "related": {"hpas": [hpa({"metrics": [utilization(95)]})]}},
+		"want": {},
+	},
 	"defaulted 80% from the API server": {"input": {"object": hpa({"metrics": [utilization(80)]})}, "want": {"spec.metrics[0].resource.target.averageUtilization": 80}},
 	"raw manifest without metrics scales on 80%": {"input": {"object": hpa({})}, "want": {"spec.metrics": 80}},
 	"empty metrics": {"input": {"object": hpa({"metrics": []})}, "want": {"spec.metrics": 80}},

@@ -28,6 +28,7 @@ test_fires[note] if {
 }
 
 passing := {
+	"related copy is lower, input wins": {"object": hpa({"minReplicas": 3}), "related": {"hpas": [hpa({"minReplicas": 1})]}},
 	"minReplicas 3": {"object": hpa({"minReplicas": 3})},
 	"minReplicas 5": {"object": hpa({"minReplicas": 5})},
 	"lower floor from params": {"object": hpa({"minReplicas": 2}), "params": {"hpa_min_replicas": 2}},

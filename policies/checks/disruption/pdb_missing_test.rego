@@ -30,6 +30,10 @@ hpa(min) := {
 }
 
 failing := {
+	"related copy had one replica, input wins": {
+		"input": {"object": workload("Deployment", 3), "related": {"workloads": [workload("Deployment", 1)]}},
+		"scale": "3 replicas", "suggest": "minAvailable: 2",
+	},
 	"Deployment with 3 replicas, no PDB": {"input": {"object": workload("Deployment", 3)}, "scale": "3 replicas", "suggest": "minAvailable: 2"},
 	"StatefulSet with 2 replicas, no PDB": {"input": {"object": workload("StatefulSet", 2)}, "scale": "2 replicas", "suggest": "maxUnavailable: 1"},
 	"HPA-managed with 1 replica": {
@@ -66,6 +70,7 @@ test_fires[note] if {
 }
 
 passing := {
+	"related copy has more replicas, input wins": {"object": workload("Deployment", 1), "related": {"workloads": [workload("Deployment", 3)]}},
 	"single replica": {"object": workload("Deployment", 1)},
 	"replicas defaulted": {"object": json.remove(workload("Deployment", 1), ["spec/replicas"])},
 	"matchLabels PDB": {"object": workload("Deployment", 3), "related": {"pdbs": [pdb("orders", {"matchLabels": {"app": "web"}})]}},

@@ -69,6 +69,10 @@ test_fires[note] if {
 }
 
 passing := {
+	"related copy declares replicas, input does not": {
+		"object": workload("Deployment", {}, {}),
+		"related": {"hpas": scaled.hpas, "workloads": [workload("Deployment", {}, {"replicas": 3})]},
+	},
 	"no HPA": {"object": workload("Deployment", {}, {"replicas": 3})},
 	"HPA for another workload": {"object": workload("Deployment", {}, {"replicas": 3}), "related": {"hpas": [hpa("Deployment", "api", "orders")]}},
 	"HPA for another kind": {"object": workload("Deployment", {}, {"replicas": 3}), "related": {"hpas": [hpa("StatefulSet", "web", "orders")]}},
