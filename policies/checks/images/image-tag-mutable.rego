@@ -15,35 +15,24 @@ package paved.checks.images.image_tag_mutable
 
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": concat(".", [entry.where, "image"]), "fixable": false} if {
 	some entry in workload.containers
 	image := entry.container.image
 	is_string(image)
 	image != ""
+
+	# A digest pins the content whatever the tag says.
 	not contains(image, "@")
-	mutable_tag(tag(image))
-	path := array.concat(entry.path, ["image"])
+
+	# The tag follows the last ":" of the last path segment, so that a
+	# registry port (host:5000/app) is not taken for a tag.
+	segments := split(image, "/")
+	tag := concat("", array.slice(split(segments[count(segments) - 1], ":"), 1, 2))
+	tag in {"", "latest"}
 	msg := sprintf(
 		"%s uses image %q %s: it names whatever was pushed last, so pods of one rollout can run different code and a rollback does not roll back; pin a version tag or a digest (@sha256:...)",
-		[workload.describe(entry), image, describe_tag(tag(image))],
+		[entry.describe, image, describe_tag[tag]],
 	)
 }
 
-# The tag of an image reference: after the last ":" of the last path
-# segment, so that a registry port (host:5000/app) is not taken for a tag.
-tag(image) := parts[1] if {
-	segments := split(image, "/")
-	parts := split(segments[count(segments) - 1], ":")
-	count(parts) == 2
-}
-
-tag(image) := "" if {
-	segments := split(image, "/")
-	not contains(segments[count(segments) - 1], ":")
-}
-
-mutable_tag(t) if t in {"", "latest"}
-
-describe_tag("") := "without a tag (that means latest)"
-
-describe_tag("latest") := "tagged latest"
+describe_tag := {"": "without a tag (that means latest)", "latest": "tagged latest"}

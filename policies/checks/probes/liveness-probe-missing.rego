@@ -17,17 +17,18 @@ import data.paved.defaults.probes
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	some entry in workload.serving_main_containers
 	object.get(entry.container, "livenessProbe", null) == null
-	path := array.concat(entry.path, ["livenessProbe"])
-	fixable := probes.adds(entry, "livenessProbe")
+	path := concat(".", [entry.where, "livenessProbe"])
+	fixable := [entry.where, "livenessProbe"] in probes.adds
 	msg := sprintf(
 		"%s has no livenessProbe: without one a wedged process is never restarted; add an httpGet livenessProbe that checks only the process itself, not its dependencies (%s)",
-		[workload.describe(entry), hint(fixable)],
+		[entry.describe, hints[fixable]],
 	)
 }
 
-hint(true) := sprintf("paved fix adds one on %s, port %q", [probes.probe_path("livenessProbe"), params.probe_port])
-
-hint(false) := sprintf("paved fix adds one on %s only to containers that declare a port named %q and whose readinessProbe differs", [probes.probe_path("livenessProbe"), params.probe_port])
+hints := {
+	true: sprintf("paved fix adds one on %s, port %q", [probes.probe_paths.livenessProbe, params.probe_port]),
+	false: sprintf("paved fix adds one on %s only to containers that declare a port named %q and whose readinessProbe differs", [probes.probe_paths.livenessProbe, params.probe_port]),
+}

@@ -15,31 +15,37 @@ package paved.checks.probes.liveness_stricter_than_readiness
 
 import data.paved.lib.workload
 
-# The API server's defaults for omitted probe timings.
-window(probe) := object.get(probe, "periodSeconds", 10) * object.get(probe, "failureThreshold", 3)
-
-timeout(probe) := object.get(probe, "timeoutSeconds", 1)
-
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+# The window (periodSeconds x failureThreshold) and timeout of each probe,
+# with the API server's defaults for omitted timings, by [entry.where, field].
+timings[[entry.where, field]] := {
+	"window": object.get(probe, "periodSeconds", 10) * object.get(probe, "failureThreshold", 3),
+	"timeout": object.get(probe, "timeoutSeconds", 1),
+} if {
 	some entry in workload.serving_main_containers
-	live := entry.container.livenessProbe
-	ready := entry.container.readinessProbe
-	window(live) < window(ready)
-	path := array.concat(entry.path, ["livenessProbe"])
+	entry.container.livenessProbe
+	entry.container.readinessProbe
+	some field in ["livenessProbe", "readinessProbe"]
+	probe := entry.container[field]
+}
+
+violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe"]), "fixable": false} if {
+	some entry in workload.serving_main_containers
+	live := timings[[entry.where, "livenessProbe"]].window
+	ready := timings[[entry.where, "readinessProbe"]].window
+	live < ready
 	msg := sprintf(
 		"%s: livenessProbe gives up after %vs (periodSeconds x failureThreshold) but readinessProbe after %vs: a slow pod is restarted before it is taken out of the load balancer; make liveness at least as patient as readiness",
-		[workload.describe(entry), window(live), window(ready)],
+		[entry.describe, live, ready],
 	)
 }
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe", "timeoutSeconds"]), "fixable": false} if {
 	some entry in workload.serving_main_containers
-	live := entry.container.livenessProbe
-	ready := entry.container.readinessProbe
-	timeout(live) < timeout(ready)
-	path := array.concat(entry.path, ["livenessProbe", "timeoutSeconds"])
+	live := timings[[entry.where, "livenessProbe"]].timeout
+	ready := timings[[entry.where, "readinessProbe"]].timeout
+	live < ready
 	msg := sprintf(
 		"%s: livenessProbe times out after %vs but readinessProbe after %vs: a slow response restarts the container before readiness sheds its traffic; give liveness a timeoutSeconds at least as long as readiness",
-		[workload.describe(entry), timeout(live), timeout(ready)],
+		[entry.describe, live, ready],
 	)
 }

@@ -20,29 +20,28 @@ probe_fields := ["livenessProbe", "readinessProbe", "startupProbe"]
 
 handlers := ["httpGet", "tcpSocket", "grpc"]
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": path, "fixable": false} if {
 	some entry in workload.serving_main_containers
-	c := entry.container
 	some field in probe_fields
 	some handler in handlers
-	port := c[field][handler].port
-	undeclared(c, port)
-	path := array.concat(entry.path, [field, handler, "port"])
+	port := entry.container[field][handler].port
+	undeclared(entry.where, port)
+	path := concat(".", [entry.where, field, handler, "port"])
 	msg := sprintf(
 		"%s: %s %s port %v is not declared in the container's ports: the probe cannot reach the server and fails every time; declare the port under ports or probe a declared one (%s)",
-		[workload.describe(entry), field, handler, port, declared(c)],
+		[entry.describe, field, handler, port, declared(entry.container)],
 	)
 }
 
-undeclared(c, port) if {
+undeclared(where, port) if {
 	is_string(port)
-	not workload.declares_port(c, port)
+	not port in workload.port_names[where]
 }
 
-undeclared(c, port) if {
+undeclared(where, port) if {
 	is_number(port)
-	count(object.get(c, "ports", [])) > 0
-	not port in workload.container_port_numbers(c)
+	count(workload.port_numbers[where]) > 0
+	not port in workload.port_numbers[where]
 }
 
 declared(c) := "it declares no ports" if count(object.get(c, "ports", [])) == 0

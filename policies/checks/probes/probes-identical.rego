@@ -15,16 +15,14 @@ package paved.checks.probes.probes_identical
 
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe"]), "fixable": false} if {
 	some entry in workload.serving_main_containers
-	c := entry.container
-	handler := workload.probe_handler(c, c.livenessProbe)
+	handler := workload.probe_handlers[[entry.where, "livenessProbe"]]
 	count(handler) > 0
-	handler == workload.probe_handler(c, c.readinessProbe)
-	path := array.concat(entry.path, ["livenessProbe"])
+	handler == workload.probe_handlers[[entry.where, "readinessProbe"]]
 	msg := sprintf(
 		"%s has identical livenessProbe and readinessProbe (%s): a dependency outage then restarts every pod at once; point liveness at a process-only endpoint such as /healthz and readiness at one that checks dependencies such as /readyz",
-		[workload.describe(entry), describe_handler(handler)],
+		[entry.describe, describe_handler(handler)],
 	)
 }
 

@@ -17,17 +17,18 @@ import data.paved.defaults.probes
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	some entry in workload.serving_main_containers
 	object.get(entry.container, "readinessProbe", null) == null
-	path := array.concat(entry.path, ["readinessProbe"])
-	fixable := probes.adds(entry, "readinessProbe")
+	path := concat(".", [entry.where, "readinessProbe"])
+	fixable := [entry.where, "readinessProbe"] in probes.adds
 	msg := sprintf(
 		"%s has no readinessProbe: without one it receives traffic before it can serve and during shutdown; add an httpGet readinessProbe (%s)",
-		[workload.describe(entry), hint(fixable)],
+		[entry.describe, hints[fixable]],
 	)
 }
 
-hint(true) := sprintf("paved fix adds one on %s, port %q", [probes.probe_path("readinessProbe"), params.probe_port])
-
-hint(false) := sprintf("paved fix adds one on %s only to containers that declare a port named %q and whose livenessProbe differs", [probes.probe_path("readinessProbe"), params.probe_port])
+hints := {
+	true: sprintf("paved fix adds one on %s, port %q", [probes.probe_paths.readinessProbe, params.probe_port]),
+	false: sprintf("paved fix adds one on %s only to containers that declare a port named %q and whose livenessProbe differs", [probes.probe_paths.readinessProbe, params.probe_port]),
+}

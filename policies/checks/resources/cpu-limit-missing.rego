@@ -14,14 +14,14 @@
 package paved.checks.resources.cpu_limit_missing
 
 import data.paved.defaults.resources
-import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": true} if {
-	some entry in workload.containers
-	resources.own(entry, "limits", "cpu") == null
-	path := array.concat(entry.path, ["resources", "limits", "cpu"])
+violation contains {"msg": msg, "path": path, "fixable": true} if {
+	some m in resources.missing
+	m.kind == "limits"
+	m.resource == "cpu"
+	path := concat(".", [m.where, "resources.limits.cpu"])
 	msg := sprintf(
 		"%s has no resources.limits.cpu: a busy container takes every idle core, so its latency depends on its neighbours' load; set one (paved fix sets %v)",
-		[workload.describe(entry), resources.default_value(entry, "limits", "cpu")],
+		[m.describe, m.value],
 	)
 }

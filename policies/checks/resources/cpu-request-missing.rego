@@ -14,17 +14,17 @@
 package paved.checks.resources.cpu_request_missing
 
 import data.paved.defaults.resources
-import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": true} if {
-	some entry in workload.containers
+violation contains {"msg": msg, "path": path, "fixable": true} if {
+	some m in resources.missing
+	m.kind == "requests"
+	m.resource == "cpu"
 
 	# The API server fills in a missing request from the limit.
-	resources.own(entry, "limits", "cpu") == null
-	resources.own(entry, "requests", "cpu") == null
-	path := array.concat(entry.path, ["resources", "requests", "cpu"])
+	not m.limit_set
+	path := concat(".", [m.where, "resources.requests.cpu"])
 	msg := sprintf(
 		"%s has no resources.requests.cpu: the scheduler treats it as needing no CPU, so it lands on crowded nodes, is starved under contention, and the HPA cannot compute its utilization; set one (paved fix sets %v)",
-		[workload.describe(entry), resources.default_value(entry, "requests", "cpu")],
+		[m.describe, m.value],
 	)
 }

@@ -13,17 +13,16 @@
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 package paved.checks.resources.memory_limit_below_request
 
-import data.paved.defaults.resources
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": path, "fixable": false} if {
 	some entry in workload.containers
-	limit := resources.own(entry, "limits", "memory")
-	request := resources.own(entry, "requests", "memory")
-	workload.quantity(limit) < workload.quantity(request)
-	path := array.concat(entry.path, ["resources", "limits", "memory"])
+	limit := entry.container.resources.limits.memory
+	request := entry.container.resources.requests.memory
+	units.parse(sprintf("%v", [limit])) < units.parse(sprintf("%v", [request]))
+	path := concat(".", [entry.where, "resources.limits.memory"])
 	msg := sprintf(
 		"%s has resources.limits.memory %v below resources.requests.memory %v: it is OOM-killed before it reaches its request, and the API server rejects the pod; raise the limit to at least the request",
-		[workload.describe(entry), limit, request],
+		[entry.describe, limit, request],
 	)
 }

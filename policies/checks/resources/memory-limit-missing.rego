@@ -13,14 +13,14 @@
 package paved.checks.resources.memory_limit_missing
 
 import data.paved.defaults.resources
-import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": true} if {
-	some entry in workload.containers
-	resources.own(entry, "limits", "memory") == null
-	path := array.concat(entry.path, ["resources", "limits", "memory"])
+violation contains {"msg": msg, "path": path, "fixable": true} if {
+	some m in resources.missing
+	m.kind == "limits"
+	m.resource == "memory"
+	path := concat(".", [m.where, "resources.limits.memory"])
 	msg := sprintf(
 		"%s has no resources.limits.memory: a leak grows until the node runs out and the kernel kills other pods' processes too; set one (paved fix sets %v)",
-		[workload.describe(entry), resources.default_value(entry, "limits", "memory")],
+		[m.describe, m.value],
 	)
 }

@@ -13,17 +13,17 @@
 package paved.checks.resources.memory_request_missing
 
 import data.paved.defaults.resources
-import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": true} if {
-	some entry in workload.containers
+violation contains {"msg": msg, "path": path, "fixable": true} if {
+	some m in resources.missing
+	m.kind == "requests"
+	m.resource == "memory"
 
 	# The API server fills in a missing request from the limit.
-	resources.own(entry, "limits", "memory") == null
-	resources.own(entry, "requests", "memory") == null
-	path := array.concat(entry.path, ["resources", "requests", "memory"])
+	not m.limit_set
+	path := concat(".", [m.where, "resources.requests.memory"])
 	msg := sprintf(
 		"%s has no resources.requests.memory: the scheduler treats it as needing no memory, so it overcommits its node and is among the first evicted under memory pressure; set one (paved fix sets %v)",
-		[workload.describe(entry), resources.default_value(entry, "requests", "memory")],
+		[m.describe, m.value],
 	)
 }

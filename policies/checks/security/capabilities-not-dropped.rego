@@ -15,16 +15,15 @@ package paved.checks.security.capabilities_not_dropped
 import data.paved.defaults.security
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
 	some entry in workload.containers
-	drop := object.get(workload.security_context(entry.container), ["capabilities", "drop"], null)
-	not drops_all(drop)
-	path := array.concat(security.context_path(entry), ["capabilities", "drop"])
-	fixable := security.sets_capabilities_drop(entry)
+	not drops_all(object.get(security.own[entry.where], ["capabilities", "drop"], []))
+	path := concat(".", [entry.where, "securityContext.capabilities.drop"])
+	fixable := entry.where in security.sets_capabilities_drop
 	msg := sprintf(
 		"%s does not drop ALL capabilities: the runtime's defaults (NET_RAW among them) stay available to an intruder; set capabilities.drop: [\"ALL\"] and add back only what the app needs (%s)",
-		[workload.describe(entry), hint(fixable)],
+		[entry.describe, hints[fixable]],
 	)
 }
 
@@ -33,6 +32,4 @@ drops_all(drop) if {
 	upper(cap) == "ALL"
 }
 
-hint(true) := "paved fix sets it"
-
-hint(false) := "paved fix does not change a drop list you set"
+hints := {true: "paved fix sets it", false: "paved fix does not change a drop list you set"}

@@ -15,28 +15,29 @@ package paved.checks.security.privilege_escalation
 import data.paved.defaults.security
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
 	some entry in workload.containers
-	security.own(entry, "allowPrivilegeEscalation") != false
-	path := array.concat(security.context_path(entry), ["allowPrivilegeEscalation"])
-	fixable := security.sets_privilege_escalation(entry)
+	sc := security.own[entry.where]
+	object.get(sc, "allowPrivilegeEscalation", true) != false
+	path := concat(".", [entry.where, "securityContext.allowPrivilegeEscalation"])
+	fixable := entry.where in security.sets_privilege_escalation
 	msg := sprintf(
 		"%s does not set allowPrivilegeEscalation: false: setuid binaries can turn a foothold into root; set it (%s)",
-		[workload.describe(entry), hint(entry, fixable)],
+		[entry.describe, hint(entry.where, sc, fixable)],
 	)
 }
 
-hint(_, true) := "paved fix sets it"
+hint(_, _, true) := "paved fix sets it"
 
-hint(entry, false) := "it cannot be set on a privileged container; drop privileged" if security.own(entry, "privileged") == true
+hint(_, sc, false) := "it cannot be set on a privileged container; drop privileged" if sc.privileged == true
 
-hint(entry, false) := "it cannot be set on a container that adds CAP_SYS_ADMIN; drop that capability" if {
-	security.own(entry, "privileged") != true
-	security.adds_sys_admin(entry)
+hint(where, sc, false) := "it cannot be set on a container that adds CAP_SYS_ADMIN; drop that capability" if {
+	object.get(sc, "privileged", false) != true
+	where in security.adds_sys_admin
 }
 
-hint(entry, false) := "paved fix does not override an explicit true" if {
-	security.own(entry, "privileged") != true
-	not security.adds_sys_admin(entry)
+hint(where, sc, false) := "paved fix does not override an explicit true" if {
+	object.get(sc, "privileged", false) != true
+	not where in security.adds_sys_admin
 }

@@ -15,12 +15,12 @@ package paved.checks.security.privileged_container
 import data.paved.defaults.security
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": path, "fixable": false} if {
 	some entry in workload.containers
-	security.own(entry, "privileged") == true
-	path := array.concat(security.context_path(entry), ["privileged"])
+	security.own[entry.where].privileged == true
+	path := concat(".", [entry.where, "securityContext.privileged"])
 	msg := sprintf(
 		"%s is privileged: it has every capability and the node's devices, so escaping to the node is trivial; remove privileged: true and add only the capability the app needs",
-		[workload.describe(entry)],
+		[entry.describe],
 	)
 }

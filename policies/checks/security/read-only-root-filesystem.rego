@@ -16,18 +16,16 @@ package paved.checks.security.read_only_root_filesystem
 import data.paved.defaults.security
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
 	some entry in workload.containers
-	security.own(entry, "readOnlyRootFilesystem") != true
-	path := array.concat(security.context_path(entry), ["readOnlyRootFilesystem"])
-	fixable := security.sets_read_only_root_filesystem(entry)
+	object.get(security.own[entry.where], "readOnlyRootFilesystem", false) != true
+	path := concat(".", [entry.where, "securityContext.readOnlyRootFilesystem"])
+	fixable := entry.where in security.sets_read_only_root_filesystem
 	msg := sprintf(
 		"%s does not set readOnlyRootFilesystem: true: an intruder can write tools and persist changes in it; set it and mount an emptyDir for paths the app must write (%s)",
-		[workload.describe(entry), hint(fixable)],
+		[entry.describe, hints[fixable]],
 	)
 }
 
-hint(true) := "paved fix sets it"
-
-hint(false) := "paved fix does not override an explicit false"
+hints := {true: "paved fix sets it", false: "paved fix does not override an explicit false"}

@@ -17,34 +17,36 @@ import data.paved.defaults.security
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
 	some entry in workload.containers
-	security.effective(entry, "runAsUser") != 0
-	security.effective(entry, "runAsNonRoot") != true
-	path := array.concat(security.context_path(entry), ["runAsNonRoot"])
-	fixable := security.sets_run_as_non_root(entry)
+	sc := security.effective[entry.where]
+	object.get(sc, "runAsUser", null) != 0
+	object.get(sc, "runAsNonRoot", null) != true
+	path := concat(".", [entry.where, "securityContext.runAsNonRoot"])
+	fixable := entry.where in security.sets_run_as_non_root
 	msg := sprintf(
 		"%s does not set runAsNonRoot: true (at container or pod level): a root process is one kernel bug away from root on the node; %s",
-		[workload.describe(entry), hint(fixable)],
+		[entry.describe, hints[fixable]],
 	)
 }
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.linux
 	some entry in workload.containers
-	security.effective(entry, "runAsUser") == 0
+	security.effective[entry.where].runAsUser == 0
 	path := user_path(entry)
 	msg := sprintf(
 		"%s runs as user 0 (root): a root process is one kernel bug away from root on the node; run as a non-zero user such as %v and set runAsNonRoot: true",
-		[workload.describe(entry), params.run_as_user],
+		[entry.describe, params.run_as_user],
 	)
 }
 
-user_path(entry) := array.concat(security.context_path(entry), ["runAsUser"]) if security.own(entry, "runAsUser") != null
+user_path(entry) := concat(".", [entry.where, "securityContext.runAsUser"]) if "runAsUser" in object.keys(security.own[entry.where])
 
-user_path(entry) := array.concat(security.pod_context_path, ["runAsUser"]) if security.own(entry, "runAsUser") == null
+user_path(entry) := concat(".", [security.pod_context_where, "runAsUser"]) if not "runAsUser" in object.keys(security.own[entry.where])
 
-hint(true) := sprintf("paved fix sets runAsNonRoot: true and, if unset, runAsUser: %v", [params.run_as_user])
-
-hint(false) := "set runAsNonRoot: true (paved fix does not override an explicit false)"
+hints := {
+	true: sprintf("paved fix sets runAsNonRoot: true and, if unset, runAsUser: %v", [params.run_as_user]),
+	false: "set runAsNonRoot: true (paved fix does not override an explicit false)",
+}

@@ -16,33 +16,32 @@ package paved.checks.security.seccomp_profile_missing
 import data.paved.defaults.security
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": path, "fixable": security.sets_seccomp_profile} if {
 	workload.linux
 	some entry in workload.containers
-	security.effective(entry, "seccompProfile") == null
-	path := array.concat(security.context_path(entry), ["seccompProfile"])
-	fixable := security.sets_seccomp_profile
+	not "seccompProfile" in object.keys(security.effective[entry.where])
+	path := concat(".", [entry.where, "securityContext.seccompProfile"])
 	msg := sprintf(
 		"%s has no seccompProfile (neither its own nor the pod's): it may make every system call, including those behind container escapes; set the pod's securityContext.seccompProfile.type: RuntimeDefault (paved fix sets it)",
-		[workload.describe(entry)],
+		[entry.describe],
 	)
 }
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.linux
 	workload.has_pod_spec
 	object.get(security.pod_context, ["seccompProfile", "type"], "") == "Unconfined"
-	path := array.concat(security.pod_context_path, ["seccompProfile", "type"])
+	path := concat(".", [security.pod_context_where, "seccompProfile.type"])
 	msg := "the pod's seccompProfile is Unconfined: its containers may make every system call, including those behind container escapes; use type RuntimeDefault (or Localhost with a profile of your own)"
 }
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
+violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.linux
 	some entry in workload.containers
-	security.own(entry, "seccompProfile").type == "Unconfined"
-	path := array.concat(security.context_path(entry), ["seccompProfile", "type"])
+	security.own[entry.where].seccompProfile.type == "Unconfined"
+	path := concat(".", [entry.where, "securityContext.seccompProfile.type"])
 	msg := sprintf(
 		"%s has seccompProfile Unconfined: it may make every system call, including those behind container escapes; use type RuntimeDefault (or Localhost with a profile of your own)",
-		[workload.describe(entry)],
+		[entry.describe],
 	)
 }

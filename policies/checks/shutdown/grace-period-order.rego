@@ -17,7 +17,7 @@ import data.paved.defaults.shutdown
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(shutdown.grace_period_path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": concat(".", [workload.pod_spec_where, "terminationGracePeriodSeconds"]), "fixable": fixable} if {
 	workload.serving
 	required := shutdown.required_grace_period(shutdown.current_sleeps)
 	shutdown.grace_period < required

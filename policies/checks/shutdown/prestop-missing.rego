@@ -17,12 +17,12 @@ import data.paved.defaults.shutdown
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": workload.path_string(path), "fixable": shutdown.adds_prestop(entry)} if {
+violation contains {"msg": msg, "path": path, "fixable": entry.where in shutdown.adds_prestop} if {
 	some entry in workload.serving_main_containers
 	object.get(entry.container, ["lifecycle", "preStop"], null) == null
-	path := array.concat(entry.path, ["lifecycle", "preStop"])
+	path := concat(".", [entry.where, "lifecycle.preStop"])
 	msg := sprintf(
 		"%s has no lifecycle.preStop: requests routed to it before load balancers notice it is terminating are cut off; add a preStop sleep of a few seconds (paved fix adds lifecycle.preStop.sleep.seconds: %v)",
-		[workload.describe(entry), params.prestop_sleep_seconds],
+		[entry.describe, params.prestop_sleep_seconds],
 	)
 }
