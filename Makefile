@@ -43,6 +43,14 @@ control-plane:
 e2e: control-plane
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 
+## demo: start paved on a local control plane, apply the samples, show what it did (Ctrl-C or make demo-down stops it)
+demo:
+	hack/demo.sh up
+
+## demo-down: stop a running demo
+demo-down:
+	hack/demo.sh down
+
 ## openapi: regenerate orders/openapi.json from the Go routes and types
 openapi:
 	$(GO) run ./orders/gen -o orders/openapi.json

@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/paved-k8s/paved/e2e/controlplane"
 	"github.com/paved-k8s/paved/e2e/pavedwebhook"
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 )
 
 // defaultedAnnotation records which checks' defaults a mutation applied.
@@ -35,52 +31,11 @@ func loadConfigurations(e *env) (*pavedwebhook.Configurations, error) {
 	return c, nil
 }
 
-// webhookIdentity applies the ServiceAccount and RBAC objects of
-// manifests/paved and returns a kubeconfig with a token of that
-// ServiceAccount, so that the webhook runs with exactly the permissions
-// paved ships.
+// webhookIdentity gives the webhook the ServiceAccount and RBAC that
+// manifests/paved ship, and returns its kubeconfig.
 func (e *env) webhookIdentity(ctx context.Context) (string, error) {
-	docs, err := pavedwebhook.Render(e.cp.Kubectl(), e.configs.Source)
-	if err != nil {
-		return "", err
-	}
-	var rbac []string
-	sa := ""
-	for _, doc := range docs {
-		var obj struct {
-			Kind     string `json:"kind"`
-			Metadata struct {
-				Name      string `json:"name"`
-				Namespace string `json:"namespace"`
-			} `json:"metadata"`
-		}
-		if err := yaml.Unmarshal(doc, &obj); err != nil {
-			return "", err
-		}
-		switch obj.Kind {
-		case "ServiceAccount":
-			if obj.Metadata.Namespace == addonNS && sa == "" {
-				sa = obj.Metadata.Name
-			}
-			rbac = append(rbac, string(doc))
-		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
-			rbac = append(rbac, string(doc))
-		}
-	}
-	if sa == "" {
-		return "", fmt.Errorf("%s: no ServiceAccount in %s", e.configs.Source, addonNS)
-	}
-	if r := e.kubectl(controlplane.AdminUser, strings.Join(rbac, "\n---\n"), "apply", "--validate=strict", "-f", "-"); r.err != nil {
-		return "", fmt.Errorf("apply the RBAC of %s: %s", e.configs.Source, r)
-	}
-	exp := int64(4 * 3600)
-	tr, err := e.admin.CoreV1().ServiceAccounts(addonNS).CreateToken(ctx, sa, &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
-	if err != nil {
-		return "", fmt.Errorf("token of ServiceAccount %s/%s: %w", addonNS, sa, err)
-	}
 	path := filepath.Join(e.dir, "paved-webhook.kubeconfig")
-	user := "system:serviceaccount:" + addonNS + ":" + sa
-	return path, e.cp.WriteTokenKubeconfig(path, user, tr.Status.Token)
+	return path, pavedwebhook.ServiceAccountKubeconfig(ctx, e.cp, e.configs.Source, addonNS, path)
 }
 
 // bareDeployment is a Deployment with none of paved's defaults: no probes,

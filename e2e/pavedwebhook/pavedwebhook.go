@@ -314,3 +314,6 @@ func (w *Webhook) ServingCA() *x509.CertPool {
 	pool.AppendCertsFromPEM(w.CAData)
 	return pool
 }
+
+// Done is closed when the running process exits.
+func (w *Webhook) Done() <-chan struct{} { return w.proc.Done() }

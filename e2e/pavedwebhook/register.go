@@ -138,6 +138,7 @@ func stripComments(doc []byte) string {
 type Registration struct {
 	// Scope is the value of ScopeLabel on the namespaces this webhook serves;
 	// it is also appended to the configurations' names unless KeepNames.
+	// Empty serves every namespace the shipped selectors match.
 	Scope string
 	// BaseURL is https://127.0.0.1:<port>; each webhook's path is kept from
 	// its service reference (/mutate, /validate).
@@ -161,14 +162,14 @@ type Registration struct {
 func (c *Configurations) Localize(r Registration) (*Configurations, error) {
 	out := &Configurations{Source: c.Source}
 	name := func(n string) string {
-		if r.KeepNames {
+		if r.KeepNames || r.Scope == "" {
 			return n
 		}
 		return n + "-" + r.Scope
 	}
 	for _, m := range c.Mutating {
 		m := *m.DeepCopy()
-		m.ObjectMeta = metav1.ObjectMeta{Name: name(m.Name), Labels: map[string]string{ScopeLabel: r.Scope}}
+		m.ObjectMeta = metav1.ObjectMeta{Name: name(m.Name), Labels: m.Labels}
 		for i := range m.Webhooks {
 			wh := &m.Webhooks[i]
 			cc, err := localClientConfig(wh.Name, wh.ClientConfig, r)
@@ -182,7 +183,7 @@ func (c *Configurations) Localize(r Registration) (*Configurations, error) {
 	}
 	for _, v := range c.Validating {
 		v := *v.DeepCopy()
-		v.ObjectMeta = metav1.ObjectMeta{Name: name(v.Name), Labels: map[string]string{ScopeLabel: r.Scope}}
+		v.ObjectMeta = metav1.ObjectMeta{Name: name(v.Name), Labels: v.Labels}
 		for i := range v.Webhooks {
 			wh := &v.Webhooks[i]
 			cc, err := localClientConfig(wh.Name, wh.ClientConfig, r)
@@ -224,6 +225,9 @@ func localClientConfig(webhook string, cc admissionregistrationv1.WebhookClientC
 }
 
 func scoped(sel *metav1.LabelSelector, scope string) *metav1.LabelSelector {
+	if scope == "" {
+		return sel
+	}
 	if sel == nil {
 		sel = &metav1.LabelSelector{}
 	}

@@ -15,6 +15,16 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
+# wait_timeout PID SECONDS: true once PID has exited, false after SECONDS.
+wait_timeout() {
+  local i
+  for ((i = 0; i < $2; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 1
+  done
+  ! kill -0 "$1" 2>/dev/null
+}
+
 mkdir -p "$bin"
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37"
 cd "$here"
@@ -26,7 +36,13 @@ for b in "${missing[@]}"; do
   esac
   start=$(date +%s)
   echo "  building $b ..."
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/$b.tmp" "$pkg"
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/$b.tmp" "$pkg" &
+  pid=$!
+  # One package build takes minutes on 2 cores; show that it is alive.
+  while ! wait_timeout "$pid" 30; do
+    echo "    still building $b ($(( $(date +%s) - start ))s)"
+  done
+  wait "$pid"
   mv "$bin/$b.tmp" "$bin/$b"
   echo "  built $b in $(( $(date +%s) - start ))s"
 done
