@@ -184,3 +184,33 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 		})
 	}
 }
+
+func TestErrorLogsCarryTheTrace(t *testing.T) {
+	env := newTestEnv(t)
+	env.store.Close()
+	res, body := env.do(t, "GET", "/orders/x", nil, "")
+	if res.StatusCode != 500 {
+		t.Fatalf("get with a closed store = %d; want 500", res.StatusCode)
+	}
+	var p Problem
+	if err := json.Unmarshal(body, &p); err != nil || p.TraceID == "" {
+		t.Fatalf("problem = %s; want a trace_id", body)
+	}
+	if strings.Contains(string(body), "closed") {
+		t.Errorf("the problem leaks the internal error: %s", body)
+	}
+	found := false
+	sc := bufio.NewScanner(strings.NewReader(env.logs.String()))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request failed" {
+			found = true
+			if line["trace_id"] != p.TraceID || line["err"] == nil || line["level"] != "ERROR" {
+				t.Errorf("error line = %v; want level ERROR, err, and trace_id %s", line, p.TraceID)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no error log line in:\n%s", env.logs.String())
+	}
+}

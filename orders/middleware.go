@@ -63,7 +63,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			method = "_OTHER"
 		}
 		s.metrics.duration.WithLabelValues(info.template, method, strconv.Itoa(m.Code)).Observe(time.Since(start).Seconds())
-		sc := span.SpanContext()
+		// trace_id and span_id come from ctx (see logging.go).
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", info.template),
@@ -71,8 +71,6 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			slog.Int("status", m.Code),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int64("bytes", m.Written),
-			slog.String("trace_id", sc.TraceID().String()),
-			slog.String("span_id", sc.SpanID().String()),
 			slog.String("remote", r.RemoteAddr),
 		)
 	})

@@ -88,7 +88,7 @@ func NewServer(store Store, opts Options) (*Server, error) {
 	s := &Server{
 		store:              store,
 		cfg:                opts,
-		logger:             opts.Logger,
+		logger:             withTraceIDs(opts.Logger),
 		tracer:             opts.TracerProvider.Tracer(instrumentationName),
 		metrics:            m,
 		lifecycle:          opts.Lifecycle,
