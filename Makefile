@@ -71,5 +71,13 @@ openapi-check:
 bench-orders:
 	$(GO) run ./bench/orders $(BENCH_ARGS)
 
+FUZZTIME ?= 60s
+
+## fuzz: run each fuzz target for FUZZTIME (manifest decoding, policy evaluation, paved.yaml parsing)
+fuzz:
+	$(GO) test ./cmd/paved -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+
 clean:
 	rm -rf bin/
