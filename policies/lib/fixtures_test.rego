@@ -113,3 +113,12 @@ pointer_prefix(kind) := workload.pointer(workload.pod_spec_paths[kind])
 
 # pointer(path) is the JSON pointer of a path array.
 pointer(path) := workload.pointer(path)
+
+# The defaults one mutation package proposes for obj, as [check, pointer,
+# value] triples: cheaper to evaluate than the whole patch.
+area_defaults(area, obj) := {[d.check, workload.pointer(d.path), d.value] | some d in ds} if {
+	ds := data.paved.defaults[area].defaults with input as {"object": obj}
+}
+
+# The values one mutation package proposes for obj, by JSON pointer.
+area_values(area, obj) := {x[1]: x[2] | some x in area_defaults(area, obj)}

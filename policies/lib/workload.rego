@@ -68,14 +68,30 @@ containers contains entry if {
 	some list in ["containers", "initContainers"]
 	some i, c in object.get(pod_spec, list, [])
 	sidecar := is_native_sidecar(list, c)
+	where := sprintf("%s.%s[%d]", [pod_spec_where, list, i])
 	entry := {
 		"container": c,
 		"list": list,
 		"index": i,
 		"path": array.concat(pod_spec_path, [list, i]),
+		"where": where,
 		"sidecar": sidecar,
 		"long_running": is_long_running(list, sidecar),
+		"describe": sprintf("%s %q", [container_word[[list, sidecar]], object.get(c, "name", "")]),
 	}
+}
+
+# The path string of the pod spec; entry.where is that of a container
+# ("spec.template.spec.containers[0]"): checks append the field with concat,
+# which costs far less than path_string on every violation.
+pod_spec_where := path_string(pod_spec_path)
+
+# How messages name a container: container "app", sidecar "proxy" or init
+# container "migrate".
+container_word := {
+	["containers", false]: "container",
+	["initContainers", true]: "sidecar",
+	["initContainers", false]: "init container",
 }
 
 # Containers that stay up for the pod's life: probes and preStop apply.
@@ -97,23 +113,27 @@ is_long_running("containers", _) := true
 is_long_running("initContainers", sidecar) := sidecar
 
 # path_string(["spec", "containers", 0, "image"]) is "spec.containers[0].image".
-path_string(path) := concat("", [segment(i, p) | some i, p in path])
+# Built from builtins only: user function calls per segment are costly.
+path_string(path) := trim_prefix(concat("", [sprintf(segment_formats[type_name(p)], [p]) | some p in path]), ".")
 
-segment(_, p) := sprintf("[%d]", [p]) if is_number(p)
-
-segment(0, p) := p if is_string(p)
-
-segment(i, p) := sprintf(".%s", [p]) if {
-	is_string(p)
-	i > 0
-}
+segment_formats := {"string": ".%s", "number": "[%v]"}
 
 # pointer(["metadata", "annotations", "a/b"]) is "/metadata/annotations/a~1b" (RFC 6901).
-pointer(path) := concat("", [sprintf("/%s", [escape(p)]) | some p in path])
-
-escape(p) := replace(replace(p, "~", "~0"), "/", "~1") if is_string(p)
-
-escape(p) := sprintf("%d", [p]) if is_number(p)
+# Every patch operation needs one, so it is built from the path's JSON form
+# with cached regular expressions: Kubernetes field names and label or
+# annotation keys hold none of the characters JSON quotes or separates with.
+# Other paths take the general form. (replace and strings.replace_n build a
+# replacer on every call, which costs more than the rest of the patch.)
+pointer(path) := concat("", ["/", regex.replace(
+	regex.replace(regex.replace(regex.replace(json.marshal(path), "~", "~0"), "/", "~1"), `^\["?|"?\]$`, ""),
+	`"?,"?`, "/",
+)]) if {
+	count(path) > 0
+	not regex.match(`["\\,\[\]<>&]`, concat("", [p | some p in path; is_string(p)]))
+} else := concat("", [concat("", ["/", s]) |
+	some p in path
+	s := concat("~1", split(concat("~0", split(sprintf("%v", [p]), "~")), "/"))
+])
 
 # Label selector matching (matchLabels and matchExpressions) against labels.
 selector_matches(selector, labels) if {
@@ -174,6 +194,16 @@ declares_port(c, name) if {
 	object.get(p, "name", "") == name
 }
 
+# The port names each container declares, by entry.where.
+port_names[entry.where] := {p.name | some p in object.get(entry.container, "ports", []); p.name} if {
+	some entry in containers
+}
+
+# The container port numbers each container declares, by entry.where.
+port_numbers[entry.where] := {p.containerPort | some p in object.get(entry.container, "ports", [])} if {
+	some entry in containers
+}
+
 # The container port numbers c declares.
 container_port_numbers(c) := {p.containerPort | some p in object.get(c, "ports", [])}
 
@@ -204,6 +234,14 @@ probe_handler(c, probe) := {"httpGet": [object.get(h, "path", "/"), resolve_port
 } else := {"grpc": [object.get(probe.grpc, "port", 0), object.get(probe.grpc, "service", "")]} if {
 	probe.grpc
 } else := {}
+
+# The handler of each probe of the main containers of serving workloads,
+# by [entry.where, probe field].
+probe_handlers[[entry.where, field]] := probe_handler(entry.container, probe) if {
+	some entry in serving_main_containers
+	some field in ["livenessProbe", "readinessProbe"]
+	probe := entry.container[field]
+}
 
 # prestop_sleep_seconds(c) is how long container c's preStop hook keeps the
 # pod serving: a native sleep action, an exec of sleep (directly or through
@@ -254,17 +292,3 @@ unit_seconds := {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 quantity(q) := q if is_number(q)
 
 quantity(q) := units.parse(q) if is_string(q)
-
-# describe(entry) names a container in messages: container "app",
-# sidecar "proxy" or init container "migrate".
-describe(entry) := sprintf("container %q", [object.get(entry.container, "name", "")]) if entry.list == "containers"
-
-describe(entry) := sprintf("sidecar %q", [object.get(entry.container, "name", "")]) if {
-	entry.list == "initContainers"
-	entry.sidecar
-}
-
-describe(entry) := sprintf("init container %q", [object.get(entry.container, "name", "")]) if {
-	entry.list == "initContainers"
-	not entry.sidecar
-}

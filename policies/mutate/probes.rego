@@ -22,33 +22,33 @@ path_keys := {"livenessProbe": "liveness_path", "readinessProbe": "readiness_pat
 
 annotation_keys := {"livenessProbe": "liveness_path_annotation", "readinessProbe": "readiness_path_annotation"}
 
-# The HTTP path a default probe asks, from the annotation or the params.
-probe_path(field) := workload.annotations[params[annotation_keys[field]]]
+# The HTTP path each default probe asks: the annotation, else the parameter.
+probe_paths[field] := object.get(workload.annotations, params[annotation_keys[field]], params[path_keys[field]]) if {
+	some field, _ in checks
+}
 
-probe_path(field) := params[path_keys[field]] if not workload.annotations[params[annotation_keys[field]]]
+default_probes[field] := {"httpGet": {"path": probe_paths[field], "port": params.probe_port}} if {
+	some field, _ in checks
+}
 
-default_probe(field) := {"httpGet": {"path": probe_path(field), "port": params.probe_port}}
-
-# adds(entry, field) is true when paved fix adds the probe field to the
-# container entry: a main container of a serving workload that declares the
-# probe port, lacks the probe, and whose other probe would not ask the same
-# thing (probes must differ, see probes-identical).
-default adds(_, _) := false
-
-adds(entry, field) if {
-	entry in workload.serving_main_containers
+# The [entry.where, probe field] pairs paved fix adds: a main container of a
+# serving workload that declares the probe port and lacks the probe, unless
+# its other probe asks the same thing (probes must differ, see
+# probes-identical).
+adds contains [entry.where, field] if {
+	some entry in workload.serving_main_containers
+	params.probe_port in workload.port_names[entry.where]
+	some field, _ in checks
 	object.get(entry.container, field, null) == null
-	workload.declares_port(entry.container, params.probe_port)
 	not same_as_other(entry, field)
 }
 
 same_as_other(entry, field) if {
-	o := entry.container[other[field]]
-	workload.probe_handler(entry.container, o) == workload.probe_handler(entry.container, default_probe(field))
+	workload.probe_handlers[[entry.where, other[field]]] == workload.probe_handler(entry.container, default_probes[field])
 }
 
-defaults contains {"check": check, "path": array.concat(entry.path, [field]), "value": default_probe(field)} if {
+defaults contains {"check": checks[field], "path": array.concat(entry.path, [field]), "value": default_probes[field]} if {
 	some entry in workload.serving_main_containers
-	some field, check in checks
-	adds(entry, field)
+	some field, _ in checks
+	[entry.where, field] in adds
 }

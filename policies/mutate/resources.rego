@@ -11,41 +11,58 @@ package paved.defaults.resources
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# The check each missing field fails, and the parameter holding its default.
-fields := {
-	"cpu-request-missing": {"kind": "requests", "resource": "cpu", "param": "cpu_request"},
-	"memory-request-missing": {"kind": "requests", "resource": "memory", "param": "memory_request"},
-	"cpu-limit-missing": {"kind": "limits", "resource": "cpu", "param": "cpu_limit"},
-	"memory-limit-missing": {"kind": "limits", "resource": "memory", "param": "memory_limit"},
-}
-
-param_of := {[f.kind, f.resource]: f.param | some f in fields}
-
-# The container's own value, null when unset.
-own(entry, kind, resource) := object.get(entry.container, ["resources", kind, resource], null)
-
 # The request a container has once paved fix ran: its own, else its limit
 # (what the API server fills in), else the parameter.
-request_after_fix(entry, resource) := own(entry, "requests", resource) if {
-	own(entry, "requests", resource) != null
-} else := own(entry, "limits", resource) if {
-	own(entry, "limits", resource) != null
-} else := params[param_of[["requests", resource]]]
+request_after_fix(own, resource) := [v |
+	some v in [
+		object.get(own, ["requests", resource], null),
+		object.get(own, ["limits", resource], null),
+		params[request_params[resource]],
+	]
+	v != null
+][0]
 
-# The default for a missing field.
-default_value(entry, "requests", resource) := request_after_fix(entry, resource)
+request_params := {"cpu": "cpu_request", "memory": "memory_request"}
 
-default_value(entry, "limits", resource) := bigger(params[param_of[["limits", resource]]], request_after_fix(entry, resource))
+limit_params := {"cpu": "cpu_limit", "memory": "memory_limit"}
 
-# bigger(limit, request) is the limit unless the request is larger (or not a
-# valid quantity, which the API server reports on its own), then the request.
-bigger(limit, request) := limit if {
-	workload.quantity(request) <= workload.quantity(limit)
+checks := {
+	["requests", "cpu"]: "cpu-request-missing",
+	["requests", "memory"]: "memory-request-missing",
+	["limits", "cpu"]: "cpu-limit-missing",
+	["limits", "memory"]: "memory-limit-missing",
+}
+
+# Every field paved fix sets (with the container it belongs to, and whether
+# the matching limit is set), with its value: a missing request takes the
+# request after fix; a missing limit takes the parameter unless the request
+# is larger (or not a valid quantity, which the API server reports on its
+# own), so a limit never ends below the request.
+missing contains {
+	"where": entry.where, "describe": entry.describe, "path": entry.path, "kind": "requests", "resource": resource,
+	"value": request_after_fix(own, resource), "limit_set": object.get(own, ["limits", resource], null) != null,
+} if {
+	some entry in workload.containers
+	own := object.get(entry.container, "resources", {})
+	some resource in ["cpu", "memory"]
+	object.get(own, ["requests", resource], null) == null
+}
+
+missing contains {
+	"where": entry.where, "describe": entry.describe, "path": entry.path, "kind": "limits", "resource": resource,
+	"value": value, "limit_set": false,
+} if {
+	some entry in workload.containers
+	own := object.get(entry.container, "resources", {})
+	some resource in ["cpu", "memory"]
+	object.get(own, ["limits", resource], null) == null
+	value := limit_value(request_after_fix(own, resource), params[limit_params[resource]])
+}
+
+limit_value(request, limit) := limit if {
+	units.parse(sprintf("%v", [request])) <= units.parse(sprintf("%v", [limit]))
 } else := request
 
-defaults contains {"check": check, "path": path, "value": default_value(entry, f.kind, f.resource)} if {
-	some entry in workload.containers
-	some check, f in fields
-	own(entry, f.kind, f.resource) == null
-	path := array.concat(entry.path, ["resources", f.kind, f.resource])
+defaults contains {"check": checks[[m.kind, m.resource]], "path": array.concat(m.path, ["resources", m.kind, m.resource]), "value": m.value} if {
+	some m in missing
 }

@@ -16,59 +16,58 @@ pod_context := workload.pod_security_context
 
 pod_context_path := array.concat(workload.pod_spec_path, ["securityContext"])
 
-context_path(entry) := array.concat(entry.path, ["securityContext"])
+pod_context_where := concat(".", [workload.pod_spec_where, "securityContext"])
 
-# A container's own securityContext field, null when unset.
-own(entry, field) := object.get(workload.security_context(entry.container), field, null)
-
-# The effective value of a field that the pod sets and a container may
-# override (runAsNonRoot, runAsUser, seccompProfile); null when unset at both.
-effective(entry, field) := own(entry, field) if own(entry, field) != null
-
-effective(entry, field) := object.get(pod_context, field, null) if own(entry, field) == null
-
-# sets_run_as_non_root(entry) is true when paved fix sets runAsNonRoot on
-# the container: unset at both levels, and not asked to run as root.
-default sets_run_as_non_root(_) := false
-
-sets_run_as_non_root(entry) if {
-	workload.linux
-	entry in workload.containers
-	effective(entry, "runAsNonRoot") == null
-	effective(entry, "runAsUser") != 0
+# The pod-level fields a container inherits unless it sets its own.
+inherited := {k: v |
+	some k in ["runAsNonRoot", "runAsUser", "seccompProfile"]
+	v := pod_context[k]
+	v != null
 }
 
-default sets_read_only_root_filesystem(_) := false
+# Each container's own securityContext without null fields, by entry.where.
+own[entry.where] := {k: v | some k, v in object.get(entry.container, "securityContext", {}); v != null} if {
+	some entry in workload.containers
+}
 
-sets_read_only_root_filesystem(entry) if {
+# Each container's effective securityContext: its own fields over the pod's.
+effective[where] := object.union(inherited, sc) if some where, sc in own
+
+# The containers (by entry.where) where paved fix sets runAsNonRoot: unset at
+# both levels, and not asked to run as root.
+sets_run_as_non_root contains where if {
 	workload.linux
-	entry in workload.containers
-	own(entry, "readOnlyRootFilesystem") == null
+	some where, sc in effective
+	not "runAsNonRoot" in object.keys(sc)
+	object.get(sc, "runAsUser", null) != 0
+}
+
+sets_read_only_root_filesystem contains where if {
+	workload.linux
+	some where, sc in own
+	not "readOnlyRootFilesystem" in object.keys(sc)
 }
 
 # allowPrivilegeEscalation false is rejected by the API server on privileged
 # containers and on containers that add CAP_SYS_ADMIN.
-default sets_privilege_escalation(_) := false
-
-sets_privilege_escalation(entry) if {
+sets_privilege_escalation contains where if {
 	workload.linux
-	entry in workload.containers
-	own(entry, "allowPrivilegeEscalation") == null
-	own(entry, "privileged") != true
-	not adds_sys_admin(entry)
+	some where, sc in own
+	not "allowPrivilegeEscalation" in object.keys(sc)
+	object.get(sc, "privileged", false) != true
+	not where in adds_sys_admin
 }
 
-adds_sys_admin(entry) if {
-	some cap in object.get(workload.security_context(entry.container), ["capabilities", "add"], [])
+adds_sys_admin contains where if {
+	some where, sc in own
+	some cap in object.get(sc, ["capabilities", "add"], [])
 	upper(cap) in {"SYS_ADMIN", "CAP_SYS_ADMIN"}
 }
 
-default sets_capabilities_drop(_) := false
-
-sets_capabilities_drop(entry) if {
+sets_capabilities_drop contains where if {
 	workload.linux
-	entry in workload.containers
-	object.get(workload.security_context(entry.container), ["capabilities", "drop"], null) == null
+	some where, sc in own
+	object.get(sc, ["capabilities", "drop"], null) == null
 }
 
 # paved fix sets the pod-level seccomp profile when some container has none
@@ -77,36 +76,38 @@ default sets_seccomp_profile := false
 
 sets_seccomp_profile if {
 	workload.linux
-	some entry in workload.containers
-	effective(entry, "seccompProfile") == null
+	some sc in effective
+	not "seccompProfile" in object.keys(sc)
 }
+
+context_path(entry) := array.concat(entry.path, ["securityContext"])
 
 defaults contains {"check": "run-as-non-root", "path": array.concat(context_path(entry), ["runAsNonRoot"]), "value": true} if {
 	some entry in workload.containers
-	sets_run_as_non_root(entry)
+	entry.where in sets_run_as_non_root
 }
 
 # An image whose USER is root (or a name) cannot start under runAsNonRoot
 # without a numeric runAsUser.
 defaults contains {"check": "run-as-non-root", "path": array.concat(context_path(entry), ["runAsUser"]), "value": params.run_as_user} if {
 	some entry in workload.containers
-	sets_run_as_non_root(entry)
-	effective(entry, "runAsUser") == null
+	entry.where in sets_run_as_non_root
+	not "runAsUser" in object.keys(effective[entry.where])
 }
 
 defaults contains {"check": "read-only-root-filesystem", "path": array.concat(context_path(entry), ["readOnlyRootFilesystem"]), "value": true} if {
 	some entry in workload.containers
-	sets_read_only_root_filesystem(entry)
+	entry.where in sets_read_only_root_filesystem
 }
 
 defaults contains {"check": "privilege-escalation", "path": array.concat(context_path(entry), ["allowPrivilegeEscalation"]), "value": false} if {
 	some entry in workload.containers
-	sets_privilege_escalation(entry)
+	entry.where in sets_privilege_escalation
 }
 
 defaults contains {"check": "capabilities-not-dropped", "path": array.concat(context_path(entry), ["capabilities", "drop"]), "value": ["ALL"]} if {
 	some entry in workload.containers
-	sets_capabilities_drop(entry)
+	entry.where in sets_capabilities_drop
 }
 
 defaults contains {"check": "seccomp-profile-missing", "path": array.concat(pod_context_path, ["seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {

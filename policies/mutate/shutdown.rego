@@ -30,12 +30,10 @@ graceful_timeout_annotation := workload.annotations[params.graceful_timeout_anno
 # True when the annotation is present but not a whole number of seconds.
 graceful_timeout_invalid if not regex.match(`^[0-9]+$`, graceful_timeout_annotation)
 
-# adds_prestop(entry) is true when paved fix adds a preStop hook to the
-# container entry: a main container of a serving workload without one.
-default adds_prestop(_) := false
-
-adds_prestop(entry) if {
-	entry in workload.serving_main_containers
+# The containers (by entry.where) paved fix adds a preStop hook to: main
+# containers of a serving workload without one.
+adds_prestop contains entry.where if {
+	some entry in workload.serving_main_containers
 	object.get(entry.container, ["lifecycle", "preStop"], null) == null
 }
 
@@ -44,15 +42,14 @@ prestop_default := {"sleep": {"seconds": params.prestop_sleep_seconds}}
 # The grace period a pod needs for the given preStop sleeps.
 required_grace_period(sleeps) := (max(array.concat([0], sleeps)) + graceful_timeout) + params.grace_margin_seconds
 
-# The longest preStop sleep of the main containers, as they are.
+# The preStop sleeps of the main containers, as they are.
 current_sleeps := [workload.prestop_sleep_seconds(entry.container) | some entry in workload.serving_main_containers]
 
 # ... and after paved fix added its preStop sleeps.
-defaulted_sleeps := [sleep_after_fix(entry) | some entry in workload.serving_main_containers]
-
-sleep_after_fix(entry) := params.prestop_sleep_seconds if {
-	adds_prestop(entry)
-} else := workload.prestop_sleep_seconds(entry.container)
+defaulted_sleeps := array.concat(
+	[workload.prestop_sleep_seconds(entry.container) | some entry in workload.serving_main_containers; not entry.where in adds_prestop],
+	[params.prestop_sleep_seconds | some entry in workload.serving_main_containers; entry.where in adds_prestop],
+)
 
 # True when paved fix sets terminationGracePeriodSeconds: it is omitted or at
 # the API default, and the API default is too short.
@@ -64,7 +61,7 @@ sets_grace_period if {
 
 defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": prestop_default} if {
 	some entry in workload.serving_main_containers
-	adds_prestop(entry)
+	entry.where in adds_prestop
 }
 
 defaults contains {
