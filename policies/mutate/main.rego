@@ -27,11 +27,16 @@ unset(d) if object.get(input.object, d.path, null) == d.api_default
 
 missing(path) if object.get(input.object, path, null) == null
 
-# Parent objects that must be created before a leaf can be added.
-parents contains array.slice(d.path, 0, n) if {
+# Parent objects that must be created before a leaf can be added. Defaults
+# share most of their prefixes, so each prefix is looked up once.
+prefixes contains array.slice(d.path, 0, n) if {
 	some d in applicable
 	some n in numbers.range(1, count(d.path) - 1)
-	missing(array.slice(d.path, 0, n))
+}
+
+parents contains p if {
+	some p in prefixes
+	missing(p)
 }
 
 ops contains {"op": "add", "path": p, "value": {}} if some p in parents
