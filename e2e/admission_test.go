@@ -76,6 +76,22 @@ func TestDefaultsInjected(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertDefaults(t, d)
+
+	// An UPDATE of the defaulted object goes through the mutating webhook
+	// again and must change nothing: the mutation is idempotent.
+	if r := e.kubectl(controlplane.AdminUser, "", "label", "deployment", "web", "-n", ns, "touched=yes"); r.err != nil {
+		t.Fatalf("kubectl label: %s", r)
+	}
+	after, err := e.admin.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Generation != d.Generation {
+		t.Errorf("generation after relabelling: got %d; want %d (the webhook changed the spec of a defaulted object)", after.Generation, d.Generation)
+	}
+	if got, want := after.Annotations[defaultedAnnotation], d.Annotations[defaultedAnnotation]; got != want {
+		t.Errorf("%s after relabelling: got %q; want %q", defaultedAnnotation, got, want)
+	}
 }
 
 // assertDefaults checks every default of the catalogue on a Deployment made

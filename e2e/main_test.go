@@ -230,7 +230,13 @@ func (e *env) sharedWebhook(t *testing.T) *pavedwebhook.Webhook {
 		}
 		e.shared = w
 	}
-	return e.shared
+	w := e.shared
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last lines of the shared paved-webhook's log:\n%s", w.Log(30))
+		}
+	})
+	return w
 }
 
 // ownWebhook starts a webhook process of its own for one test, and stops
