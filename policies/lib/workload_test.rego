@@ -1,0 +1,179 @@
+package paved.lib.workload_test
+
+import data.paved.lib.fixtures
+import data.paved.lib.workload
+
+in_object(obj) := {"object": obj}
+
+test_pod_spec_paths[kind] if {
+	some kind, want in {
+		"Pod": "spec",
+		"Deployment": "spec.template.spec",
+		"StatefulSet": "spec.template.spec",
+		"DaemonSet": "spec.template.spec",
+		"ReplicaSet": "spec.template.spec",
+		"Job": "spec.template.spec",
+		"CronJob": "spec.jobTemplate.spec.template.spec",
+	}
+	obj := fixtures.workload(kind, fixtures.good_spec)
+	workload.pod_spec_where == want with input as in_object(obj)
+	workload.pod_spec.containers == fixtures.good_spec.containers with input as in_object(obj)
+}
+
+test_no_pod_spec_for_other_kinds if {
+	obj := {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {}}
+	not workload.has_pod_spec with input as in_object(obj)
+	count(workload.containers) == 0 with input as in_object(obj)
+	not workload.serving with input as in_object(obj)
+}
+
+test_batch_and_serving[note] if {
+	some note, tc in {
+		"deployment": ["Deployment", {}, true],
+		"pod": ["Pod", {}, true],
+		"pod restartPolicy Always": ["Pod", {"restartPolicy": "Always"}, true],
+		"pod restartPolicy Never": ["Pod", {"restartPolicy": "Never"}, false],
+		"pod restartPolicy OnFailure": ["Pod", {"restartPolicy": "OnFailure"}, false],
+		"job": ["Job", {}, false],
+		"cronjob": ["CronJob", {}, false],
+	}
+	[kind, extra, serving] := tc
+	obj := fixtures.workload(kind, object.union(fixtures.good_spec, extra))
+	serving_got := count([1 | workload.serving]) with input as in_object(obj)
+	batch_got := count([1 | workload.batch]) with input as in_object(obj)
+	[serving_got, batch_got] == {true: [1, 0], false: [0, 1]}[serving]
+}
+
+spec_with_every_list := {
+	"containers": [{"name": "app"}, {"name": "worker"}],
+	"initContainers": [{"name": "migrate"}, {"name": "proxy", "restartPolicy": "Always"}],
+	"ephemeralContainers": [{"name": "debug"}],
+}
+
+test_containers_cover_every_list_but_ephemeral if {
+	entries := workload.containers with input as in_object(fixtures.workload("Deployment", spec_with_every_list))
+	got := {[e.where, e.describe, e.sidecar, e.long_running] | some e in entries}
+	got == {
+		["spec.template.spec.containers[0]", `container "app"`, false, true],
+		["spec.template.spec.containers[1]", `container "worker"`, false, true],
+		["spec.template.spec.initContainers[0]", `init container "migrate"`, false, false],
+		["spec.template.spec.initContainers[1]", `sidecar "proxy"`, true, true],
+	}
+	every e in entries {
+		workload.path_string(e.path) == e.where
+	}
+}
+
+test_serving_containers if {
+	obj := fixtures.workload("Deployment", spec_with_every_list)
+	serving := {e.where | some e in workload.serving_containers} with input as in_object(obj)
+	serving == {"spec.template.spec.containers[0]", "spec.template.spec.containers[1]", "spec.template.spec.initContainers[1]"}
+	main := {e.where | some e in workload.serving_main_containers} with input as in_object(obj)
+	main == {"spec.template.spec.containers[0]", "spec.template.spec.containers[1]"}
+	count(workload.serving_containers) == 0 with input as in_object(fixtures.workload("Job", spec_with_every_list))
+}
+
+test_annotations_object_wins_over_template if {
+	obj := json.patch(fixtures.workload("Deployment", fixtures.good_spec), [
+		{"op": "add", "path": "/metadata/annotations", "value": {"a": "object", "b": "object"}},
+		{"op": "add", "path": "/spec/template/metadata/annotations", "value": {"b": "template", "c": "template"}},
+	])
+	workload.annotations == {"a": "object", "b": "object", "c": "template"} with input as in_object(obj)
+}
+
+test_path_string[want] if {
+	some want, path in {
+		"spec.containers[0].image": ["spec", "containers", 0, "image"],
+		"metadata.annotations.paved.dev/x": ["metadata", "annotations", "paved.dev/x"],
+		"spec": ["spec"],
+		"": [],
+	}
+	workload.path_string(path) == want
+}
+
+test_pointer[want] if {
+	some want, path in {
+		"/spec/template/spec/containers/0/securityContext": ["spec", "template", "spec", "containers", 0, "securityContext"],
+		"/metadata/annotations/paved.dev~1defaulted": ["metadata", "annotations", "paved.dev/defaulted"],
+		"/data/a~0b": ["data", "a~b"],
+		"/data/a,b/1": ["data", "a,b", 1],
+		"/data/a\"b[0]": ["data", "a\"b[0]"],
+		"/data/<x>&": ["data", "<x>&"],
+		"": [],
+	}
+	workload.pointer(path) == want
+}
+
+test_selector_matches[note] if {
+	some note, tc in {
+		"match labels": [{"matchLabels": {"app": "orders"}}, true],
+		"match labels differ": [{"matchLabels": {"app": "other"}}, false],
+		"In": [{"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "api"]}]}, true],
+		"NotIn": [{"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, true],
+		"Exists": [{"matchExpressions": [{"key": "app", "operator": "Exists"}]}, true],
+		"DoesNotExist": [{"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}, false],
+		"both": [{"matchLabels": {"app": "orders"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["db"]}]}, false],
+		"empty selects nothing": [{}, false],
+	}
+	[selector, want] := tc
+	labels := {"app": "orders", "tier": "api"}
+	got := count([1 | workload.selector_matches(selector, labels)])
+	got == {true: 1, false: 0}[want]
+}
+
+test_pod_labels if {
+	workload.pod_labels(fixtures.workload("Deployment", fixtures.good_spec)) == fixtures.labels
+	workload.pod_labels(fixtures.workload("Pod", fixtures.good_spec)) == fixtures.labels
+}
+
+test_linux if {
+	workload.linux with input as in_object(fixtures.workload("Pod", fixtures.good_spec))
+	workload.linux with input as in_object(fixtures.workload("Pod", object.union(fixtures.good_spec, {"os": {"name": "linux"}})))
+	not workload.linux with input as in_object(fixtures.workload("Pod", object.union(fixtures.good_spec, {"os": {"name": "windows"}})))
+}
+
+test_ports if {
+	obj := fixtures.workload("Pod", fixtures.spec_of([fixtures.with_fields({"ports": [{"name": "http", "containerPort": 8080}, {"containerPort": 9090}]})]))
+	workload.port_names["spec.containers[0]"] == {"http"} with input as in_object(obj)
+	workload.port_numbers["spec.containers[0]"] == {8080, 9090} with input as in_object(obj)
+	workload.declares_port(obj.spec.containers[0], "http")
+	not workload.declares_port(obj.spec.containers[0], "metrics")
+}
+
+test_probe_handler[note] if {
+	c := {"ports": [{"name": "http", "containerPort": 8080}]}
+	some note, tc in {
+		"httpGet named port": [{"httpGet": {"path": "/h", "port": "http"}}, {"httpGet": ["/h", 8080]}],
+		"httpGet default path": [{"httpGet": {"port": 8080}}, {"httpGet": ["/", 8080]}],
+		"undeclared name stays": [{"httpGet": {"path": "/h", "port": "admin"}}, {"httpGet": ["/h", "admin"]}],
+		"tcpSocket": [{"tcpSocket": {"port": "http"}}, {"tcpSocket": 8080}],
+		"exec": [{"exec": {"command": ["true"]}}, {"exec": ["true"]}],
+		"grpc": [{"grpc": {"port": 9090}}, {"grpc": [9090, ""]}],
+		"timings only": [{"periodSeconds": 5}, {}],
+	}
+	[probe, want] := tc
+	workload.probe_handler(c, probe) == want
+}
+
+test_prestop_sleep_seconds[note] if {
+	some note, tc in {
+		"native": [{"sleep": {"seconds": 7}}, 7],
+		"exec sleep": [{"exec": {"command": ["sleep", "7"]}}, 7],
+		"exec /usr/bin/sleep": [{"exec": {"command": ["/usr/bin/sleep", "7"]}}, 7],
+		"exec sleep with unit": [{"exec": {"command": ["sleep", "2m"]}}, 120],
+		"exec sleep fraction": [{"exec": {"command": ["sleep", "0.5"]}}, 0.5],
+		"sh -c": [{"exec": {"command": ["sh", "-c", "sleep 7"]}}, 7],
+		"/bin/bash -ec": [{"exec": {"command": ["/bin/bash", "-ec", "sleep 7"]}}, 7],
+		"&& chain": [{"exec": {"command": ["sh", "-c", "sleep 7 && nginx -s quit"]}}, 7],
+		"; chain of sleeps": [{"exec": {"command": ["sh", "-c", "sleep 3; kill 1; sleep 4"]}}, 7],
+		"variable": [{"exec": {"command": ["sh", "-c", "sleep $DRAIN"]}}, 0],
+		"other program": [{"exec": {"command": ["/drain"]}}, 0],
+		"httpGet": [{"httpGet": {"path": "/drain", "port": 8080}}, 0],
+	}
+	[hook, want] := tc
+	workload.prestop_sleep_seconds({"lifecycle": {"preStop": hook}}) == want
+}
+
+test_prestop_sleep_seconds_without_hook if {
+	workload.prestop_sleep_seconds({"name": "app"}) == 0
+}
