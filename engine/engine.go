@@ -28,6 +28,7 @@ type Engine struct {
 	compiler *ast.Compiler
 	checks   []Check
 	byID     map[string]*Check
+	kinds    map[string]bool // every kind some check applies to
 	defaults []string // mutation packages, e.g. paved/defaults/probes
 	// paramDefaults are the policies' default parameters (nil when the
 	// policies define none), used to validate the config's params.
@@ -129,8 +130,12 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
 	}
 	e := &Engine{compiler: compiler, checks: checks, byID: map[string]*Check{}, defaults: defaultsPackages(modules), now: o.now}
+	e.kinds = map[string]bool{}
 	for i := range e.checks {
 		e.byID[e.checks[i].ID] = &e.checks[i]
+		for _, k := range e.checks[i].Kinds {
+			e.kinds[k] = true
+		}
 	}
 	prepare := func(query string) (rego.PreparedEvalQuery, error) {
 		q, err := rego.New(rego.Compiler(compiler), rego.Query(query)).PrepareForEval(ctx)
@@ -172,6 +177,13 @@ func (e *Engine) Checks() []Check {
 	out := make([]Check, len(e.checks))
 	copy(out, e.checks)
 	return out
+}
+
+// CoversKind reports whether some check applies to objects of kind, per
+// the checks' metadata. Callers may skip evaluating other kinds (a
+// Service or ConfigMap) since no check and no mutation concerns them.
+func (e *Engine) CoversKind(kind string) bool {
+	return e.kinds[kind]
 }
 
 // Check returns the check with the given id.

@@ -93,6 +93,10 @@ func evaluate(ctx context.Context, e *engine.Engine, objs []*manifest, defaultNS
 			defer wg.Done()
 			for i := range work {
 				m := objs[i]
+				if !e.CoversKind(m.Kind) {
+					findings[i] = schemaFindings(m)
+					continue
+				}
 				ns := m.namespaceOr(defaultNS)
 				in := engine.Input{Operation: "CREATE", Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.related(m, ns)}
 				var d engine.Decision
@@ -107,11 +111,7 @@ func evaluate(ctx context.Context, e *engine.Engine, objs []*manifest, defaultNS
 					continue
 				}
 				decisions[i] = d
-				var fs []finding
-				for _, se := range m.SchemaErrors {
-					fs = append(fs, finding{Obj: m, Violation: engine.Violation{Check: schemaCheck, Severity: engine.SeverityHigh, Action: engine.ActionEnforce, Path: se.Path,
-						Message: se.Message + ": the API server rejects it under strict field validation (kubectl's default) and drops it otherwise; fix or remove the field"}})
-				}
+				fs := schemaFindings(m)
 				for _, v := range d.Violations {
 					fs = append(fs, finding{Obj: m, Violation: v})
 				}
@@ -143,6 +143,16 @@ loop:
 		return findings, decisions, warnings, []error{err}
 	}
 	return findings, decisions, warnings, errs
+}
+
+// schemaFindings reports the object's unknown, duplicate or mistyped fields.
+func schemaFindings(m *manifest) []finding {
+	var fs []finding
+	for _, se := range m.SchemaErrors {
+		fs = append(fs, finding{Obj: m, Violation: engine.Violation{Check: schemaCheck, Severity: engine.SeverityHigh, Action: engine.ActionEnforce, Path: se.Path,
+			Message: se.Message + ": the API server rejects it under strict field validation (kubectl's default) and drops it otherwise; fix or remove the field"}})
+	}
+	return fs
 }
 
 func objectError(m *manifest, err error) *inputError {
