@@ -29,7 +29,7 @@ type Engine struct {
 	checks   []Check
 	byID     map[string]*Check
 	kinds    map[string]bool // every kind some check applies to
-	defaults []string // mutation packages, e.g. paved/defaults/probes
+	defaults []string        // mutation packages, e.g. paved/defaults/probes
 	// paramDefaults are the policies' default parameters (nil when the
 	// policies define none), used to validate the config's params.
 	paramDefaults map[string]any
