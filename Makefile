@@ -7,7 +7,7 @@ K8S_VERSION := v1.37.2
 export PAVED_K8S_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/k8s/$(K8S_VERSION)/bin
 GO_PACKAGES = $$($(GO) list ./... | grep -v /e2e)
 
-.PHONY: all build test lint go-test opa-test e2e control-plane demo demo-down fuzz bench openapi openapi-check bench-orders bench-webhook clean
+.PHONY: all build test lint go-test opa-test e2e control-plane demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook clean
 
 all: build
 
@@ -75,6 +75,12 @@ bench-orders:
 bench-webhook:
 	$(GO) run ./bench/webhook $(BENCH_ARGS)
 
+## bench-sidecar: app direct vs bare httputil.ReverseProxy vs paved-sidecar at 1,000 req/s on loopback
+bench-sidecar:
+	$(GO) build -o bin/ ./cmd/paved-sidecar
+	$(GO) build -o bin/bench-sidecar ./bench/sidecar
+	bin/bench-sidecar -sidecar bin/paved-sidecar $(BENCH_ARGS)
+
 FUZZTIME ?= 60s
 
 ## fuzz: run each fuzz target for FUZZTIME (manifest decoding, policy evaluation, paved.yaml parsing)
@@ -83,6 +89,8 @@ fuzz:
 	$(GO) test ./engine -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhook -run '^$$' -fuzz '^FuzzAdmissionReview$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzParseOpenAPI$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzRoutesMatch$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin/
