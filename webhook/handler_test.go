@@ -266,3 +266,48 @@ webhook:
 		})
 	}
 }
+
+// TestSidecarInjection checks that a pod labelled for the sidecar gets the
+// policies' defaults and the sidecar in one patch, and that other pods and
+// kinds do not get the sidecar.
+func TestSidecarInjection(t *testing.T) {
+	s := startServer(t, "", nil)
+	labelled := workloads(t, "team")["Pod"]
+	labelled["metadata"].(map[string]any)["labels"].(map[string]any)["paved.dev/sidecar"] = "enabled"
+	tests := []struct {
+		name    string
+		obj     map[string]any
+		sidecar bool
+	}{
+		{"labelled pod", labelled, true},
+		{"plain pod", workloads(t, "team")["Pod"], false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: admissionv1.Create, obj: tc.obj}))
+			if !r.Allowed {
+				t.Fatalf("denied: %s", message(r))
+			}
+			pod := applyPatch(t, tc.obj, r)
+			spec := pod["spec"].(map[string]any)
+			inits, _ := spec["initContainers"].([]any)
+			got := false
+			for _, c := range inits {
+				if c.(map[string]any)["name"] == "paved-sidecar" {
+					got = true
+				}
+			}
+			if got != tc.sidecar {
+				t.Errorf("sidecar injected = %v; want %v (patch %s)", got, tc.sidecar, r.Patch)
+			}
+			app := spec["containers"].([]any)[0].(map[string]any)
+			if _, ok := app["readinessProbe"]; !ok {
+				t.Errorf("policy defaults missing from the patched pod: %v", app)
+			}
+			v := post(t, s.client, s.url+"/validate", review(t, reviewOpts{op: admissionv1.Create, obj: pod}))
+			if !v.Allowed {
+				t.Errorf("patched pod denied: %s", message(v))
+			}
+		})
+	}
+}

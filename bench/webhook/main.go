@@ -1,0 +1,376 @@
+// Command webhook measures paved-webhook's admission latency and throughput
+// over HTTPS on loopback, next to an allow-all webhook that shares its TLS
+// setup and AdmissionReview decoding (controller-runtime's admission
+// package) and so measures the floor: transport, TLS and decoding without
+// any policy.
+//
+//	go run ./bench/webhook [-rates 100,500,1000] [-duration 5s] [-path /validate]
+//
+// Each rate is driven open-loop (requests start on schedule whether or not
+// earlier ones finished; latency counts from the scheduled start, so a
+// stall is not hidden). Maximum throughput is measured closed-loop with
+// -concurrency clients.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paved-k8s/paved/webhook"
+	"github.com/prometheus/client_golang/prometheus"
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type settings struct {
+	rates       []int
+	duration    time.Duration
+	maxDuration time.Duration
+	concurrency int
+	paths       []string
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench-webhook", flag.ContinueOnError)
+	rates := fs.String("rates", "100,500,1000", "fixed request rates per second, comma-separated")
+	var s settings
+	fs.DurationVar(&s.duration, "duration", 5*time.Second, "how long each rate runs")
+	fs.DurationVar(&s.maxDuration, "max-duration", 5*time.Second, "how long the closed-loop throughput run lasts")
+	fs.IntVar(&s.concurrency, "concurrency", 8, "clients of the closed-loop throughput run")
+	paths := fs.String("paths", "/validate,/mutate", "paved endpoints to measure, comma-separated")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, r := range strings.Split(*rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-rates: %q is not a positive number", r)
+		}
+		s.rates = append(s.rates, n)
+	}
+	s.paths = strings.Split(*paths, ",")
+
+	dir, err := os.MkdirTemp("", "paved-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	pool, err := writeCert(dir)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	pavedURL, err := startPaved(ctx, dir)
+	if err != nil {
+		return err
+	}
+	floorURL, err := startFloor(ctx, dir)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: pool},
+		MaxIdleConnsPerHost: 256,
+		ForceAttemptHTTP2:   true,
+	}}
+	body, err := deploymentReview()
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "paved-webhook admission benchmark: two-container Deployment CREATE, HTTPS on loopback, GOMAXPROCS=%d\n", goMaxProcs())
+	fmt.Fprintf(out, "open loop %s per rate; closed loop %s with %d clients for maximum throughput\n\n", s.duration, s.maxDuration, s.concurrency)
+	for _, path := range s.paths {
+		// Warm both servers: connections, TLS sessions, the policy engine.
+		for _, u := range []string{floorURL + path, pavedURL + path} {
+			if _, err := openLoop(client, u, body, 200, time.Second); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(out, "%s\n", path)
+		fmt.Fprintf(out, "%-8s %-7s %10s %10s %10s %8s %12s %12s\n", "rate/s", "server", "p50", "p99", "max", "errors", "p50 ratio", "p99 ratio")
+		goal := true
+		for _, rate := range s.rates {
+			floor, err := openLoop(client, floorURL+path, body, rate, s.duration)
+			if err != nil {
+				return err
+			}
+			paved, err := openLoop(client, pavedURL+path, body, rate, s.duration)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %8d\n", rate, "floor", ms(floor.p50), ms(floor.p99), ms(floor.max), floor.errors)
+			fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %8d %11.2fx %11.2fx\n", rate, "paved", ms(paved.p50), ms(paved.p99), ms(paved.max), paved.errors,
+				ratio(paved.p50, floor.p50), ratio(paved.p99, floor.p99))
+			if rate == 500 {
+				goal = paved.p99 < 2*time.Millisecond && ratio(paved.p50, floor.p50) <= 2 && paved.errors == 0
+				fmt.Fprintf(out, "         goal at 500/s (p99 < 2ms, p50 within 2x of the floor): %s\n", map[bool]string{true: "met", false: "missed"}[goal])
+			}
+		}
+		floorMax, err := closedLoop(client, floorURL+path, body, s.concurrency, s.maxDuration)
+		if err != nil {
+			return err
+		}
+		pavedMax, err := closedLoop(client, pavedURL+path, body, s.concurrency, s.maxDuration)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "max throughput: floor %.0f req/s, paved %.0f req/s (%.2fx of the floor)\n\n", floorMax, pavedMax, pavedMax/floorMax)
+	}
+	return nil
+}
+
+// result summarises one open-loop run.
+type result struct {
+	p50, p99, max time.Duration
+	errors        int
+}
+
+// openLoop sends rate requests per second for d, each at its scheduled
+// time, and reports latencies measured from that schedule.
+func openLoop(c *http.Client, url string, body []byte, rate int, d time.Duration) (result, error) {
+	n := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	lat := make([]time.Duration, n)
+	var errs atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		wg.Add(1)
+		go func(i int, at time.Time) {
+			defer wg.Done()
+			if err := send(c, url, body); err != nil {
+				errs.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+			}
+			lat[i] = time.Since(at)
+		}(i, at)
+	}
+	wg.Wait()
+	if e := errs.Load(); e == int64(n) {
+		return result{}, fmt.Errorf("%s: every request failed: %v", url, firstErr.Load())
+	}
+	slices.Sort(lat)
+	return result{p50: pct(lat, 0.50), p99: pct(lat, 0.99), max: lat[len(lat)-1], errors: int(errs.Load())}, nil
+}
+
+// closedLoop runs workers that send back to back for d and returns the
+// completed requests per second.
+func closedLoop(c *http.Client, url string, body []byte, workers int, d time.Duration) (float64, error) {
+	var done, failed atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if send(c, url, body) != nil {
+					failed.Add(1)
+					continue
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if done.Load() == 0 {
+		return 0, fmt.Errorf("%s: no request succeeded (%d failed)", url, failed.Load())
+	}
+	return float64(done.Load()) / time.Since(start).Seconds(), nil
+}
+
+// send posts one review and checks that an AdmissionReview response came back.
+func send(c *http.Client, url string, body []byte) error {
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var ar admissionv1.AdmissionReview
+	if err := json.NewDecoder(resp.Body).Decode(&ar); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || ar.Response == nil {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if ar.Response.Result != nil && ar.Response.Result.Code >= 500 {
+		return errors.New(ar.Response.Result.Message)
+	}
+	return nil
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d.Microseconds())/1000) }
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+// startPaved runs paved-webhook in this process, standalone, as a benchmark
+// or local check would start it. Its decision log is encoded but discarded.
+func startPaved(ctx context.Context, certDir string) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	reg := prometheus.NewRegistry()
+	started := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- webhook.Run(ctx, webhook.Options{
+			CertDir:         certDir,
+			Standalone:      true,
+			Listener:        ln,
+			MetricsListener: mln,
+			Registry:        reg,
+			Gatherer:        reg,
+			ProfileEvery:    100,
+			Logger:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Started:         func(net.Addr, net.Addr) { close(started) },
+		})
+	}()
+	select {
+	case <-started:
+		return "https://" + ln.Addr().String(), nil
+	case err := <-errc:
+		return "", fmt.Errorf("paved-webhook: %w", err)
+	}
+}
+
+// startFloor serves an allow-all webhook with the same TLS settings and the
+// same AdmissionReview decoding.
+func startFloor(ctx context.Context, certDir string) (string, error) {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(certDir, "tls.crt"), filepath.Join(certDir, "tls.key"))
+	if err != nil {
+		return "", err
+	}
+	allow := &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
+		return admission.Allowed("")
+	})}
+	mux := http.NewServeMux()
+	mux.Handle("/validate", allow)
+	mux.Handle("/mutate", allow)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: mux, TLSConfig: &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
+		NextProtos:     []string{"h2", "http/1.1"},
+	}, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	return "https://" + ln.Addr().String(), nil
+}
+
+// deploymentReview is the AdmissionReview of a two-container Deployment as
+// the API server sends it after defaulting.
+func deploymentReview() ([]byte, error) {
+	obj := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"orders","namespace":"shop","labels":{"app":"orders"}},
+"spec":{"replicas":3,"selector":{"matchLabels":{"app":"orders"}},"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"}},
+"template":{"metadata":{"labels":{"app":"orders"}},"spec":{"terminationGracePeriodSeconds":30,"securityContext":{},
+"containers":[
+{"name":"app","image":"registry.example/orders:1.4.2","ports":[{"name":"http","containerPort":8080,"protocol":"TCP"}],
+ "resources":{"requests":{"cpu":"250m","memory":"256Mi"},"limits":{"memory":"512Mi"}}},
+{"name":"log-shipper","image":"registry.example/fluent-bit:3.0.4","resources":{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"memory":"128Mi"}}}]}}}}`
+	ar := map[string]any{
+		"apiVersion": "admission.k8s.io/v1",
+		"kind":       "AdmissionReview",
+		"request": map[string]any{
+			"uid":       "bench",
+			"kind":      map[string]any{"group": "apps", "version": "v1", "kind": "Deployment"},
+			"resource":  map[string]any{"group": "apps", "version": "v1", "resource": "deployments"},
+			"name":      "orders",
+			"namespace": "shop",
+			"operation": "CREATE",
+			"userInfo":  map[string]any{"username": "bench"},
+			"object":    json.RawMessage(obj),
+		},
+	}
+	return json.Marshal(ar)
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 and returns a
+// pool that trusts it.
+func writeCert(dir string) (*x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "paved-bench"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool, nil
+}
+
+func goMaxProcs() int { return runtime.GOMAXPROCS(0) }
