@@ -37,7 +37,16 @@ fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/paved-pg.XXXXXX")
 chmod 0755 "$dir"
-[ ${#as_pg[@]} -gt 0 ] && chown postgres: "$dir"
+if [ ${#as_pg[@]} -gt 0 ]; then
+  chown postgres: "$dir"
+  # A private TMPDIR may be closed to the postgres user; /tmp is not.
+  if ! "${as_pg[@]}" test -w "$dir"; then
+    rm -rf "$dir"
+    dir=$(mktemp -d /tmp/paved-pg.XXXXXX)
+    chmod 0755 "$dir"
+    chown postgres: "$dir"
+  fi
+fi
 data="$dir/data"
 sock="$dir/sock"
 "${as_pg[@]}" mkdir -m 0700 "$data" "$sock"
