@@ -117,11 +117,12 @@ func TestFailurePolicy(t *testing.T) {
 			t.Errorf("self-healing while paved is down: %v", err)
 		}
 	}
-	// Scaling updates the ReplicaSet, which the workload webhooks intercept.
-	r := e.kubectl(controlplane.AdminUser, "", "scale", "deployment", "steady", "-n", ns, "--replicas=2")
-	if _, err := e.waitPods(ctx, ns, "app=steady", 2, 10*time.Second); err != nil {
-		t.Logf("scaling a Deployment while paved is down (replicasets failurePolicy %s): %s; %v", e.configs.FailurePolicyFor("apps", "replicasets"), r.stderr, err)
+	// Scaling (what an HPA does) goes through deployments/scale; the
+	// deployment controller then updates the ReplicaSet.
+	if r := e.kubectl(controlplane.AdminUser, "", "scale", "deployment", "steady", "-n", ns, "--replicas=2"); r.err != nil {
+		t.Errorf("kubectl scale while paved is down: %s", r)
 	}
+	_, scaleErr := e.waitPods(ctx, ns, "app=steady", 2, 10*time.Second)
 
 	if err := w.Restart(ctx); err != nil {
 		t.Fatal(err)
@@ -129,6 +130,18 @@ func TestFailurePolicy(t *testing.T) {
 	if err := waitMutated(ctx, e.admin, ns); err != nil {
 		t.Errorf("after the webhook returned: %v", err)
 	}
+	if _, err := e.waitPods(ctx, ns, "app=steady", 2, time.Minute); err != nil {
+		t.Errorf("scaling after the webhook returned: %v", err)
+	}
+	t.Run("scaling while paved is down", func(t *testing.T) {
+		if scaleErr != nil && e.configs.FailurePolicyFor("apps", "replicasets") == admissionregistrationv1.Fail {
+			t.Skipf("known gap: the deployment controller's ReplicaSet UPDATE goes through a webhook with failurePolicy Fail, "+
+				"so scaling waits until paved returns (%v); docs/webhook.md says autoscaling never stops", scaleErr)
+		}
+		if scaleErr != nil {
+			t.Errorf("scaling while paved is down: %v", scaleErr)
+		}
+	})
 }
 
 func checkOutcome(t *testing.T, what string, policy admissionregistrationv1.FailurePolicyType, err error) {

@@ -32,6 +32,25 @@ func TestManifests(t *testing.T) {
 			t.Errorf("manifests/%s: missing; the suite applies every shipped manifest", want)
 		}
 	}
+	// The strict dry run is what catches a field the API does not have.
+	t.Run("strict decoding catches targetAverageUtilization", func(t *testing.T) {
+		ns := e.namespace(t, "e2e-strict", sharedScope)
+		hpa := `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: seed}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: seed}
+  minReplicas: 3
+  maxReplicas: 6
+  metrics:
+  - type: Resource
+    resource: {name: cpu, targetAverageUtilization: 65}
+`
+		r := e.kubectl(controlplane.AdminUser, hpa, "apply", "--dry-run=server", "--validate=strict", "-n", ns, "-f", "-")
+		if r.err == nil || !strings.Contains(r.stderr, "targetAverageUtilization") {
+			t.Errorf("strict dry run of an autoscaling/v2 HPA with targetAverageUtilization: got %s; want it refused naming the field", r)
+		}
+	})
 	for _, target := range targets {
 		t.Run(target, func(t *testing.T) {
 			dir := filepath.Join(root, target)
