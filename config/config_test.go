@@ -87,6 +87,15 @@ func TestValidateCheckIDs(t *testing.T) {
 	}
 }
 
+func TestParseCheckedReportsEverything(t *testing.T) {
+	_, err := ParseChecked([]byte(header+"checks: {cpu-limit-missin: off}\nexemptions: [{namespace: a, checks: ['*'], reason: r}]\n"), []string{"cpu-limit-missing"})
+	for _, want := range []string{"checks.cpu-limit-missin: unknown check id", "exemptions[0].expires: missing"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseChecked: got %v; want it to contain %q", err, want)
+		}
+	}
+}
+
 func TestParseValues(t *testing.T) {
 	cfg, err := Parse([]byte(header + `checks:
   cpu-limit-missing: off

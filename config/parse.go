@@ -33,11 +33,17 @@ func Default() *Config {
 
 // Load reads and parses the paved.yaml at path.
 func Load(file string) (*Config, error) {
+	return LoadChecked(file, nil)
+}
+
+// LoadChecked is Load that also verifies check ids against knownChecks, so
+// that every problem of the file is reported at once.
+func LoadChecked(file string, knownChecks []string) (*Config, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(data)
+	cfg, err := ParseChecked(data, knownChecks)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -49,6 +55,11 @@ func Load(file string) (*Config, error) {
 // ids are checked by Validate with the known ids, which the engine does).
 // Every error names the offending key, e.g. "exemptions[2].expires: missing".
 func Parse(data []byte) (*Config, error) {
+	return ParseChecked(data, nil)
+}
+
+// ParseChecked is Parse that also verifies check ids against knownChecks.
+func ParseChecked(data []byte, knownChecks []string) (*Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("config is empty: want apiVersion " + APIVersion + " and kind " + Kind)
 	}
@@ -72,7 +83,7 @@ func Parse(data []byte) (*Config, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if err := cfg.Validate(nil); err != nil {
+	if err := cfg.Validate(knownChecks); err != nil {
 		return nil, err
 	}
 	return &cfg, nil

@@ -33,7 +33,7 @@ const usage = `paved checks and fixes Kubernetes manifests with paved's producti
 Usage:
   paved check [--config FILE] [-o text|json|sarif] PATH...   report violations
   paved fix [--config FILE] [--write] PATH...                 apply the defaults (prints a diff unless --write)
-  paved checks [-o text|json]                                 list the catalogue
+  paved checks [-o text|json|markdown]                        list the catalogue
   paved version                                               print the version
 
 PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin.
@@ -118,15 +118,7 @@ func (c *common) parse(ctx context.Context, args []string) ([]string, int) {
 		paths = append(paths, rest[0])
 		args = rest[1:]
 	}
-	opts := []engine.Option{}
-	if c.configFile != "" {
-		cfg, err := config.Load(c.configFile)
-		if err != nil {
-			fmt.Fprintf(c.errOut, "paved: %v\n", err)
-			return nil, exitInput
-		}
-		opts = append(opts, engine.WithConfig(cfg))
-	}
+	var opts []engine.Option
 	if c.policiesDir != "" {
 		opts = append(opts, engine.WithPolicies(os.DirFS(c.policiesDir)))
 	}
@@ -134,6 +126,19 @@ func (c *common) parse(ctx context.Context, args []string) ([]string, int) {
 	if err != nil {
 		fmt.Fprintf(c.errOut, "paved: %v\n", err)
 		return nil, exitInput
+	}
+	if c.configFile != "" {
+		cfg, err := config.LoadChecked(c.configFile, e.CheckIDs())
+		if err == nil {
+			err = e.SetConfig(cfg)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", c.configFile, err)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(c.errOut, "paved: %v\n", err)
+			return nil, exitInput
+		}
 	}
 	c.engine = e
 	c.dec = newDecoder()
@@ -257,8 +262,8 @@ func runFix(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 }
 
 func runChecks(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newCommon("checks", "paved checks [-o text|json]", stderr)
-	output := c.flags.String("o", "text", "output format: text or json")
+	c := newCommon("checks", "paved checks [-o text|json|markdown]", stderr)
+	output := c.flags.String("o", "text", "output format: text, json or markdown (the table in docs/cli.md)")
 	if _, code := c.parse(ctx, args); code >= 0 {
 		return code
 	}
@@ -269,9 +274,12 @@ func runChecks(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return exitInput
 		}
 		return exitOK
+	case "markdown":
+		writeMarkdown(stdout, checks)
+		return exitOK
 	case "text":
 	default:
-		fmt.Fprintf(stderr, "paved checks: -o %q: want text or json\n", *output)
+		fmt.Fprintf(stderr, "paved checks: -o %q: want text, json or markdown\n", *output)
 		return exitInput
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -285,6 +293,21 @@ func runChecks(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stdout, "%s — %s\n%s\n\n", ch.ID, ch.Title, indent(ch.Description, "    "))
 	}
 	return exitOK
+}
+
+// writeMarkdown writes the catalogue as the table docs/cli.md embeds.
+func writeMarkdown(w io.Writer, checks []engine.Check) {
+	fmt.Fprintln(w, "| id | area | severity | default action | fixable | kinds | what it means |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, c := range checks {
+		fixable := "no"
+		if c.Fixable {
+			fixable = "yes"
+		}
+		desc := strings.Join(strings.Fields(c.Description), " ")
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s | %s | **%s.** %s |\n", c.ID, c.Area, c.Severity, c.Action, fixable,
+			strings.Join(c.Kinds, ", "), strings.TrimSuffix(c.Title, "."), strings.ReplaceAll(desc, "|", "\\|"))
+	}
 }
 
 func indent(s, prefix string) string {

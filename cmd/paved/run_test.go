@@ -436,3 +436,20 @@ func TestChecksAndVersion(t *testing.T) {
 		t.Errorf("paved version: got %d %q", code, out)
 	}
 }
+
+// TestDocsCatalogue keeps the table in docs/cli.md generated from the policies.
+func TestDocsCatalogue(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want, _ := paved(t, "", "checks", "-o", "markdown")
+	begin, end := "<!-- catalogue:begin -->\n", "<!-- catalogue:end -->"
+	i, j := strings.Index(string(doc), begin), strings.Index(string(doc), end)
+	if i < 0 || j < i {
+		t.Fatalf("docs/cli.md has no %q ... %q section", begin, end)
+	}
+	if got := string(doc[i+len(begin) : j]); got != want {
+		t.Errorf("docs/cli.md's catalogue is out of date: regenerate it with `paved checks -o markdown`\ngot:\n%s\nwant:\n%s", got, want)
+	}
+}
