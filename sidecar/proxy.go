@@ -43,8 +43,6 @@ func (s *Sidecar) newReverseProxy() *httputil.ReverseProxy {
 		ExpectContinueTimeout: time.Second,
 		// Pass the client's Accept-Encoding and the app's encoded body through.
 		DisableCompression: true,
-		WriteBufferSize:    16 << 10,
-		ReadBufferSize:     16 << 10,
 	}
 	s.transport = transport
 	return &httputil.ReverseProxy{
@@ -165,6 +163,11 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.status = http.StatusOK // a handler that wrote nothing
 	}
 	elapsed := time.Since(start)
+	if rw.status != http.StatusSwitchingProtocols && w.Header().Get("Content-Length") != "" {
+		// The response is complete: send it now rather than when this
+		// handler returns, so recording it below adds no latency.
+		_ = http.NewResponseController(w).Flush()
+	}
 
 	var bytesIn int64
 	if in != nil {

@@ -204,6 +204,18 @@ func run() error {
 	for _, t := range targets {
 		t.rss, t.hwm = memory(t.pid)
 	}
+	if res, err := http.Get("http://" + adminAddr + "/metrics"); err == nil {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		fmt.Println("sidecar memory (its own /metrics):")
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, m := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_sys_bytes ", "go_memstats_stack_inuse_bytes ", "process_resident_memory_bytes ", "go_goroutines "} {
+				if strings.HasPrefix(l, m) {
+					fmt.Println("  " + l)
+				}
+			}
+		}
+	}
 	// Let the batch exporter flush the spans of the last round.
 	time.Sleep(6 * time.Second)
 	return report(targets, *rate, accessLog, spansReceived, *jsonOut)
