@@ -67,7 +67,11 @@ containers contains entry if {
 	has_pod_spec
 	some list in ["containers", "initContainers"]
 	some i, c in object.get(pod_spec, list, [])
-	sidecar := is_native_sidecar(list, c)
+	restart_policy := object.get(c, "restartPolicy", "")
+
+	# Lookups rather than is_native_sidecar and is_long_running: this runs
+	# for every container on every evaluation, and function calls cost.
+	sidecar := object.get(sidecar_restart_policies, [list, restart_policy], false)
 	where := sprintf("%s.%s[%d]", [pod_spec_where, list, i])
 	entry := {
 		"container": c,
@@ -76,15 +80,30 @@ containers contains entry if {
 		"path": array.concat(pod_spec_path, [list, i]),
 		"where": where,
 		"sidecar": sidecar,
-		"long_running": is_long_running(list, sidecar),
+		"long_running": object.get({"containers": true}, list, sidecar),
 		"describe": sprintf("%s %q", [container_word[[list, sidecar]], object.get(c, "name", "")]),
 	}
 }
 
+# Native sidecars: init containers with restartPolicy Always.
+sidecar_restart_policies := {"initContainers": {"Always": true}}
+
 # The path string of the pod spec; entry.where is that of a container
 # ("spec.template.spec.containers[0]"): checks append the field with concat,
 # which costs far less than path_string on every violation.
-pod_spec_where := path_string(pod_spec_path)
+pod_spec_where := pod_spec_wheres[kind]
+
+# path_string of each of pod_spec_paths, spelled out: rules are evaluated on
+# every query, so a comprehension would redo this work each time.
+pod_spec_wheres := {
+	"Pod": "spec",
+	"Deployment": "spec.template.spec",
+	"StatefulSet": "spec.template.spec",
+	"DaemonSet": "spec.template.spec",
+	"ReplicaSet": "spec.template.spec",
+	"Job": "spec.template.spec",
+	"CronJob": "spec.jobTemplate.spec.template.spec",
+}
 
 # How messages name a container: container "app", sidecar "proxy" or init
 # container "migrate".

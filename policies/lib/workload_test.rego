@@ -177,3 +177,10 @@ test_prestop_sleep_seconds[note] if {
 test_prestop_sleep_seconds_without_hook if {
 	workload.prestop_sleep_seconds({"name": "app"}) == 0
 }
+
+test_pod_spec_wheres_match_paths if {
+	every kind, path in workload.pod_spec_paths {
+		workload.pod_spec_wheres[kind] == workload.path_string(path)
+	}
+	count(workload.pod_spec_wheres) == count(workload.pod_spec_paths)
+}
