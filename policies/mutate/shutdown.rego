@@ -28,7 +28,10 @@ graceful_timeout := to_number(graceful_timeout_annotation) if {
 graceful_timeout_annotation := workload.annotations[params.graceful_timeout_annotation]
 
 # True when the annotation is present but not a whole number of seconds.
-graceful_timeout_invalid if not regex.match(`^[0-9]+$`, graceful_timeout_annotation)
+graceful_timeout_invalid if {
+	value := graceful_timeout_annotation
+	not regex.match(`^[0-9]+$`, value)
+}
 
 # The containers (by entry.where) paved fix adds a preStop hook to: main
 # containers of a serving workload without one.

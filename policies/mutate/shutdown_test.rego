@@ -83,3 +83,16 @@ test_fixed_object_passes_the_checks if {
 	data.paved.checks.shutdown.prestop_missing.violation == set() with input as {"object": patched}
 	data.paved.checks.shutdown.grace_period_order.violation == set() with input as {"object": patched}
 }
+
+test_annotation_validity[note] if {
+	some note, tc in {
+		"absent": [{}, false],
+		"whole seconds": [{"paved.dev/graceful-timeout-seconds": "45"}, false],
+		"with a unit": [{"paved.dev/graceful-timeout-seconds": "45s"}, true],
+		"empty": [{"paved.dev/graceful-timeout-seconds": ""}, true],
+	}
+	[annotations, invalid] := tc
+	obj := json.patch(fixtures.workload("Deployment", bare_spec), [{"op": "add", "path": "/metadata/annotations", "value": annotations}])
+	got := count([1 | data.paved.defaults.shutdown.graceful_timeout_invalid]) with input as {"object": obj}
+	got == {true: 1, false: 0}[invalid]
+}
