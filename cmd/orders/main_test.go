@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -117,8 +119,49 @@ func startChild(t *testing.T, db string) *child {
 	return c
 }
 
+// postgresURL returns a URL for a fresh schema on the test server, or "".
+func postgresURL(t *testing.T) string {
+	base := os.Getenv("PAVED_TEST_POSTGRES_URL")
+	if base == "" {
+		return ""
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schema := fmt.Sprintf("kill9_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", base); err == nil {
+			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
 func TestOrderSurvivesKill9(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "orders.db")
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			db := "sqlite:" + filepath.Join(t.TempDir(), "orders.db")
+			if store == "postgres" {
+				if db = postgresURL(t); db == "" {
+					t.Skip("PAVED_TEST_POSTGRES_URL is not set (run under hack/with-postgres.sh); skipping the PostgreSQL case")
+				}
+			}
+			testSurvivesKill9(t, db)
+		})
+	}
+}
+
+func testSurvivesKill9(t *testing.T, db string) {
 	first := startChild(t, db)
 	body := `{"customer_id":"c1","items":[{"sku":"s","quantity":3,"unit_price_cents":100}]}`
 	res, err := http.Post("http://"+first.addr+"/orders", "application/json", strings.NewReader(body))
