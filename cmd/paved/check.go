@@ -21,21 +21,44 @@ type finding struct {
 	Violation engine.Violation
 }
 
-// load reads and decodes every path.
+// load reads and decodes every path, files in parallel, keeping the order
+// of the command line.
 func load(paths []string, stdin io.Reader, dec *decoder) ([]*source, []*manifest, []*inputError) {
 	files, errs := collect(paths)
-	var sources []*source
+	sources := make([]*source, len(files))
+	readErrs := make([]*inputError, len(files))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				src, err := readSource(files[i], stdin)
+				if err != nil {
+					readErrs[i] = err
+					continue
+				}
+				dec.decode(src)
+				sources[i] = src
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var out []*source
 	var objs []*manifest
-	for _, f := range files {
-		src, err := readSource(f, stdin)
-		if err != nil {
-			errs = append(errs, err)
+	for i, src := range sources {
+		if readErrs[i] != nil {
+			errs = append(errs, readErrs[i])
 			continue
 		}
-		dec.decode(src)
-		sources = append(sources, src)
-		for i := range src.Docs {
-			doc := &src.Docs[i]
+		out = append(out, src)
+		for j := range src.Docs {
+			doc := &src.Docs[j]
 			if doc.Err != nil {
 				ie, ok := doc.Err.(*inputError)
 				if !ok {
@@ -47,7 +70,7 @@ func load(paths []string, stdin io.Reader, dec *decoder) ([]*source, []*manifest
 			objs = append(objs, doc.Objects...)
 		}
 	}
-	return sources, objs, errs
+	return out, objs, errs
 }
 
 // withNamespace returns obj with metadata.namespace set to ns when it has
