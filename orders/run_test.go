@@ -10,19 +10,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // startRun runs the server on a loopback listener and waits for readiness.
-func startRun(t *testing.T, cfg Config) (url string, life *Lifecycle, cancel context.CancelFunc, done <-chan error) {
+func startRun(t *testing.T, cfg Config) (url string, life *Lifecycle, reg *prometheus.Registry, cancel context.CancelFunc, done <-chan error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	life = &Lifecycle{}
+	reg = prometheus.NewRegistry()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- Run(ctx, cfg, Deps{Listener: ln, Lifecycle: life}) }()
+	go func() { errc <- Run(ctx, cfg, Deps{Listener: ln, Lifecycle: life, Registry: reg}) }()
 	url = "http://" + ln.Addr().String()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -40,7 +43,28 @@ func startRun(t *testing.T, cfg Config) (url string, life *Lifecycle, cancel con
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Cleanup(cancel)
-	return url, life, cancel, errc
+	return url, life, reg, cancel, errc
+}
+
+// waitInFlight waits until the server is handling n requests.
+func waitInFlight(t *testing.T, reg *prometheus.Registry, n float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "http_server_active_requests" && f.GetMetric()[0].GetGauge().GetValue() == n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never had %v requests in flight", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // slowPost starts POST /orders and sends only half of the body, so that the
@@ -76,10 +100,10 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "orders.db")
 	cfg.GracefulTimeout = 10 * time.Second
-	url, life, cancel, done := startRun(t, cfg)
+	url, life, reg, cancel, done := startRun(t, cfg)
 
 	finish, status := slowPost(t, url)
-	time.Sleep(100 * time.Millisecond) // let the server read the headers
+	waitInFlight(t, reg, 1)
 	cancel()
 
 	deadline := time.Now().Add(5 * time.Second)
@@ -128,10 +152,10 @@ func TestGracefulShutdownGivesUpAfterTheTimeout(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.DatabaseURL = "sqlite::memory:"
 	cfg.GracefulTimeout = 300 * time.Millisecond
-	url, _, cancel, done := startRun(t, cfg)
+	url, _, reg, cancel, done := startRun(t, cfg)
 	finish, _ := slowPost(t, url)
 	defer finish()
-	time.Sleep(100 * time.Millisecond)
+	waitInFlight(t, reg, 1)
 	start := time.Now()
 	cancel()
 	select {
