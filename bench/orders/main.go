@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -53,8 +54,20 @@ func run(args []string, out io.Writer) error {
 	target := fs.String("url", "", "base URL of a running orders server on loopback (empty: start one in-process on SQLite)")
 	duration := fs.Duration("duration", 10*time.Second, "how long each phase runs (at most 5m)")
 	concurrency := fs.Int("concurrency", 16, "concurrent clients")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (client and in-process server) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *duration <= 0 || *duration > 5*time.Minute {
 		return fmt.Errorf("duration: must be in (0, 5m], got %s", *duration)
