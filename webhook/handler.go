@@ -67,6 +67,11 @@ type HandlerOptions struct {
 	ProfileEvery uint64
 	// Inject adds the sidecar to a pod; nil leaves pods as the policies made them.
 	Inject InjectFunc
+	// DecisionCacheSize is how many decisions to remember for identical
+	// requests (see decisionCache); 0 turns the cache off.
+	DecisionCacheSize int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Handler answers admission requests with the policy engine's decisions.
@@ -84,6 +89,8 @@ type Handler struct {
 	profileEvery uint64
 	profileCount atomic.Uint64
 	inject       InjectFunc
+	decisions    *decisionCache
+	now          func() time.Time
 }
 
 // NewHandler returns a Handler; Evaluator, Metrics and Logger are required.
@@ -97,7 +104,16 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = 4 * runtime.GOMAXPROCS(0)
 	}
+	decisions, err := newDecisionCache(o.DecisionCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: decision cache: %w", err)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Handler{
+		decisions:    decisions,
+		now:          o.Now,
 		eval:         o.Evaluator,
 		related:      o.Related,
 		metrics:      o.Metrics,
@@ -248,6 +264,16 @@ func (h *Handler) decide(ctx context.Context, hook string, req admission.Request
 		in.Related = rel
 	}
 
+	var key [32]byte
+	if h.decisions != nil {
+		key = decisionKey(hook, req, in, cfg, h.now())
+		if dec, ok := h.decisions.get(key); ok {
+			h.metrics.decisionCache.WithLabelValues("hit").Inc()
+			return h.respond(ctx, hook, req, in, dec, cfg, out)
+		}
+		h.metrics.decisionCache.WithLabelValues("miss").Inc()
+	}
+
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -287,13 +313,21 @@ func (h *Handler) decide(ctx context.Context, hook string, req admission.Request
 	case <-ctx.Done():
 		return h.failure(cfg, fmt.Errorf("evaluation: %w", ctx.Err()), "timeout", out)
 	}
+	h.decisions.add(key, dec)
 	h.maybeProfile(in)
+	return h.respond(ctx, hook, req, in, dec, cfg, out)
+}
 
+func (h *Handler) respond(ctx context.Context, hook string, req admission.Request, in engine.Input, dec engine.Decision, cfg *config.Config, out *outcome) admission.Response {
 	if hook == hookMutate {
 		return h.mutateResponse(ctx, req, in, dec, cfg, out)
 	}
 	return h.validateResponse(req, dec, out)
 }
+
+// ConfigChanged drops remembered decisions; the reloader calls it after a
+// new config takes effect.
+func (h *Handler) ConfigChanged() { h.decisions.purge() }
 
 // requestTimeout is the config's evaluation timeout when it sets a valid one,
 // else the handler's.

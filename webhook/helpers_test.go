@@ -129,6 +129,7 @@ func startServer(t *testing.T, cfgYAML string, mod func(*Options)) *testServer {
 		Registry:           reg,
 		Gatherer:           reg,
 		ConfigPollInterval: 200 * time.Millisecond,
+		DecisionCacheSize:  128,
 		Listener:           listenLoopback(t),
 		MetricsListener:    listenLoopback(t),
 	}

@@ -19,6 +19,7 @@ type Metrics struct {
 	failureMode     *prometheus.CounterVec
 	inFlight        prometheus.Gauge
 	sidecarWarnings prometheus.Counter
+	decisionCache   *prometheus.CounterVec
 }
 
 // subMillisecond buckets resolve the fast path (a cached, compiled policy
@@ -85,10 +86,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "paved_service_target_port_warnings_total",
 			Help: "Services warned because a numeric targetPort bypasses the injected sidecar.",
 		}),
+		decisionCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paved_decision_cache_total",
+			Help: "Lookups of remembered decisions for identical requests, by result (hit, miss).",
+		}, []string{"result"}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.requests, m.latency, m.evaluation, m.checkResults, m.checkDuration,
-		m.configReloads, m.certExpiry, m.failureMode, m.inFlight, m.sidecarWarnings,
+		m.configReloads, m.certExpiry, m.failureMode, m.inFlight, m.sidecarWarnings, m.decisionCache,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

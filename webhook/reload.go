@@ -29,6 +29,8 @@ type reloader struct {
 	log      *slog.Logger
 	interval time.Duration
 	last     []byte
+	// changed, when set, is called after a new config took effect.
+	changed func()
 }
 
 // load reads and applies the file if its content changed since the last
@@ -53,6 +55,9 @@ func (r *reloader) load() {
 	if err != nil {
 		r.fail(err)
 		return
+	}
+	if r.changed != nil {
+		r.changed()
 	}
 	r.metrics.configReloads.WithLabelValues("success").Inc()
 	r.log.Info("config reloaded", "path", r.path)

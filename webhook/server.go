@@ -56,6 +56,9 @@ type Options struct {
 	MaxConcurrent  int
 	// ProfileEvery times each check on one request in ProfileEvery (0: never).
 	ProfileEvery uint64
+	// DecisionCacheSize is how many decisions for identical requests are
+	// remembered (0: none).
+	DecisionCacheSize int
 	// ShutdownDelay keeps serving (with /readyz at 503) this long after the
 	// signal, so endpoints drop the pod before its listener closes.
 	ShutdownDelay time.Duration
@@ -182,24 +185,24 @@ func Run(ctx context.Context, o Options) error {
 		return nil
 	})
 
-	if o.ConfigPath != "" {
-		r := &reloader{path: o.ConfigPath, target: eng, metrics: metrics, log: log, interval: o.ConfigPollInterval}
-		g.Go(func() error { r.run(gctx, cfgData); return nil })
-	}
-
 	h, err := NewHandler(HandlerOptions{
-		Evaluator:     eng,
-		Related:       related,
-		Metrics:       metrics,
-		Logger:        log,
-		Namespace:     o.Namespace,
-		Timeout:       o.RequestTimeout,
-		MaxConcurrent: o.MaxConcurrent,
-		ProfileEvery:  o.ProfileEvery,
-		Inject:        inject.Pod,
+		Evaluator:         eng,
+		Related:           related,
+		Metrics:           metrics,
+		Logger:            log,
+		Namespace:         o.Namespace,
+		Timeout:           o.RequestTimeout,
+		MaxConcurrent:     o.MaxConcurrent,
+		ProfileEvery:      o.ProfileEvery,
+		Inject:            inject.Pod,
+		DecisionCacheSize: o.DecisionCacheSize,
 	})
 	if err != nil {
 		return err
+	}
+	if o.ConfigPath != "" {
+		r := &reloader{path: o.ConfigPath, target: eng, metrics: metrics, log: log, interval: o.ConfigPollInterval, changed: h.ConfigChanged}
+		g.Go(func() error { r.run(gctx, cfgData); return nil })
 	}
 
 	mux := http.NewServeMux()

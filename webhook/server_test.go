@@ -230,3 +230,32 @@ func jsonDecode(resp *http.Response, v any) error {
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
 }
+
+// TestDecisionCache checks that a byte-identical request is answered from
+// the cache with the same answer, and that any difference misses it.
+func TestDecisionCache(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := startServer(t, "", func(o *Options) { o.Registry, o.Gatherer = reg, reg })
+	dep := workloads(t, "team")["Deployment"]
+	body := review(t, reviewOpts{op: admissionv1.Create, obj: dep})
+	first := post(t, s.client, s.url+"/validate", body)
+	second := post(t, s.client, s.url+"/validate", body)
+	if first.Allowed || second.Allowed || message(first) != message(second) || !equalStrings(first.Warnings, second.Warnings) {
+		t.Errorf("cached answer differs:\n%v %q %q\n%v %q %q", first.Allowed, message(first), first.Warnings, second.Allowed, message(second), second.Warnings)
+	}
+	renamed := deepCopy(t, dep)
+	renamed["metadata"].(map[string]any)["name"] = "api-2"
+	third := post(t, s.client, s.url+"/validate", review(t, reviewOpts{op: admissionv1.Create, obj: renamed}))
+	if !strings.Contains(message(third), "team/api-2") {
+		t.Errorf("renamed Deployment answered %q; want its own evaluation naming team/api-2", message(third))
+	}
+	for result, want := range map[string]float64{"hit": 1, "miss": 2} {
+		if got := metricValue(t, reg, "paved_decision_cache_total", map[string]string{"result": result}); got != want {
+			t.Errorf("paved_decision_cache_total{result=%q} = %v; want %v", result, got, want)
+		}
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
+}

@@ -41,9 +41,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/paved-k8s/paved/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
@@ -60,6 +62,7 @@ type settings struct {
 	maxDuration time.Duration
 	concurrency int
 	paths       []string
+	modes       []string
 }
 
 func run(args []string, out io.Writer) error {
@@ -70,6 +73,7 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&s.maxDuration, "max-duration", 5*time.Second, "how long the closed-loop throughput run lasts")
 	fs.IntVar(&s.concurrency, "concurrency", 8, "clients of the closed-loop throughput run")
 	paths := fs.String("paths", "/validate,/mutate", "paved endpoints to measure, comma-separated")
+	modes := fs.String("modes", "distinct,identical", "distinct: every request a different Deployment, so each is evaluated; identical: the same request again, as reinvocations, dry runs and re-applies send it (answered from the decision cache)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +85,14 @@ func run(args []string, out io.Writer) error {
 		s.rates = append(s.rates, n)
 	}
 	s.paths = strings.Split(*paths, ",")
+	s.modes = strings.Split(*modes, ",")
+	for _, m := range s.modes {
+		if m != "distinct" && m != "identical" {
+			return fmt.Errorf("-modes: %q is neither distinct nor identical", m)
+		}
+	}
+	// controller-runtime warns on stderr when no logger is set.
+	ctrllog.SetLogger(logr.Discard())
 
 	dir, err := os.MkdirTemp("", "paved-bench-")
 	if err != nil {
@@ -107,7 +119,7 @@ func run(args []string, out io.Writer) error {
 		MaxIdleConnsPerHost: 256,
 		ForceAttemptHTTP2:   true,
 	}}
-	body, err := deploymentReview()
+	bodies, err := deploymentReviews(int(float64(slices.Max(s.rates))*max(s.duration, s.maxDuration).Seconds()) + 1)
 	if err != nil {
 		return err
 	}
@@ -115,42 +127,55 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "paved-webhook admission benchmark: two-container Deployment CREATE, HTTPS on loopback, GOMAXPROCS=%d\n", goMaxProcs())
 	fmt.Fprintf(out, "open loop %s per rate; closed loop %s with %d clients for maximum throughput\n\n", s.duration, s.maxDuration, s.concurrency)
 	for _, path := range s.paths {
-		// Warm both servers: connections, TLS sessions, the policy engine.
-		for _, u := range []string{floorURL + path, pavedURL + path} {
-			if _, err := openLoop(client, u, body, 200, time.Second); err != nil {
+		for _, mode := range s.modes {
+			body := bodies
+			if mode == "identical" {
+				body = bodies[:1]
+			}
+			if err := measure(out, client, floorURL+path, pavedURL+path, path+" ("+mode+" requests)", body, s); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(out, "%s\n", path)
-		fmt.Fprintf(out, "%-8s %-7s %10s %10s %10s %8s %12s %12s\n", "rate/s", "server", "p50", "p99", "max", "errors", "p50 ratio", "p99 ratio")
-		goal := true
-		for _, rate := range s.rates {
-			floor, err := openLoop(client, floorURL+path, body, rate, s.duration)
-			if err != nil {
-				return err
-			}
-			paved, err := openLoop(client, pavedURL+path, body, rate, s.duration)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %8d\n", rate, "floor", ms(floor.p50), ms(floor.p99), ms(floor.max), floor.errors)
-			fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %8d %11.2fx %11.2fx\n", rate, "paved", ms(paved.p50), ms(paved.p99), ms(paved.max), paved.errors,
-				ratio(paved.p50, floor.p50), ratio(paved.p99, floor.p99))
-			if rate == 500 {
-				goal = paved.p99 < 2*time.Millisecond && ratio(paved.p50, floor.p50) <= 2 && paved.errors == 0
-				fmt.Fprintf(out, "         goal at 500/s (p99 < 2ms, p50 within 2x of the floor): %s\n", map[bool]string{true: "met", false: "missed"}[goal])
-			}
-		}
-		floorMax, err := closedLoop(client, floorURL+path, body, s.concurrency, s.maxDuration)
-		if err != nil {
-			return err
-		}
-		pavedMax, err := closedLoop(client, pavedURL+path, body, s.concurrency, s.maxDuration)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "max throughput: floor %.0f req/s, paved %.0f req/s (%.2fx of the floor)\n\n", floorMax, pavedMax, pavedMax/floorMax)
 	}
+	return nil
+}
+
+// measure runs every rate and the throughput run against both servers.
+func measure(out io.Writer, client *http.Client, floorURL, pavedURL, title string, bodies [][]byte, s settings) error {
+	// Warm both servers: connections, TLS sessions, the policy engine.
+	for _, u := range []string{floorURL, pavedURL} {
+		if _, err := openLoop(client, u, bodies, 200, time.Second); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "%s\n", title)
+	fmt.Fprintf(out, "%-8s %-7s %10s %10s %10s %8s %10s %10s\n", "rate/s", "server", "p50", "p99", "max", "errors", "p50 ratio", "p99 ratio")
+	for _, rate := range s.rates {
+		floor, err := openLoop(client, floorURL, bodies, rate, s.duration)
+		if err != nil {
+			return err
+		}
+		paved, err := openLoop(client, pavedURL, bodies, rate, s.duration)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %8d\n", rate, "floor", ms(floor.p50), ms(floor.p99), ms(floor.max), floor.errors)
+		fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %8d %9.2fx %9.2fx\n", rate, "paved", ms(paved.p50), ms(paved.p99), ms(paved.max), paved.errors,
+			ratio(paved.p50, floor.p50), ratio(paved.p99, floor.p99))
+		if rate == 500 {
+			goal := paved.p99 < 2*time.Millisecond && ratio(paved.p50, floor.p50) <= 2 && paved.errors == 0
+			fmt.Fprintf(out, "         goal at 500/s (p99 < 2ms, p50 within 2x of the floor): %s\n", map[bool]string{true: "met", false: "missed"}[goal])
+		}
+	}
+	floorMax, err := closedLoop(client, floorURL, bodies, s.concurrency, s.maxDuration)
+	if err != nil {
+		return err
+	}
+	pavedMax, err := closedLoop(client, pavedURL, bodies, s.concurrency, s.maxDuration)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "max throughput: floor %.0f req/s, paved %.0f req/s (%.2fx of the floor)\n\n", floorMax, pavedMax, pavedMax/floorMax)
 	return nil
 }
 
@@ -162,7 +187,7 @@ type result struct {
 
 // openLoop sends rate requests per second for d, each at its scheduled
 // time, and reports latencies measured from that schedule.
-func openLoop(c *http.Client, url string, body []byte, rate int, d time.Duration) (result, error) {
+func openLoop(c *http.Client, url string, bodies [][]byte, rate int, d time.Duration) (result, error) {
 	n := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
 	lat := make([]time.Duration, n)
@@ -178,7 +203,7 @@ func openLoop(c *http.Client, url string, body []byte, rate int, d time.Duration
 		wg.Add(1)
 		go func(i int, at time.Time) {
 			defer wg.Done()
-			if err := send(c, url, body); err != nil {
+			if err := send(c, url, bodies[i%len(bodies)]); err != nil {
 				errs.Add(1)
 				firstErr.CompareAndSwap(nil, err)
 			}
@@ -195,8 +220,8 @@ func openLoop(c *http.Client, url string, body []byte, rate int, d time.Duration
 
 // closedLoop runs workers that send back to back for d and returns the
 // completed requests per second.
-func closedLoop(c *http.Client, url string, body []byte, workers int, d time.Duration) (float64, error) {
-	var done, failed atomic.Int64
+func closedLoop(c *http.Client, url string, bodies [][]byte, workers int, d time.Duration) (float64, error) {
+	var done, failed, next atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -205,7 +230,7 @@ func closedLoop(c *http.Client, url string, body []byte, workers int, d time.Dur
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				if send(c, url, body) != nil {
+				if send(c, url, bodies[int(next.Add(1))%len(bodies)]) != nil {
 					failed.Add(1)
 					continue
 				}
@@ -264,15 +289,16 @@ func startPaved(ctx context.Context, certDir string) (string, error) {
 	errc := make(chan error, 1)
 	go func() {
 		errc <- webhook.Run(ctx, webhook.Options{
-			CertDir:         certDir,
-			Standalone:      true,
-			Listener:        ln,
-			MetricsListener: mln,
-			Registry:        reg,
-			Gatherer:        reg,
-			ProfileEvery:    100,
-			Logger:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
-			Started:         func(net.Addr, net.Addr) { close(started) },
+			CertDir:           certDir,
+			Standalone:        true,
+			Listener:          ln,
+			MetricsListener:   mln,
+			Registry:          reg,
+			Gatherer:          reg,
+			ProfileEvery:      100,
+			DecisionCacheSize: 4096,
+			Logger:            slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Started:           func(net.Addr, net.Addr) { close(started) },
 		})
 	}()
 	select {
@@ -310,10 +336,24 @@ func startFloor(ctx context.Context, certDir string) (string, error) {
 	return "https://" + ln.Addr().String(), nil
 }
 
-// deploymentReview is the AdmissionReview of a two-container Deployment as
-// the API server sends it after defaulting.
-func deploymentReview() ([]byte, error) {
-	obj := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"orders","namespace":"shop","labels":{"app":"orders"}},
+// deploymentReviews returns n AdmissionReviews of two-container
+// Deployments as the API server sends them after defaulting, each with its
+// own name and uid.
+func deploymentReviews(n int) ([][]byte, error) {
+	out := make([][]byte, n)
+	for i := range out {
+		b, err := deploymentReview(i)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func deploymentReview(i int) ([]byte, error) {
+	name := fmt.Sprintf("orders-%d", i)
+	obj := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"` + name + `","namespace":"shop","labels":{"app":"orders"}},
 "spec":{"replicas":3,"selector":{"matchLabels":{"app":"orders"}},"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"}},
 "template":{"metadata":{"labels":{"app":"orders"}},"spec":{"terminationGracePeriodSeconds":30,"securityContext":{},
 "containers":[
@@ -324,10 +364,10 @@ func deploymentReview() ([]byte, error) {
 		"apiVersion": "admission.k8s.io/v1",
 		"kind":       "AdmissionReview",
 		"request": map[string]any{
-			"uid":       "bench",
+			"uid":       fmt.Sprintf("bench-%d", i),
 			"kind":      map[string]any{"group": "apps", "version": "v1", "kind": "Deployment"},
 			"resource":  map[string]any{"group": "apps", "version": "v1", "resource": "deployments"},
-			"name":      "orders",
+			"name":      name,
 			"namespace": "shop",
 			"operation": "CREATE",
 			"userInfo":  map[string]any{"username": "bench"},
