@@ -172,6 +172,19 @@ func waitRoutes(t *testing.T, s *Sidecar) {
 	}
 }
 
+// settle waits until no request is in flight: responses reach the client
+// before the sidecar records them, and the active gauge drops last.
+func settle(t *testing.T, r *running) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for metricValue(t, r.reg, "http_server_active_requests", nil) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("requests still in flight after 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func get(t *testing.T, c *http.Client, url string, header http.Header) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
@@ -243,6 +256,7 @@ func TestProxyRequest(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("status = %d; want 200 (body %q)", res.StatusCode, body)
 	}
+	settle(t, r)
 	var echo map[string]string
 	if err := json.Unmarshal([]byte(body), &echo); err != nil {
 		t.Fatalf("app answer %q: %v", body, err)
@@ -330,6 +344,7 @@ func TestProxyBodiesAndRoutes(t *testing.T) {
 	for _, p := range []string{"/a", "/b/c", "/orders/1/x"} {
 		get(t, http.DefaultClient, r.proxy+p, nil)
 	}
+	settle(t, r)
 	if got := metricValue(t, r.reg, "http_server_request_duration_seconds",
 		map[string]string{"http_route": Unmatched, "http_response_status_code": "404"}); got != 3 {
 		t.Errorf("unmatched count = %v; want 3", got)
@@ -349,6 +364,7 @@ func TestProxyBodiesAndRoutes(t *testing.T) {
 		t.Errorf("first chunk %q after %v (err %v); want chunk 0 before the app finished (~100ms)", first, firstAt, err)
 	}
 
+	settle(t, r)
 	lines := r.logs.lines()
 	var post map[string]any
 	for _, l := range lines {
@@ -378,6 +394,7 @@ func TestUpstreamFailures(t *testing.T) {
 				t.Errorf("status after crash = %d; want 502", res.StatusCode)
 			}
 		}
+		settle(t, r)
 		if got := metricValue(t, r.reg, "paved_sidecar_upstream_errors_total", map[string]string{"kind": errRefused}); got != 3 {
 			t.Errorf("upstream errors{kind=refused} = %v; want 3", got)
 		}
@@ -406,6 +423,7 @@ func TestUpstreamFailures(t *testing.T) {
 		if res.StatusCode != http.StatusGatewayTimeout {
 			t.Errorf("status = %d; want 504", res.StatusCode)
 		}
+		settle(t, r)
 		if got := metricValue(t, r.reg, "paved_sidecar_upstream_errors_total", map[string]string{"kind": errTimeout}); got != 1 {
 			t.Errorf("upstream errors{kind=timeout} = %v; want 1", got)
 		}
