@@ -31,7 +31,7 @@ func BenchmarkProxy(b *testing.B) {
 	s, err := New(cfg, Options{
 		Registry:       prometheus.NewRegistry(),
 		Log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AccessLog:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		AccessLog:      io.Discard,
 		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter())),
 	})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -191,31 +190,16 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	span.End(trace.WithTimestamp(start.Add(elapsed)))
 
 	sc := span.SpanContext()
-	attrs := [16]slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("route", route),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", rw.status),
-		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		slog.Int64("bytes_in", bytesIn),
-		slog.Int64("bytes_out", rw.bytes),
-		slog.Float64("upstream_ms", float64(st.upstream.Microseconds())/1000),
-		slog.String("trace_id", sc.TraceID().String()),
-		slog.String("span_id", sc.SpanID().String()),
-		slog.String("remote_addr", r.RemoteAddr),
-		slog.String("user_agent", r.UserAgent()),
+	e := accessEntry{
+		method: r.Method, route: route, path: r.URL.Path, status: rw.status,
+		duration: elapsed, upstream: st.upstream, bytesIn: bytesIn, bytesOut: rw.bytes,
+		traceID: sc.TraceID().String(), spanID: sc.SpanID().String(),
+		remoteAddr: r.RemoteAddr, userAgent: r.UserAgent(), draining: rw.drain,
 	}
-	n := 12
 	if st.errKind != "" {
-		attrs[n] = slog.String("upstream_error", st.errKind)
-		attrs[n+1] = slog.String("error", st.err.Error())
-		n += 2
+		e.upstreamError, e.errorMsg = st.errKind, st.err.Error()
 	}
-	if rw.drain {
-		attrs[n] = slog.Bool("draining", true)
-		n++
-	}
-	s.accessLog.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs[:n]...)
+	s.accessLog.write(start.Add(elapsed), &e)
 }
 
 type countingBody struct {

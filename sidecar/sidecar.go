@@ -27,9 +27,10 @@ import (
 type Options struct {
 	// Registry receives the sidecar's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
-	// Log receives diagnostics; AccessLog one line per proxied request.
-	Log       *slog.Logger
-	AccessLog *slog.Logger
+	// Log receives diagnostics.
+	Log *slog.Logger
+	// AccessLog receives one JSON line per proxied request (nil: none).
+	AccessLog io.Writer
 	// TracerProvider records the server spans. Nil: one is built from the
 	// environment, exporting by OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
 	// (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set.
@@ -40,7 +41,7 @@ type Options struct {
 type Sidecar struct {
 	cfg         Config
 	log         *slog.Logger
-	accessLog   *slog.Logger
+	accessLog   *accessLog
 	reg         *prometheus.Registry
 	m           *metrics
 	proxy       *httputil.ReverseProxy
@@ -64,16 +65,13 @@ func New(cfg Config, o Options) (*Sidecar, error) {
 	s := &Sidecar{
 		cfg:        cfg,
 		log:        o.Log,
-		accessLog:  o.AccessLog,
+		accessLog:  &accessLog{w: o.AccessLog},
 		reg:        o.Registry,
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		shutdownTP: func(context.Context) error { return nil },
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
-	if s.accessLog == nil {
-		s.accessLog = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	m, err := newMetrics(o.Registry)
 	if err != nil {

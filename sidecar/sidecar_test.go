@@ -127,7 +127,7 @@ func startSidecar(t *testing.T, cfg Config, withTracer bool) *running {
 	o := Options{
 		Registry:  r.reg,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AccessLog: slog.New(slog.NewJSONHandler(r.logs, nil)),
+		AccessLog: r.logs,
 	}
 	if withTracer {
 		r.spans = tracetest.NewInMemoryExporter()

@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err = sidecar.Run(ctx, cfg, sidecar.Options{
 		Registry:  reg,
 		Log:       log,
-		AccessLog: slog.New(slog.NewJSONHandler(stdout, nil)),
+		AccessLog: stdout,
 	})
 	if err != nil {
 		log.Error("paved-sidecar failed", slog.String("error", err.Error()))
