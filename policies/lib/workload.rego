@@ -139,16 +139,18 @@ segment_formats := {"string": ".%s", "number": "[%v]"}
 
 # pointer(["metadata", "annotations", "a/b"]) is "/metadata/annotations/a~1b" (RFC 6901).
 # Every patch operation needs one, so it is built from the path's JSON form
-# with cached regular expressions: Kubernetes field names and label or
-# annotation keys hold none of the characters JSON quotes or separates with.
-# Other paths take the general form. (replace and strings.replace_n build a
-# replacer on every call, which costs more than the rest of the patch.)
+# with a few cached regular expressions rather than per segment (replace and
+# strings.replace_n would build a replacer on every call). That form is
+# exact when JSON escaped nothing (no backslash) and every comma separates
+# segments (none inside a key), as for Kubernetes field names and label or
+# annotation keys; other paths take the general form.
 pointer(path) := concat("", ["/", regex.replace(
-	regex.replace(regex.replace(regex.replace(json.marshal(path), "~", "~0"), "/", "~1"), `^\["?|"?\]$`, ""),
+	regex.replace(regex.replace(regex.replace(json_path, "~", "~0"), "/", "~1"), `^\["?|"?\]$`, ""),
 	`"?,"?`, "/",
 )]) if {
-	count(path) > 0
-	not regex.match(`["\\,\[\]<>&]`, concat("", [p | some p in path; is_string(p)]))
+	json_path := json.marshal(path)
+	not contains(json_path, `\`)
+	count(split(json_path, ",")) == count(path)
 } else := concat("", [concat("", ["/", s]) |
 	some p in path
 	s := concat("~1", split(concat("~0", split(sprintf("%v", [p]), "~")), "/"))

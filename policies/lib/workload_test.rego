@@ -184,3 +184,12 @@ test_pod_spec_wheres_match_paths if {
 	}
 	count(workload.pod_spec_wheres) == count(workload.pod_spec_paths)
 }
+
+test_pointer_general_form[want] if {
+	some want, path in {
+		"/a,b/c]/[d/1": ["a,b", "c]", "[d", 1],
+		"/x\\y/q\"r": ["x\\y", "q\"r"],
+		"/~0~1": ["~/"],
+	}
+	workload.pointer(path) == want
+}
