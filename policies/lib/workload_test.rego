@@ -1,6 +1,7 @@
 package paved.lib.workload_test
 
 import data.paved.lib.fixtures
+import data.paved.lib.params
 import data.paved.lib.workload
 
 in_object(obj) := {"object": obj}
@@ -192,4 +193,13 @@ test_pointer_general_form[want] if {
 		"/~0~1": ["~/"],
 	}
 	workload.pointer(path) == want
+}
+
+test_params_override_defaults_key_by_key if {
+	got := params.params with input as {"params": {"min_replicas": 5, "liveness_path": "/livez"}}
+	got.min_replicas == 5
+	got.liveness_path == "/livez"
+	got.readiness_path == params.defaults.readiness_path
+	count(got) == count(params.defaults)
+	params.params == params.defaults with input as {"object": {}}
 }
