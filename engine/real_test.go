@@ -185,28 +185,110 @@ func BenchmarkEvaluateDeployment(b *testing.B) {
 	}
 }
 
+// fuzzPaths are where FuzzEvaluate plants an arbitrary JSON value in a
+// valid object, so that every policy meets values of unexpected types.
+var fuzzPaths = [][]any{
+	{},
+	{"spec"},
+	{"spec", "replicas"},
+	{"spec", "strategy"},
+	{"spec", "template", "spec"},
+	{"spec", "template", "spec", "containers"},
+	{"spec", "template", "spec", "containers", 0},
+	{"spec", "template", "spec", "containers", 0, "securityContext"},
+	{"spec", "template", "spec", "containers", 0, "resources"},
+	{"spec", "template", "spec", "containers", 0, "ports"},
+	{"spec", "template", "spec", "containers", 0, "lifecycle"},
+	{"spec", "template", "spec", "containers", 0, "livenessProbe"},
+	{"spec", "template", "spec", "containers", 0, "readinessProbe"},
+	{"spec", "template", "spec", "containers", 1, "image"},
+	{"spec", "template", "spec", "initContainers"},
+	{"spec", "template", "spec", "securityContext"},
+	{"spec", "template", "spec", "terminationGracePeriodSeconds"},
+	{"spec", "template", "metadata"},
+	{"metadata", "annotations"},
+	{"spec", "minReplicas"},
+	{"spec", "metrics"},
+	{"spec", "minAvailable"},
+	{"spec", "selector"},
+	{"spec", "scaleTargetRef"},
+}
+
+// plant sets obj at path to v, creating objects on the way; false when the
+// path runs through a value that is not an object or list.
+func plant(obj map[string]any, path []any, v any) bool {
+	var cur any = obj
+	for i, seg := range path {
+		last := i == len(path)-1
+		switch s := seg.(type) {
+		case string:
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return false
+			}
+			if last {
+				m[s] = v
+				return true
+			}
+			if _, ok := m[s]; !ok {
+				m[s] = map[string]any{}
+			}
+			cur = m[s]
+		case int:
+			l, ok := cur.([]any)
+			if !ok || s >= len(l) {
+				return false
+			}
+			if last {
+				l[s] = v
+				return true
+			}
+			cur = l[s]
+		}
+	}
+	return false
+}
+
 func FuzzEvaluate(f *testing.F) {
 	e := realEngine(f)
+	kinds := []string{"Deployment", "Pod", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Service"}
 	seed, _ := json.Marshal(twoContainerDeployment())
-	f.Add(seed)
+	f.Add(uint8(0), uint8(0), seed)
 	for _, fx := range loadFixtures(f) {
 		b, _ := json.Marshal(fx.in.Object)
-		f.Add(b)
+		f.Add(uint8(0), uint8(0), b)
 	}
-	f.Add([]byte(`{"kind":"Deployment","spec":{"template":{"spec":{"containers":[{"name":1,"ports":"x","securityContext":[]}]}}}}`))
-	f.Add([]byte(`{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"initContainers":[null,{"restartPolicy":"Always"}]}}}}}}`))
-	f.Add([]byte(`{"kind":"HorizontalPodAutoscaler","spec":{"minReplicas":"2","metrics":[{"resource":{"target":{"averageUtilization":"x"}}}]}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var obj map[string]any
-		if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+	f.Add(uint8(6), uint8(0), []byte(`{"name":1,"ports":"x","securityContext":[]}`))
+	f.Add(uint8(14), uint8(6), []byte(`[null,{"restartPolicy":"Always","lifecycle":{"preStop":{"exec":{"command":["sh","-c","sleep x"]}}}}]`))
+	f.Add(uint8(19), uint8(8), []byte(`"2"`))
+	f.Add(uint8(20), uint8(8), []byte(`[{"resource":{"target":{"averageUtilization":"x"}}}]`))
+	f.Add(uint8(8), uint8(0), []byte(`{"limits":{"memory":"1Zi"},"requests":{"memory":-1}}`))
+	f.Add(uint8(18), uint8(0), []byte(`{"paved.dev/graceful-timeout-seconds":"abc","kubectl.kubernetes.io/last-applied-configuration":"{"}`))
+	f.Fuzz(func(t *testing.T, where, kind uint8, data []byte) {
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			v = string(data)
+		}
+		obj, ok := v.(map[string]any)
+		if !ok || where != 0 {
+			obj = twoContainerDeployment()
+			obj["kind"] = kinds[int(kind)%len(kinds)]
+			if !plant(obj, fuzzPaths[int(where)%len(fuzzPaths)], v) {
+				return
+			}
+		}
+		if obj == nil {
 			return
 		}
-		// Every shape of object must evaluate without a panic; evaluation
-		// errors (a policy meeting a value of an unexpected type) are
-		// reported as errors, never crash the caller.
-		d, err := e.Evaluate(context.Background(), Input{Operation: "CREATE", Object: obj, OldObject: obj})
+		in := Input{Operation: "UPDATE", Object: obj, OldObject: twoContainerDeployment(),
+			Related: Related{PDBs: []map[string]any{obj}, HPAs: []map[string]any{obj}, Workloads: []map[string]any{obj}}}
+		// Every shape of object must evaluate, without a panic and without
+		// an error: a policy meeting a value of an unexpected type must not
+		// produce conflicting results.
+		d, err := e.Evaluate(context.Background(), in)
+		countExec()
 		if err != nil {
-			return
+			t.Fatalf("Evaluate: %v", err)
 		}
 		if d.Patch != nil && !json.Valid(d.Patch) {
 			t.Fatalf("patch is not valid JSON: %s", d.Patch)

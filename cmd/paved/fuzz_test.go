@@ -23,6 +23,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nmetadata: {name: y}\n"))
 	dec := newDecoder()
 	f.Fuzz(func(t *testing.T, data []byte) {
+		countExec()
 		src := &source{Path: "fuzz.yaml", Data: data}
 		dec.decode(src)
 		var l lines
