@@ -79,8 +79,9 @@ func serveBare(listen, upstream string) {
 type target struct {
 	name string
 	url  string
-	pid  int // the proxy process measured (0: none)
-	lat  []time.Duration
+	pid  int               // the proxy process measured (0: none)
+	lat  []time.Duration   // every round
+	per  [][]time.Duration // one slice per round
 	errs int
 	cpu  time.Duration // proxy CPU during measurement
 	wall time.Duration
@@ -95,6 +96,7 @@ func run() error {
 	rounds := flag.Int("rounds", 3, "interleaved rounds")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured load per target before the first round")
 	jsonOut := flag.String("json", "", "also write the figures to this file as JSON")
+	otlp := flag.Bool("otlp", true, "export the sidecar's spans to a collector in this process")
 	flag.Parse()
 
 	bin, err := filepath.Abs(*sidecarBin)
@@ -163,11 +165,11 @@ func run() error {
 		return err
 	}
 	accessLog := filepath.Join(tmp, "access.log")
-	sc, err := start(bin, []string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + cl.Addr().String(),
-		"OTEL_SERVICE_NAME=bench",
-		"GOMEMLIMIT=64MiB",
-	}, accessLog, "--listen="+proxyAddr, "--admin="+adminAddr, "--upstream="+appAddr)
+	env := []string{"OTEL_SERVICE_NAME=bench", "GOMEMLIMIT=64MiB"}
+	if *otlp {
+		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+cl.Addr().String())
+	}
+	sc, err := start(bin, env, accessLog, "--listen="+proxyAddr, "--admin="+adminAddr, "--upstream="+appAddr)
 	if err != nil {
 		return err
 	}
@@ -261,8 +263,20 @@ func load(client *http.Client, t *target, rate int, d time.Duration, rec *target
 	wg.Wait()
 	if rec != nil {
 		rec.lat = append(rec.lat, lat...)
+		rec.per = append(rec.per, lat)
 		rec.errs += errs
 	}
+}
+
+func medianOfRounds(rounds [][]time.Duration, p float64) time.Duration {
+	var v []time.Duration
+	for _, r := range rounds {
+		r = slices.Clone(r)
+		slices.Sort(r)
+		v = append(v, pct(r, p))
+	}
+	slices.Sort(v)
+	return pct(v, 0.5)
 }
 
 func pct(s []time.Duration, p float64) time.Duration {
@@ -279,6 +293,8 @@ type figures struct {
 	P50us        float64 `json:"p50_us"`
 	P90us        float64 `json:"p90_us"`
 	P99us        float64 `json:"p99_us"`
+	PooledP50us  float64 `json:"pooled_p50_us"`
+	PooledP99us  float64 `json:"pooled_p99_us"`
 	AddedP50us   float64 `json:"added_p50_us,omitempty"`
 	AddedP99us   float64 `json:"added_p99_us,omitempty"`
 	CoresPer1000 float64 `json:"cores_per_1000_rps,omitempty"`
@@ -292,9 +308,13 @@ func report(targets []*target, rate int, accessLog string, exports int64, jsonOu
 	var direct figures
 	for i, t := range targets {
 		slices.Sort(t.lat)
+		// The headline is the median over rounds of each round's
+		// percentile, so one round hit by a stall elsewhere on the machine
+		// does not decide it; the pooled figures are printed too.
 		f := figures{
 			Target: t.name, Requests: len(t.lat) + t.errs, Errors: t.errs,
-			P50us: us(pct(t.lat, 0.50)), P90us: us(pct(t.lat, 0.90)), P99us: us(pct(t.lat, 0.99)),
+			P50us: us(medianOfRounds(t.per, 0.50)), P90us: us(medianOfRounds(t.per, 0.90)), P99us: us(medianOfRounds(t.per, 0.99)),
+			PooledP50us: us(pct(t.lat, 0.50)), PooledP99us: us(pct(t.lat, 0.99)),
 		}
 		if i == 0 {
 			direct = f
@@ -305,11 +325,13 @@ func report(targets []*target, rate int, accessLog string, exports int64, jsonOu
 		}
 		out = append(out, f)
 	}
-	fmt.Printf("\n%-14s %9s %6s %8s %8s %8s %10s %10s %12s %8s %9s\n",
-		"target", "requests", "errors", "p50 µs", "p90 µs", "p99 µs", "+p50 µs", "+p99 µs", "cores/1k rps", "RSS MiB", "peak MiB")
+	fmt.Printf("\nlatency: median over rounds of each round's percentile (pooled over all rounds in brackets)\n")
+	fmt.Printf("%-14s %9s %6s %8s %8s %8s %10s %10s %12s %8s %9s %20s\n",
+		"target", "requests", "errors", "p50 µs", "p90 µs", "p99 µs", "+p50 µs", "+p99 µs", "cores/1k rps", "RSS MiB", "peak MiB", "[pooled p50/p99 µs]")
 	for _, f := range out {
-		fmt.Printf("%-14s %9d %6d %8.0f %8.0f %8.0f %10.0f %10.0f %12.3f %8.1f %9.1f\n",
-			f.Target, f.Requests, f.Errors, f.P50us, f.P90us, f.P99us, f.AddedP50us, f.AddedP99us, f.CoresPer1000, f.RSSMiB, f.PeakRSSMiB)
+		fmt.Printf("%-14s %9d %6d %8.0f %8.0f %8.0f %10.0f %10.0f %12.3f %8.1f %9.1f %20s\n",
+			f.Target, f.Requests, f.Errors, f.P50us, f.P90us, f.P99us, f.AddedP50us, f.AddedP99us, f.CoresPer1000, f.RSSMiB, f.PeakRSSMiB,
+			fmt.Sprintf("[%.0f/%.0f]", f.PooledP50us, f.PooledP99us))
 	}
 	bare, sc := out[1], out[2]
 	lines := 0
@@ -318,8 +340,8 @@ func report(targets []*target, rate int, accessLog string, exports int64, jsonOu
 	}
 	fmt.Printf("\nsidecar access log lines: %d; OTLP exports received: %d\n", lines, exports)
 	ratio := func(a, b float64) float64 {
-		if b <= 0 {
-			return 0
+		if b <= 0 || a < 0 {
+			return -1 // noise larger than the effect: not measurable in this run
 		}
 		return a / b
 	}
@@ -330,11 +352,14 @@ func report(targets []*target, rate int, accessLog string, exports int64, jsonOu
 		return "MISSED"
 	}
 	fmt.Printf("goals: added p50 %.0f µs ≤ 60 µs: %s; added p99 %.0f µs ≤ 150 µs: %s; %.3f cores per 1,000 req/s < 0.1: %s; peak RSS %.1f MiB < 25 MiB: %s\n",
-		sc.AddedP50us, check(sc.AddedP50us <= 60), sc.AddedP99us, check(sc.AddedP99us <= 150),
+		sc.AddedP50us, check(sc.AddedP50us >= 0 && sc.AddedP50us <= 60), sc.AddedP99us, check(sc.AddedP99us >= 0 && sc.AddedP99us <= 150),
 		sc.CoresPer1000, check(sc.CoresPer1000 < 0.1), sc.PeakRSSMiB, check(sc.PeakRSSMiB < 25))
-	fmt.Printf("sidecar vs bare proxy, added latency: p50 %.2f×, p99 %.2f× (goal ≤ 1.3×): %s\n",
-		ratio(sc.AddedP50us, bare.AddedP50us), ratio(sc.AddedP99us, bare.AddedP99us),
-		check(ratio(sc.AddedP50us, bare.AddedP50us) <= 1.3 && ratio(sc.AddedP99us, bare.AddedP99us) <= 1.3))
+	r50, r99 := ratio(sc.AddedP50us, bare.AddedP50us), ratio(sc.AddedP99us, bare.AddedP99us)
+	verdict := check(r50 <= 1.3 && r99 <= 1.3)
+	if r50 < 0 || r99 < 0 {
+		verdict = "not measurable in this run (a proxy came out faster than the app alone: noise)"
+	}
+	fmt.Printf("sidecar vs bare proxy, added latency: p50 %.2f×, p99 %.2f× (goal ≤ 1.3×): %s\n", r50, r99, verdict)
 	if jsonOut != "" {
 		b, _ := json.MarshalIndent(out, "", "  ")
 		if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
