@@ -15,9 +15,8 @@ import (
 
 // decisionCache remembers the engine's decisions for requests whose inputs
 // are byte-for-byte the same: the API server's reinvocation of the mutating
-// webhook, server-side dry runs followed by the real request, GitOps
-// controllers re-applying unchanged manifests, and the pods of one
-// ReplicaSet. The key covers everything a decision depends on (webhook,
+// webhook, server-side dry runs followed by the real request, and GitOps
+// controllers re-applying unchanged manifests. The key covers everything a decision depends on (webhook,
 // operation, namespace and its labels, the raw object and old object, the
 // related objects' versions, the config in force and the day, since
 // exemptions expire by date), so a hit returns exactly what evaluating again

@@ -30,7 +30,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 func TestHealthAndMetrics(t *testing.T) {
-	s := startServer(t, "", nil)
+	s := startServer(t, "", func(o *Options) { o.ProfileEvery = 1 })
 	for _, url := range []string{s.url + "/readyz", s.metricsURL + "/readyz"} {
 		code, body := get(t, s.client, url)
 		if code != 200 || !strings.Contains(body, "standalone: no cluster access, no related-object cache") || !strings.Contains(body, "[+] certificate loaded") {
@@ -43,6 +43,11 @@ func TestHealthAndMetrics(t *testing.T) {
 	post(t, s.client, s.url+"/validate", review(t, reviewOpts{op: admissionv1.Create, obj: workloads(t, "team")["Deployment"]}))
 	post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: admissionv1.Create, obj: workloads(t, "team")["Deployment"]}))
 
+	// Sampled per-check timing runs in the background after the answer.
+	eventually(t, 10*time.Second, "per-check timing recorded", func() bool {
+		_, body := get(t, s.client, s.metricsURL+"/metrics")
+		return strings.Contains(body, `paved_check_evaluation_duration_seconds_count{check="run-as-non-root"}`)
+	})
 	_, body := get(t, s.client, s.metricsURL+"/metrics")
 	for _, want := range []string{
 		`paved_admission_requests_total{decision="denied",kind="Deployment",operation="CREATE",webhook="validate"} 1`,

@@ -192,7 +192,8 @@ func openLoop(c *http.Client, url string, bodies [][]byte, rate int, d time.Dura
 	interval := time.Second / time.Duration(rate)
 	lat := make([]time.Duration, n)
 	var errs atomic.Int64
-	var firstErr atomic.Value
+	var mu sync.Mutex
+	var firstErr error
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := 0; i < n; i++ {
@@ -205,14 +206,18 @@ func openLoop(c *http.Client, url string, bodies [][]byte, rate int, d time.Dura
 			defer wg.Done()
 			if err := send(c, url, bodies[i%len(bodies)]); err != nil {
 				errs.Add(1)
-				firstErr.CompareAndSwap(nil, err)
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
 			}
 			lat[i] = time.Since(at)
 		}(i, at)
 	}
 	wg.Wait()
 	if e := errs.Load(); e == int64(n) {
-		return result{}, fmt.Errorf("%s: every request failed: %v", url, firstErr.Load())
+		return result{}, fmt.Errorf("%s: every request failed: %v", url, firstErr)
 	}
 	slices.Sort(lat)
 	return result{p50: pct(lat, 0.50), p99: pct(lat, 0.99), max: lat[len(lat)-1], errors: int(errs.Load())}, nil
