@@ -61,9 +61,8 @@ type env struct {
 	noCLI      string
 	configs    *pavedwebhook.Configurations
 
-	mu       sync.Mutex
-	shared   *pavedwebhook.Webhook
-	cleanups []func()
+	mu     sync.Mutex
+	shared *pavedwebhook.Webhook
 }
 
 var (
@@ -192,9 +191,6 @@ func (e *env) grantNamespaceEditing(ctx context.Context) error {
 func (e *env) teardown() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i := len(e.cleanups) - 1; i >= 0; i-- {
-		e.cleanups[i]()
-	}
 	if e.shared != nil {
 		e.shared.Stop()
 	}
