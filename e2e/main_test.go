@@ -61,8 +61,9 @@ type env struct {
 	noCLI      string
 	configs    *pavedwebhook.Configurations
 
-	mu     sync.Mutex
-	shared *pavedwebhook.Webhook
+	mu        sync.Mutex
+	shared    *pavedwebhook.Webhook
+	sharedErr error
 }
 
 var (
@@ -219,12 +220,11 @@ func (e *env) sharedWebhook(t *testing.T) *pavedwebhook.Webhook {
 	e.needWebhook(t)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.shared == nil {
-		w, _, err := e.startWebhook(t, sharedScope, sharedConfig, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.shared = w
+	if e.shared == nil && e.sharedErr == nil {
+		e.shared, _, e.sharedErr = e.startWebhook(t, sharedScope, sharedConfig, false)
+	}
+	if e.sharedErr != nil {
+		t.Fatalf("starting the shared paved-webhook: %v", e.sharedErr)
 	}
 	w := e.shared
 	t.Cleanup(func() {

@@ -109,7 +109,30 @@ func Missing(dir string) []string {
 // Start starts etcd and kube-apiserver (and kube-controller-manager when
 // asked) and returns once the API server is ready. On error everything it
 // started is stopped again.
-func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
+func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
+	// Free ports are found by binding port 0 and closing the listener, so
+	// another process may take one before etcd or the API server binds it;
+	// start again on new ports when that happens.
+	for attempt := 1; ; attempt++ {
+		cp, err := start(ctx, opts)
+		if err == nil || attempt == 3 || !IsAddressInUse(err) {
+			return cp, err
+		}
+		if opts.Dir != "" {
+			// Start afresh: etcd must not find the failed attempt's data.
+			if err := os.RemoveAll(opts.Dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// IsAddressInUse reports whether err says a port was taken.
+func IsAddressInUse(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "address already in use")
+}
+
+func start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if opts.BinDir == "" {
 		opts.BinDir = BinDir()
 	}

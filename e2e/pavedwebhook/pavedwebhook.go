@@ -78,6 +78,8 @@ type Options struct {
 	Port     int
 	// Args are extra flags.
 	Args []string
+
+	retried bool
 }
 
 // Webhook is a running paved-webhook process.
@@ -160,6 +162,12 @@ func Start(ctx context.Context, opts Options) (*Webhook, error) {
 	}
 	w.args = append(w.args, opts.Args...)
 	if err := w.Restart(ctx); err != nil {
+		if controlplane.IsAddressInUse(err) && opts.Port == 0 && !opts.retried {
+			// Another process took a port between our probe and the bind.
+			opts.retried = true
+			opts.Dir = filepath.Join(opts.Dir, "retry")
+			return Start(ctx, opts)
+		}
 		return nil, err
 	}
 	return w, nil
