@@ -196,6 +196,10 @@ func run() error {
 	}
 	for range *rounds {
 		for _, t := range targets {
+			// Re-warm after the other targets' phases: connections idle
+			// that long may have been closed (the sidecar closes idle
+			// upstream connections after 4 s).
+			load(client, t, *rate, 500*time.Millisecond, nil)
 			cpu0 := cpuTime(t.pid)
 			w0 := time.Now()
 			load(client, t, *rate, *phase, t)
