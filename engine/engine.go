@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"io/fs"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,9 +37,14 @@ type Engine struct {
 	// policies define none), used to validate the config's params.
 	paramDefaults map[string]any
 
-	evaluate rego.PreparedEvalQuery // violations + patch
-	validate rego.PreparedEvalQuery // violations only
-	mutate   rego.PreparedEvalQuery // patch only
+	// byKind holds, per kind some check applies to, queries that evaluate
+	// only those checks: a PodDisruptionBudget is not run through the
+	// two dozen container checks. Kinds no check lists get no violations.
+	byKind map[string]*kindQueries
+	mutate rego.PreparedEvalQuery // patch only
+	// all evaluates data.paved.main.violations, every check regardless of
+	// kind; tests hold byKind to it.
+	all rego.PreparedEvalQuery
 
 	state atomic.Pointer[state]
 	now   func() time.Time
@@ -84,6 +92,15 @@ func WithConfig(cfg *config.Config) Option {
 func WithClock(now func() time.Time) Option {
 	return func(o *options) { o.now = now }
 }
+
+// kindQueries are the prepared queries for one kind; binding v<i> holds
+// the violations of checks[i].
+type kindQueries struct {
+	validate, evaluate rego.PreparedEvalQuery
+	checks             []string
+}
+
+const mutateQuery = "patch = " + patchRef + "; applied = " + appliedRef
 
 const (
 	violationsRef = "data.paved.main.violations"
@@ -144,14 +161,30 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		}
 		return q, nil
 	}
-	if e.evaluate, err = prepare("violations = " + violationsRef + "; patch = " + patchRef + "; applied = " + appliedRef); err != nil {
+	if e.all, err = prepare("violations = " + violationsRef); err != nil {
 		return nil, err
 	}
-	if e.validate, err = prepare("violations = " + violationsRef); err != nil {
+	if e.mutate, err = prepare(mutateQuery); err != nil {
 		return nil, err
 	}
-	if e.mutate, err = prepare("patch = " + patchRef + "; applied = " + appliedRef); err != nil {
-		return nil, err
+	e.byKind = map[string]*kindQueries{}
+	for kind := range e.kinds {
+		kq := &kindQueries{}
+		var parts []string
+		for _, c := range e.checks {
+			if slices.Contains(c.Kinds, kind) {
+				parts = append(parts, fmt.Sprintf("v%d = data.%s.violation", len(kq.checks), c.Package))
+				kq.checks = append(kq.checks, c.ID)
+			}
+		}
+		validate := strings.Join(parts, "; ")
+		if kq.validate, err = prepare(validate); err != nil {
+			return nil, err
+		}
+		if kq.evaluate, err = prepare(validate + "; " + mutateQuery); err != nil {
+			return nil, err
+		}
+		e.byKind[kind] = kq
 	}
 	if hasPackage(modules, "paved.lib.params") {
 		q, err := prepare("defaults = " + paramsRef)
@@ -299,16 +332,22 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 	if in.Object == nil {
 		return Decision{}, errors.New("evaluate: input has no object")
 	}
+	kind, _ := in.Object["kind"].(string)
+	kq := e.byKind[kind]
+	var q *rego.PreparedEvalQuery
+	switch {
+	case m == modeMutate || (m == modeEvaluate && kq == nil):
+		q = &e.mutate
+	case m == modeValidate && kq == nil:
+		return Decision{}, nil // no check applies to this kind
+	case m == modeValidate:
+		q = &kq.validate
+	default:
+		q = &kq.evaluate
+	}
 	input, err := toValue(in, st.params)
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate: %w", err)
-	}
-	q := e.evaluate
-	switch m {
-	case modeValidate:
-		q = e.validate
-	case modeMutate:
-		q = e.mutate
 	}
 	rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
@@ -318,8 +357,8 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 		return Decision{}, fmt.Errorf("evaluate policies: %d results, want 1 (is an entry point undefined?)", len(rs))
 	}
 	var dec Decision
-	if m != modeMutate {
-		raws, err := decodeViolations(rs[0].Bindings["violations"])
+	if m != modeMutate && kq != nil {
+		raws, err := kq.decode(rs[0].Bindings)
 		if err != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
 		}
@@ -342,6 +381,19 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 	return dec, nil
 }
 
+// decode reads the violations of every check of the query.
+func (kq *kindQueries) decode(b rego.Vars) ([]rawViolation, error) {
+	var out []rawViolation
+	for i, id := range kq.checks {
+		vs, err := decodeViolations(b["v"+strconv.Itoa(i)], id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		out = append(out, vs...)
+	}
+	return out, nil
+}
+
 // ratchet marks the violations the old object already had: an UPDATE must
 // not be denied for what the workload already did before paved enforced it.
 func (e *Engine) ratchet(ctx context.Context, in Input, input ast.Value, vs []Violation) error {
@@ -350,14 +402,19 @@ func (e *Engine) ratchet(ctx context.Context, in Input, input ast.Value, vs []Vi
 	oldInput.Insert(ast.StringTerm("object"), ast.NewTerm(oldObj))
 	oldInput.Insert(ast.StringTerm("oldObject"), ast.NullTerm())
 	oldInput.Insert(ast.StringTerm("operation"), ast.StringTerm(in.Operation))
-	rs, err := e.validate.Eval(ctx, rego.EvalParsedInput(oldInput))
+	oldKind, _ := in.OldObject["kind"].(string)
+	kq := e.byKind[oldKind]
+	if kq == nil {
+		return nil
+	}
+	rs, err := kq.validate.Eval(ctx, rego.EvalParsedInput(oldInput))
 	if err != nil {
 		return fmt.Errorf("evaluate policies on the old object: %w", err)
 	}
 	if len(rs) != 1 {
 		return nil
 	}
-	old, err := decodeViolations(rs[0].Bindings["violations"])
+	old, err := kq.decode(rs[0].Bindings)
 	if err != nil {
 		return fmt.Errorf("evaluate policies on the old object: %w", err)
 	}

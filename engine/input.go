@@ -69,8 +69,10 @@ func objectValue(m map[string]any) (ast.Value, error) {
 	return ast.InterfaceToValue(m)
 }
 
-// decodeViolations reads the violations set as returned by the evaluator.
-func decodeViolations(v any) ([]rawViolation, error) {
+// decodeViolations reads a violations set as returned by the evaluator.
+// check is the id of the check that produced it, or "" when each element
+// carries its own "check" (data.paved.main.violations).
+func decodeViolations(v any, check string) ([]rawViolation, error) {
 	list, ok := v.([]any)
 	if !ok {
 		return nil, fmt.Errorf("violations: want a set, got %T", v)
@@ -81,8 +83,10 @@ func decodeViolations(v any) ([]rawViolation, error) {
 		if !ok {
 			return nil, fmt.Errorf("violation: want an object, got %T", x)
 		}
-		r := rawViolation{}
-		r.Check, _ = m["check"].(string)
+		r := rawViolation{Check: check}
+		if check == "" {
+			r.Check, _ = m["check"].(string)
+		}
 		r.Message, _ = m["msg"].(string)
 		switch p := m["path"].(type) {
 		case string:

@@ -113,6 +113,9 @@ func readChecks(modules map[string]*ast.Module) ([]Check, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: package %s: %w", file, name, err)
 		}
+		if !definesViolation(modules, pkg) {
+			return nil, fmt.Errorf("%s: package %s: no violation rule (want violation contains {\"msg\", \"path\", \"fixable\"})", file, name)
+		}
 		c.File = file
 		if prev := byPkg[name]; prev != nil {
 			return nil, fmt.Errorf("%s: package %s: METADATA is also declared in %s", file, name, prev.File)
@@ -190,6 +193,23 @@ func checkFromAnnotations(pkg []string, a *ast.Annotations) (Check, error) {
 		return c, fmt.Errorf("METADATA title: missing")
 	}
 	return c, nil
+}
+
+// definesViolation reports whether some module of the package defines a
+// rule named violation.
+func definesViolation(modules map[string]*ast.Module, pkg []string) bool {
+	want := strings.Join(pkg, ".")
+	for _, m := range modules {
+		if strings.Join(packagePath(m), ".") != want {
+			continue
+		}
+		for _, r := range m.Rules {
+			if ref := r.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(ast.Var("violation")) == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // hasPackage reports whether some module declares the package (dotted, no "data.").

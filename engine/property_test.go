@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/open-policy-agent/opa/v1/rego"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -158,6 +159,51 @@ func TestMutationFixesWhatItClaims(t *testing.T) {
 			}
 			if d2.Patch != nil {
 				t.Errorf("mutating the mutated object: got patch %s; want none", d2.Patch)
+			}
+		})
+	}
+}
+
+// TestKindQueriesMatchMain holds the per-kind queries to the policies'
+// own entry point: evaluating only the checks whose metadata lists the
+// object's kind finds exactly what data.paved.main.violations finds.
+func TestKindQueriesMatchMain(t *testing.T) {
+	e := realEngine(t)
+	ctx := context.Background()
+	key := func(r rawViolation) string { return r.Check + " " + r.Path + " " + r.Message }
+	fixtures := loadFixtures(t)
+	for _, kind := range []string{"Service", "ConfigMap", "Namespace"} {
+		fixtures = append(fixtures, fixture{name: kind, in: Input{Object: map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": "x"}}}})
+	}
+	for _, f := range fixtures {
+		t.Run(f.name, func(t *testing.T) {
+			input, err := toValue(f.in, e.state.Load().params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := e.all.Eval(ctx, rego.EvalParsedInput(input))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := decodeViolations(rs[0].Bindings["violations"], "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := e.Validate(ctx, f.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, v := range d.Violations {
+				got[key(rawViolation{Check: v.Check, Path: v.Path, Message: v.Message})] = true
+			}
+			for _, w := range want {
+				if !got[key(w)] {
+					t.Errorf("data.paved.main.violations has %s at %s, which the %s query misses (is %s missing from the check's kinds?)", w.Check, w.Path, f.in.Object["kind"], f.in.Object["kind"])
+				}
+			}
+			if len(d.Violations) != len(want) {
+				t.Errorf("got %d violations; want %d", len(d.Violations), len(want))
 			}
 		})
 	}
