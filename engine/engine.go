@@ -42,6 +42,9 @@ type Engine struct {
 	// two dozen container checks. Kinds no check lists get no violations.
 	byKind map[string]*kindQueries
 	mutate rego.PreparedEvalQuery // patch only
+	// opsInGo is true when the queries return the operation sets and the
+	// engine sorts and encodes the patch (see patch.go).
+	opsInGo bool
 	// all evaluates data.paved.main.violations, every check regardless of
 	// kind; tests hold byKind to it.
 	all rego.PreparedEvalQuery
@@ -100,7 +103,9 @@ type kindQueries struct {
 	checks             []string
 }
 
-const mutateQuery = "patch = " + patchRef + "; applied = " + appliedRef
+// patchQuery evaluates the policies' own patch rule; New switches to
+// opsQuery when the mutation entry point defines ops and annotation_ops.
+const patchQuery = "patch = " + patchRef + "; applied = " + appliedRef
 
 const (
 	violationsRef = "data.paved.main.violations"
@@ -163,6 +168,10 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	}
 	if e.all, err = prepare("violations = " + violationsRef); err != nil {
 		return nil, err
+	}
+	mutateQuery := patchQuery
+	if definesRule(modules, "paved.mutate", "ops") && definesRule(modules, "paved.mutate", "annotation_ops") {
+		mutateQuery, e.opsInGo = opsQuery, true
 	}
 	if e.mutate, err = prepare(mutateQuery); err != nil {
 		return nil, err
@@ -370,7 +379,12 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 		}
 	}
 	if m != modeValidate {
-		if dec.Patch, err = decodePatch(rs[0].Bindings["patch"]); err != nil {
+		if e.opsInGo {
+			dec.Patch, err = buildPatch(rs[0].Bindings["ops"], rs[0].Bindings["aops"])
+		} else {
+			dec.Patch, err = decodePatch(rs[0].Bindings["patch"])
+		}
+		if err != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
 		}
 		if dec.Patch != nil {

@@ -195,16 +195,20 @@ func checkFromAnnotations(pkg []string, a *ast.Annotations) (Check, error) {
 	return c, nil
 }
 
-// definesViolation reports whether some module of the package defines a
-// rule named violation.
+// definesViolation reports whether the check package defines violation.
 func definesViolation(modules map[string]*ast.Module, pkg []string) bool {
-	want := strings.Join(pkg, ".")
+	return definesRule(modules, strings.Join(pkg, "."), "violation")
+}
+
+// definesRule reports whether some module of package pkg (dotted, without
+// "data.") defines a rule named name.
+func definesRule(modules map[string]*ast.Module, pkg, name string) bool {
 	for _, m := range modules {
-		if strings.Join(packagePath(m), ".") != want {
+		if strings.Join(packagePath(m), ".") != pkg {
 			continue
 		}
 		for _, r := range m.Rules {
-			if ref := r.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(ast.Var("violation")) == 0 {
+			if ref := r.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(ast.Var(name)) == 0 {
 				return true
 			}
 		}
