@@ -182,7 +182,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		var parts []string
 		for _, c := range e.checks {
 			if slices.Contains(c.Kinds, kind) {
-				parts = append(parts, fmt.Sprintf("v%d = data.%s.violation", len(kq.checks), c.Package))
+				parts = append(parts, fmt.Sprintf("v%d = %s", len(kq.checks), c.violationRef()))
 				kq.checks = append(kq.checks, c.ID)
 			}
 		}
@@ -212,6 +212,19 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// violationRef is the reference to the check's violation set, quoted so
+// that any package name works.
+func (c Check) violationRef() string {
+	segs := strings.Split(c.Package, ".")
+	var b strings.Builder
+	b.WriteString("data")
+	for _, s := range segs {
+		fmt.Fprintf(&b, "[%q]", s)
+	}
+	b.WriteString(".violation")
+	return b.String()
 }
 
 // Checks returns the catalogue, sorted by id.

@@ -16,7 +16,7 @@ func (e *Engine) Profile(ctx context.Context, in Input) (map[string]time.Duratio
 	e.profileOnce.Do(func() {
 		e.profileQueries = map[string]rego.PreparedEvalQuery{}
 		for _, c := range e.checks {
-			q, err := rego.New(rego.Compiler(e.compiler), rego.Query("data."+c.Package+".violation")).PrepareForEval(ctx)
+			q, err := rego.New(rego.Compiler(e.compiler), rego.Query(c.violationRef())).PrepareForEval(ctx)
 			if err != nil {
 				e.profileErr = fmt.Errorf("prepare profile of %s: %w", c.ID, err)
 				return
