@@ -188,7 +188,11 @@ func run() error {
 		{name: "bare-proxy", url: "http://" + bareAddr, pid: bare.Process.Pid},
 		{name: "paved-sidecar", url: "http://" + proxyAddr, pid: sc.Process.Pid},
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}, Timeout: 10 * time.Second}
+	// At most 128 connections per target, as a handful of client pods with
+	// their own pools would open: a stall elsewhere on the machine then
+	// queues requests in the client (and counts in their latency) instead
+	// of opening thousands of connections that would decide the RSS figure.
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 128, MaxIdleConnsPerHost: 128, DisableCompression: true}, Timeout: 10 * time.Second}
 	fmt.Printf("bench-sidecar: %d req/s open loop, %d rounds × %v per target, warm-up %v, %d CPUs on this machine\n",
 		*rate, *rounds, *phase, *warmup, numCPU())
 	for _, t := range targets {
