@@ -104,9 +104,13 @@ func newDecoder() *decoder {
 func collect(paths []string) ([]string, []*inputError) {
 	var files []string
 	var errs []*inputError
+	stdin := false
 	for _, p := range paths {
 		if p == "-" {
-			files = append(files, p)
+			if !stdin { // standard input can be read once
+				files = append(files, p)
+			}
+			stdin = true
 			continue
 		}
 		info, err := os.Stat(p)
