@@ -316,7 +316,7 @@ func startPaved(ctx context.Context, certDir string) (string, error) {
 			Registry:          reg,
 			Gatherer:          reg,
 			ProfileEvery:      100,
-			DecisionCacheSize: 4096,
+			DecisionCacheSize: 1024,
 			Logger:            slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			Started:           func(net.Addr, net.Addr) { close(started) },
 		})
