@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -158,7 +159,7 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in = &countingBody{ReadCloser: r.Body}
 		r.Body = in
 	}
-	rw := &responseWriter{ResponseWriter: w, drain: s.draining.Load()}
+	rw := &responseWriter{ResponseWriter: w, draining: &s.draining}
 	s.proxy.ServeHTTP(rw, r.WithContext(ctx))
 	if rw.status == 0 {
 		rw.status = http.StatusOK // a handler that wrote nothing
@@ -219,9 +220,10 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // client to close the connection after the response.
 type responseWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
-	drain  bool
+	status   int
+	bytes    int64
+	draining *atomic.Bool // the sidecar's state, read when the headers go out
+	drain    bool         // the response asked the client to close
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -233,7 +235,8 @@ func (w *responseWriter) WriteHeader(code int) {
 		return
 	}
 	w.status = code
-	if w.drain {
+	if w.draining != nil && w.draining.Load() {
+		w.drain = true
 		w.Header().Set("Connection", "close")
 	}
 	w.ResponseWriter.WriteHeader(code)
