@@ -157,10 +157,10 @@ func fixJSON(src *source, patches map[*manifest]engine.Decision) (*fixed, error)
 
 // unifiedDiff returns the diff between the source and its fixed text.
 func unifiedDiff(f *fixed) (string, error) {
-	name := f.src.Path
+	name := strings.TrimPrefix(strings.TrimPrefix(f.src.Path, "./"), "/")
 	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: difflib.SplitLines(string(f.src.Data)), B: difflib.SplitLines(string(f.text)),
-		FromFile: "a/" + strings.TrimPrefix(name, "./"), ToFile: "b/" + strings.TrimPrefix(name, "./"), Context: 3,
+		FromFile: "a/" + name, ToFile: "b/" + name, Context: 3,
 	})
 }
 

@@ -74,7 +74,7 @@ func TestFixThenCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("paved fix: exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "+++ b/"+filepath.Join(dir, "broken/no-probes.yaml")) || !strings.Contains(out, "+        readinessProbe:") {
+	if !strings.Contains(out, "+++ b/"+strings.TrimPrefix(filepath.Join(dir, "broken/no-probes.yaml"), "/")) || !strings.Contains(out, "+        readinessProbe:") {
 		t.Errorf("paved fix diff: got\n%s\nwant the readinessProbe added to broken/no-probes.yaml", out)
 	}
 	if now, _ := os.ReadFile(filepath.Join(dir, "broken/no-probes.yaml")); !bytes.Equal(now, before) {
