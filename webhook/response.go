@@ -15,7 +15,7 @@ import (
 // and pre-existing ones come back as warnings, audit-level ones as audit
 // annotations. Every violation is counted and logged.
 func (h *Handler) validateResponse(req admission.Request, dec engine.Decision, out *outcome) admission.Response {
-	var denied, warnings []string
+	var denied, warnings, preexisting []string
 	audit := map[string]string{}
 	for _, v := range dec.Violations {
 		action := v.Action
@@ -33,11 +33,11 @@ func (h *Handler) validateResponse(req admission.Request, dec engine.Decision, o
 		case engine.ActionEnforce:
 			denied = append(denied, violationLine(v))
 		case engine.ActionWarn:
-			prefix := ""
 			if v.Preexisting {
-				prefix = "(already present before this update) "
+				preexisting = append(preexisting, fmt.Sprintf("[%s] %s", v.Check, v.Path))
+				continue
 			}
-			warnings = append(warnings, "paved "+prefix+violationLine(v))
+			warnings = append(warnings, "paved "+violationLine(v))
 		case engine.ActionAudit:
 			line := fmt.Sprintf("%s: %s", v.Path, v.Message)
 			if prev, ok := audit[v.Check]; ok {
@@ -45,6 +45,14 @@ func (h *Handler) validateResponse(req admission.Request, dec engine.Decision, o
 			}
 			audit[v.Check] = line
 		}
+	}
+	if len(preexisting) > 0 {
+		// One line for what the object already had: the API server shortens
+		// warnings once they add up to 4 KiB, and the details are one
+		// `paved check` away.
+		warnings = append(warnings, fmt.Sprintf(
+			"paved: %d violations were already present before this update and are not enforced on it; fix them when you can (paved check lists the details): %s",
+			len(preexisting), strings.Join(preexisting, ", ")))
 	}
 	warnings = append(warnings, prefixAll("paved: ", dec.Warnings)...)
 
