@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -27,23 +28,25 @@ type patchOp struct {
 	Value any    `json:"value"`
 }
 
-// rawOp is an operation as the policies produce it.
+// rawOp is an operation as the policies produce it, with its pointer.
 type rawOp struct {
-	op    string
-	path  []any
-	value any
+	op      string
+	path    []any
+	pointer string
+	value   any
 }
 
 // buildPatch merges the operation sets, sorts them as the patch rule does
 // (by path length, then path) and encodes them; nil when there are none.
 func buildPatch(sets ...any) (json.RawMessage, error) {
 	var ops []rawOp
-	seen := map[string]bool{}
+	seen := map[string][]any{} // op and pointer → values already added
 	for _, set := range sets {
 		list, ok := set.([]any)
 		if !ok {
 			return nil, fmt.Errorf("patch operations: want a set, got %T", set)
 		}
+	next:
 		for _, x := range list {
 			m, ok := x.(map[string]any)
 			if !ok {
@@ -54,15 +57,19 @@ func buildPatch(sets ...any) (json.RawMessage, error) {
 			if !ok || op == "" {
 				return nil, fmt.Errorf("patch operation %v: want op and an array path", m)
 			}
-			key, err := json.Marshal(m)
+			ptr, err := pointer(path)
 			if err != nil {
 				return nil, err
 			}
-			if seen[string(key)] {
-				continue
+			// The union of two sets: drop an operation the other set has.
+			key := op + " " + ptr
+			for _, v := range seen[key] {
+				if reflect.DeepEqual(v, m["value"]) {
+					continue next
+				}
 			}
-			seen[string(key)] = true
-			ops = append(ops, rawOp{op: op, path: path, value: m["value"]})
+			seen[key] = append(seen[key], m["value"])
+			ops = append(ops, rawOp{op: op, path: path, pointer: ptr, value: m["value"]})
 		}
 	}
 	if len(ops) == 0 {
@@ -76,11 +83,7 @@ func buildPatch(sets ...any) (json.RawMessage, error) {
 	})
 	out := make([]patchOp, len(ops))
 	for i, o := range ops {
-		p, err := pointer(o.path)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = patchOp{Op: o.op, Path: p, Value: o.value}
+		out[i] = patchOp{Op: o.op, Path: o.pointer, Value: o.value}
 	}
 	return json.Marshal(out)
 }
