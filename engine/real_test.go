@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/paved-k8s/paved/config"
 )
@@ -299,4 +300,46 @@ func FuzzEvaluate(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestExtraPolicies(t *testing.T) {
+	extra := fstest.MapFS{"custom/owner.rego": {Data: []byte(`# METADATA
+# title: Owner label missing
+# description: Every workload names the team that owns it.
+# custom:
+#   id: owner-label-missing
+#   severity: low
+#   action: warn
+#   fixable: false
+#   kinds: [Deployment]
+package paved.checks.custom.owner_label_missing
+
+violation contains {"msg": "no owner label", "path": "metadata.labels.owner", "fixable": false} if {
+	not input.object.metadata.labels.owner
+}
+`)}}
+	e, err := New(context.Background(), WithExtraPolicies(extra))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	c, ok := e.Check("owner-label-missing")
+	if !ok || c.Area != "custom" || c.Action != ActionWarn {
+		t.Fatalf("Check(owner-label-missing): got %+v, %v; want the custom check", c, ok)
+	}
+	if _, ok := e.Check("readiness-probe-missing"); !ok {
+		t.Errorf("the embedded checks are gone; want them kept")
+	}
+	d, err := e.Validate(context.Background(), Input{Object: twoContainerDeployment()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, v := range d.Violations {
+		if v.Check == "owner-label-missing" {
+			found = v.Action == ActionWarn && v.Severity == SeverityLow && v.Path == "metadata.labels.owner"
+		}
+	}
+	if !found {
+		t.Errorf("got %+v; want owner-label-missing at warn", d.Violations)
+	}
 }

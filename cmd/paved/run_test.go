@@ -453,3 +453,20 @@ func TestDocsCatalogue(t *testing.T) {
 		t.Errorf("docs/cli.md's catalogue is out of date: regenerate it with `paved checks -o markdown`\ngot:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestPoliciesFlag(t *testing.T) {
+	code, out, errOut := paved(t, "", "checks", "--policies", "../../engine/testdata/policies")
+	if code != 0 || !strings.Contains(out, "team-label-missing") || strings.Contains(out, "readiness-probe-missing") {
+		t.Fatalf("paved checks --policies: got %d, %q, %q; want only the directory's checks", code, out, errOut)
+	}
+	dir := t.TempDir()
+	p := write(t, dir, "d.yaml", goodDeployment)
+	_, rep := checkJSON(t, "", "--policies", "../../engine/testdata/policies", p)
+	if got := checkIDs(rep); !slices.Equal(got, []string{"replicas-odd", "team-label-missing"}) {
+		t.Errorf("paved check --policies: got %v; want [replicas-odd team-label-missing]", got)
+	}
+	code, _, errOut = paved(t, "", "checks", "--policies", dir)
+	if code != exitInput || !strings.Contains(errOut, "no .rego files") {
+		t.Errorf("--policies without policies: got %d, %q; want 2 and a clear error", code, errOut)
+	}
+}
