@@ -300,6 +300,21 @@ func TestProxyRequest(t *testing.T) {
 	if got := metricValue(t, r.reg, "http_server_response_body_size_bytes", lbl); got != 1 {
 		t.Errorf("response size count = %v; want 1", got)
 	}
+	// Classic buckets start below a millisecond, and the native histogram
+	// is there alongside.
+	mfs, _ := r.reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != "http_server_request_duration_seconds" {
+			continue
+		}
+		h := mf.Metric[0].Histogram
+		if b := h.Bucket[0].GetUpperBound(); b >= 0.001 {
+			t.Errorf("first bucket %v; want below 1ms", b)
+		}
+		if h.Schema == nil || len(h.PositiveSpan) == 0 {
+			t.Errorf("no native histogram (schema %v, spans %d)", h.Schema, len(h.PositiveSpan))
+		}
+	}
 
 	// Access log.
 	lines := r.logs.lines()
