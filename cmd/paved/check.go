@@ -19,6 +19,7 @@ const schemaCheck = "schema-invalid"
 type finding struct {
 	Obj       *manifest
 	Violation engine.Violation
+	Line      int // the line, when known without looking up the path
 }
 
 // load reads and decodes every path, files in parallel, keeping the order
@@ -172,7 +173,7 @@ loop:
 func schemaFindings(m *manifest) []finding {
 	var fs []finding
 	for _, se := range m.SchemaErrors {
-		fs = append(fs, finding{Obj: m, Violation: engine.Violation{Check: schemaCheck, Severity: engine.SeverityHigh, Action: engine.ActionEnforce, Path: se.Path,
+		fs = append(fs, finding{Obj: m, Line: se.Line, Violation: engine.Violation{Check: schemaCheck, Severity: engine.SeverityHigh, Action: engine.ActionEnforce, Path: se.Path,
 			Message: se.Message + ": the API server rejects it under strict field validation (kubectl's default) and drops it otherwise; fix or remove the field"}})
 	}
 	return fs

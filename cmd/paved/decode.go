@@ -69,6 +69,7 @@ type manifest struct {
 type schemaError struct {
 	Path    string
 	Message string
+	Line    int // line in the file when known without a path (duplicate keys)
 }
 
 // inputError is input paved cannot use: it names the file and document.
@@ -249,7 +250,10 @@ func (d *decoder) decode(src *source) {
 	}
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var (
+	yamlLineRE     = regexp.MustCompile(`line (\d+)`)
+	duplicateKeyRE = regexp.MustCompile(`line (\d+): key "((?:[^"\\]|\\.)*)" already set in map`)
+)
 
 // shiftLines rewrites "line N" in a YAML error (relative to the document)
 // into the line in the file.
@@ -269,12 +273,15 @@ func (d *decoder) decodeDocument(src *source, doc *document) error {
 		return fail("document is larger than %d MiB, the API server's request limit", maxDocBytes>>20)
 	}
 	js, err := yaml.YAMLToJSONStrict(text)
-	var dupErr string
+	var dups []schemaError
 	if err != nil {
 		// A duplicate key is what strict field validation reports as a
 		// duplicate field; any other problem means the YAML is broken.
-		if strings.Contains(err.Error(), "already set in map") || strings.Contains(err.Error(), "duplicate") {
-			dupErr = shiftLines(err.Error(), doc.Line-1)
+		for _, m := range duplicateKeyRE.FindAllStringSubmatch(err.Error(), -1) {
+			n, _ := strconv.Atoi(m[1])
+			dups = append(dups, schemaError{Message: fmt.Sprintf("duplicate field %q", m[2]), Line: n + doc.Line - 1})
+		}
+		if len(dups) > 0 {
 			js, err = yaml.YAMLToJSON(text)
 		}
 		if err != nil {
@@ -320,9 +327,7 @@ func (d *decoder) decodeDocument(src *source, doc *document) error {
 	if obj == nil {
 		return nil
 	}
-	if dupErr != "" {
-		obj.SchemaErrors = append(obj.SchemaErrors, schemaError{Message: "duplicate field: " + dupErr})
-	}
+	obj.SchemaErrors = append(obj.SchemaErrors, dups...)
 	obj.Source, obj.Doc, obj.Item = src, doc, -1
 	doc.Objects = append(doc.Objects, obj)
 	return nil

@@ -85,11 +85,15 @@ func buildReport(files int, objs []*manifest, findings [][]finding, warnings []s
 				continue
 			}
 			m := f.Obj
+			line := f.Line
+			if line == 0 {
+				line = l.of(m, v.Path)
+			}
 			rep.Results = append(rep.Results, result{
 				File: m.Source.Path, Index: m.Doc.Index, APIVersion: m.APIVersion, Kind: m.Kind,
 				Namespace: m.Namespace, Name: m.Name, Check: v.Check, Action: string(v.Action),
 				Severity: string(v.Severity), Message: v.Message, Path: v.Path,
-				line: l.of(m, v.Path), fixable: v.Fixable,
+				line: line, fixable: v.Fixable,
 			})
 		}
 	}

@@ -470,3 +470,11 @@ func TestPoliciesFlag(t *testing.T) {
 		t.Errorf("--policies without policies: got %d, %q; want 2 and a clear error", code, errOut)
 	}
 }
+
+func TestDuplicateField(t *testing.T) {
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\ndata: {x: \"1\"}\n"
+	code, out, _ := paved(t, doc, "check", "-")
+	if code != 1 || !strings.Contains(out, `-:5: ConfigMap/b schema-invalid [enforce] duplicate field "name"`) {
+		t.Errorf("got exit %d, %q; want 1 and the duplicate field named at line 5", code, out)
+	}
+}
