@@ -21,7 +21,8 @@ type Config struct {
 	Checks map[string]string `json:"checks,omitempty"`
 	// Namespaces overrides actions in the namespaces whose name matches the
 	// key (a glob such as "team-*"). The most specific match wins: an exact
-	// name before a glob, a longer glob before a shorter one.
+	// name before a glob, a longer glob before a shorter one; and a matching
+	// entry's per-check action before any entry's namespace-wide action.
 	Namespaces map[string]NamespaceOverride `json:"namespaces,omitempty"`
 	// Params overrides the policies' parameters (see policies/lib/params.rego).
 	Params map[string]any `json:"params,omitempty"`
