@@ -91,6 +91,7 @@ fuzz:
 	$(GO) test ./webhook -run '^$$' -fuzz '^FuzzAdmissionReview$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzParseOpenAPI$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzRoutesMatch$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin/
