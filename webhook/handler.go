@@ -158,7 +158,6 @@ func (h *Handler) handle(ctx context.Context, hook string, req admission.Request
 	resp := h.decide(ctx, hook, req, &out, &name)
 
 	elapsed := time.Since(start)
-	h.metrics.latency.WithLabelValues(hook).Observe(elapsed.Seconds())
 	h.metrics.requests.WithLabelValues(hook, string(req.Operation), req.Kind.Kind, out.decision).Inc()
 	attrs := []slog.Attr{
 		slog.String("uid", string(req.UID)),

@@ -266,12 +266,13 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // Register adds /mutate and /validate to mux, decoded by controller-runtime's
-// admission webhook (AdmissionReview v1, a 7 MiB body cap, panics recovered).
+// admission webhook (AdmissionReview v1, a 7 MiB body cap, panics recovered)
+// and timed from the first byte read to the last byte written.
 func (h *Handler) Register(mux *http.ServeMux, log *slog.Logger) {
 	lg := logr.FromSlogHandler(log.Handler())
-	for path, handler := range map[string]admission.Handler{"/mutate": h.Mutating(), "/validate": h.Validating()} {
-		hook, _ := admission.StandaloneWebhook(&admission.Webhook{Handler: handler}, admission.StandaloneOptions{Logger: lg})
-		mux.Handle(path, hook)
+	for hook, handler := range map[string]admission.Handler{hookMutate: h.Mutating(), hookValidate: h.Validating()} {
+		wh, _ := admission.StandaloneWebhook(&admission.Webhook{Handler: handler}, admission.StandaloneOptions{Logger: lg})
+		mux.Handle("/"+hook, h.metrics.timed(hook, wh))
 	}
 }
 
