@@ -194,9 +194,9 @@ func measure(out io.Writer, client *http.Client, floorURL, pavedURL, title strin
 }
 
 // printServerTimes prints paved's own view of the run: mean time from
-// decoded request to answer, and mean engine time, per webhook. The
-// difference to the latencies above is time spent before the handler ran
-// (transport, queueing for a CPU).
+// reading a request to writing its answer, and mean engine time, per
+// webhook. The difference to the latencies above is time spent before the
+// handler ran (connection, TLS, queueing for a CPU).
 func printServerTimes(out io.Writer, g prometheus.Gatherer) {
 	mfs, err := g.Gather()
 	if err != nil {
