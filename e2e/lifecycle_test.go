@@ -133,15 +133,10 @@ func TestFailurePolicy(t *testing.T) {
 	if _, err := e.waitPods(ctx, ns, "app=steady", 2, time.Minute); err != nil {
 		t.Errorf("scaling after the webhook returned: %v", err)
 	}
-	t.Run("scaling while paved is down", func(t *testing.T) {
-		if scaleErr != nil && e.configs.FailurePolicyFor("apps", "replicasets") == admissionregistrationv1.Fail {
-			t.Skipf("known gap: the deployment controller's ReplicaSet UPDATE goes through a webhook with failurePolicy Fail, "+
-				"so scaling waits until paved returns (%v); docs/webhook.md says autoscaling never stops", scaleErr)
-		}
-		if scaleErr != nil {
-			t.Errorf("scaling while paved is down: %v", scaleErr)
-		}
-	})
+	if scaleErr != nil {
+		t.Errorf("scaling while paved is down (ReplicaSets use failurePolicy %s): %v",
+			e.configs.FailurePolicyFor("apps", "replicasets"), scaleErr)
+	}
 }
 
 func checkOutcome(t *testing.T, what string, policy admissionregistrationv1.FailurePolicyType, err error) {
