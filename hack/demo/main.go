@@ -263,7 +263,7 @@ func up(ctx context.Context, state string, out io.Writer) (err error) {
 		}
 	}
 	fmt.Fprintln(out)
-	say("applying %d objects through paved (namespaces first, then workloads, HPAs and PDBs)", len(objs))
+	say("applying %d objects through paved (namespaces first, then HPAs and PDBs, so that paved sees them when it admits the workloads)", len(objs))
 	report(ctx, k, objs, out)
 
 	kubeconfig := cp.KubeconfigPath(controlplane.AdminUser)
@@ -363,18 +363,18 @@ func phase(kind string) int {
 	case "Namespace":
 		return 0
 	case "HorizontalPodAutoscaler":
-		return 2
+		return 1
 	case "PodDisruptionBudget":
-		return 3
+		return 2
 	}
-	return 1
+	return 3
 }
 
 // report applies the objects phase by phase and prints what paved did.
 func report(ctx context.Context, k kubectl, objs []object, out io.Writer) {
 	for p := 0; p <= 3; p++ {
 		if p > 1 {
-			time.Sleep(time.Second) // let the webhook's cache see the previous phase
+			time.Sleep(time.Second) // let the webhook's cache see the HPAs and PDBs
 		}
 		for _, o := range objs {
 			if phase(o.kind) != p {
