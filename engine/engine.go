@@ -45,6 +45,9 @@ type Engine struct {
 	// opsInGo is true when the queries return the operation sets and the
 	// engine sorts and encodes the patch (see patch.go).
 	opsInGo bool
+	// opsFromApplicable is true when the queries return the applicable
+	// defaults instead of ops, and the engine derives ops (see patch.go).
+	opsFromApplicable bool
 	// all evaluates data.paved.main.violations, every check regardless of
 	// kind; tests hold byKind to it.
 	all rego.PreparedEvalQuery
@@ -172,6 +175,9 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	mutateQuery := patchQuery
 	if definesRule(modules, "paved.mutate", "ops") && definesRule(modules, "paved.mutate", "annotation_ops") {
 		mutateQuery, e.opsInGo = opsQuery, true
+		if definesRule(modules, "paved.mutate", "applicable") {
+			mutateQuery, e.opsFromApplicable = applicableQuery, true
+		}
 	}
 	if e.mutate, err = prepare(mutateQuery); err != nil {
 		return nil, err
@@ -392,9 +398,15 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 		}
 	}
 	if m != modeValidate {
-		if e.opsInGo {
+		switch {
+		case e.opsFromApplicable:
+			var ops []any
+			if ops, err = opsFromApplicable(rs[0].Bindings["app"], inputObject(input)); err == nil {
+				dec.Patch, err = buildPatch(ops, rs[0].Bindings["aops"])
+			}
+		case e.opsInGo:
 			dec.Patch, err = buildPatch(rs[0].Bindings["ops"], rs[0].Bindings["aops"])
-		} else {
+		default:
 			dec.Patch, err = decodePatch(rs[0].Bindings["patch"])
 		}
 		if err != nil {
@@ -406,6 +418,16 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 		}
 	}
 	return dec, nil
+}
+
+// inputObject is input.object.
+func inputObject(input ast.Value) ast.Value {
+	if obj, ok := input.(ast.Object); ok {
+		if t := obj.Get(ast.StringTerm("object")); t != nil {
+			return t.Value
+		}
+	}
+	return ast.Null{}
 }
 
 // decode reads the violations of every check of the query.
