@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
+	"github.com/paved-k8s/paved/internal/envflag"
 	"github.com/paved-k8s/paved/orders"
 )
 
@@ -94,30 +94,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 	fs.DurationVar(&cfg.GracefulTimeout, "graceful-timeout", cfg.GracefulTimeout, "time in-flight requests get to finish after SIGTERM")
 	fs.DurationVar(&cfg.IdempotencyTTL, "idempotency-ttl", cfg.IdempotencyTTL, "how long an Idempotency-Key is remembered")
 
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := envName(f.Name)
-		if v := getenv(name); v != "" && envErr == nil {
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return cfg, envErr
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := envflag.Parse(fs, "ORDERS_", args, getenv); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	return cfg, cfg.Validate()
-}
-
-// envName maps a flag name to its variable: request-timeout → ORDERS_REQUEST_TIMEOUT.
-func envName(flagName string) string {
-	return "ORDERS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 // newTracerProvider always records spans, so that trace ids appear in logs,

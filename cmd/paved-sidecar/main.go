@@ -13,12 +13,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/paved-k8s/paved/internal/envflag"
 	"github.com/paved-k8s/paved/sidecar"
 )
 
@@ -34,7 +34,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "drain" {
 		return drain(ctx, args[1:], stderr)
 	}
-	cfg, err := parse(args, os.LookupEnv, stderr)
+	cfg, err := parse(args, os.Getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -60,11 +60,8 @@ func drain(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("paved-sidecar drain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	admin := fs.String("admin", sidecar.Defaults().Admin, "the sidecar's admin address")
-	if err := fromEnv(fs, os.LookupEnv); err != nil {
+	if err := envflag.Parse(fs, envPrefix, args, os.Getenv); err != nil {
 		fmt.Fprintln(stderr, "paved-sidecar drain:", err)
-		return 2
-	}
-	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if err := sidecar.Drain(ctx, *admin); err != nil {
@@ -74,7 +71,7 @@ func drain(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) (sidecar.Config, error) {
+func parse(args []string, getenv func(string) string, stderr io.Writer) (sidecar.Config, error) {
 	cfg := sidecar.Defaults()
 	fs := flag.NewFlagSet("paved-sidecar", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -88,10 +85,7 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	fs.DurationVar(&cfg.UpstreamIdleTimeout, "upstream-idle-timeout", cfg.UpstreamIdleTimeout, "close idle connections to the app after this long")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "after SIGTERM, let in-flight requests finish for at most this long")
 	fs.StringVar(&cfg.ServiceName, "service-name", cfg.ServiceName, "the spans' service name when OTEL_SERVICE_NAME is unset")
-	if err := fromEnv(fs, lookup); err != nil {
-		return cfg, err
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := envflag.Parse(fs, envPrefix, args, getenv); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -100,16 +94,5 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	return cfg, cfg.Validate()
 }
 
-// fromEnv sets every flag whose PAVED_SIDECAR_<NAME> variable is set.
-func fromEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := "PAVED_SIDECAR_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := lookup(name); ok && err == nil {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %w", name, v, e)
-			}
-		}
-	})
-	return err
-}
+// envPrefix starts the variable of every flag: PAVED_SIDECAR_UPSTREAM.
+const envPrefix = "PAVED_SIDECAR_"

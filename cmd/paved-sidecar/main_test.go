@@ -57,9 +57,9 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lookup := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
+			getenv := func(k string) string { return tt.env[k] }
 			var stderr bytes.Buffer
-			cfg, err := parse(tt.args, lookup, &stderr)
+			cfg, err := parse(tt.args, getenv, &stderr)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error()+stderr.String(), tt.err) {
 					t.Fatalf("err = %v (stderr %q); want one naming %q", err, stderr.String(), tt.err)
