@@ -48,6 +48,10 @@ type Engine struct {
 	// opsFromApplicable is true when the queries return the applicable
 	// defaults instead of ops, and the engine derives ops (see patch.go).
 	opsFromApplicable bool
+	// defaultsInGo is true when the queries return each mutation
+	// package's defaults (bindings d0, d1, ...) and the engine computes
+	// applicable, applied and annotation_ops too (see patch.go).
+	defaultsInGo bool
 	// all evaluates data.paved.main.violations, every check regardless of
 	// kind; tests hold byKind to it.
 	all rego.PreparedEvalQuery
@@ -177,6 +181,9 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		mutateQuery, e.opsInGo = opsQuery, true
 		if definesRule(modules, "paved.mutate", "applicable") {
 			mutateQuery, e.opsFromApplicable = applicableQuery, true
+			if q, ok := defaultsQuery(modules, e.defaults); ok {
+				mutateQuery, e.defaultsInGo = q, true
+			}
 		}
 	}
 	if e.mutate, err = prepare(mutateQuery); err != nil {
@@ -399,6 +406,8 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 	}
 	if m != modeValidate {
 		switch {
+		case e.defaultsInGo:
+			dec.Patch, dec.Defaulted, err = e.patchFromDefaults(rs[0].Bindings, inputObject(input))
 		case e.opsFromApplicable:
 			var ops []any
 			if ops, err = opsFromApplicable(rs[0].Bindings["app"], inputObject(input)); err == nil {
@@ -412,7 +421,7 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 		if err != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
 		}
-		if dec.Patch != nil {
+		if dec.Patch != nil && !e.defaultsInGo {
 			dec.Defaulted = decodeStrings(rs[0].Bindings["applied"])
 			sort.Strings(dec.Defaulted)
 		}

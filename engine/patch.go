@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -104,6 +105,17 @@ func numbersRange(a, b int) []int {
 
 // missing reports whether object.get(obj, path, null) == null.
 func missing(obj ast.Value, path []any) bool {
+	v, ok := lookup(obj, path)
+	if !ok {
+		return true
+	}
+	_, null := v.(ast.Null)
+	return null
+}
+
+// lookup is object.get(obj, path, <absent>): the value at path and true,
+// or false when some segment does not exist.
+func lookup(obj ast.Value, path []any) (ast.Value, bool) {
 	v := obj
 	for _, seg := range path {
 		var next *ast.Term
@@ -116,29 +128,188 @@ func missing(obj ast.Value, path []any) bool {
 			case json.Number:
 				key = ast.Number(k)
 			default:
-				v, err := ast.InterfaceToValue(seg)
+				kv, err := ast.InterfaceToValue(seg)
 				if err != nil {
-					return true
+					return nil, false
 				}
-				key = v
+				key = kv
 			}
 			next = x.Get(ast.NewTerm(key))
 		case *ast.Array:
 			n, ok := number(seg)
 			if !ok || n != float64(int(n)) || n < 0 || int(n) >= x.Len() {
-				return true
+				return nil, false
 			}
 			next = x.Elem(int(n))
 		default:
-			return true
+			return nil, false
 		}
 		if next == nil {
-			return true
+			return nil, false
 		}
 		v = next.Value
 	}
-	_, null := v.(ast.Null)
-	return null
+	return v, true
+}
+
+// defaultedAnnotation records the checks whose defaults were applied.
+const defaultedAnnotation = "paved.dev/defaulted"
+
+// applicableDefaults is data.paved.mutate.applicable computed from the
+// defaults sets of every mutation package: the defaults whose leaf is
+// absent from the object (object.get is null), or holds the default's
+// api_default (the value the API server filled in).
+func applicableDefaults(sets []any, object ast.Value) ([]any, error) {
+	var out []any
+	for _, set := range sets {
+		list, ok := set.([]any)
+		if !ok {
+			return nil, fmt.Errorf("defaults: want a set, got %T", set)
+		}
+		for _, x := range list {
+			d, ok := x.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("default: want an object, got %T", x)
+			}
+			path, ok := d["path"].([]any)
+			if !ok {
+				return nil, fmt.Errorf("default %v: want an array path", d)
+			}
+			v, found := lookup(object, path)
+			if _, null := v.(ast.Null); !found || null {
+				out = append(out, d)
+				continue
+			}
+			if def, ok := d["api_default"]; ok {
+				dv, err := ast.InterfaceToValue(def)
+				if err == nil && ast.Compare(v, dv) == 0 {
+					out = append(out, d)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// annotationOps is data.paved.mutate.annotation_ops for the checks applied
+// (data.paved.mutate.applied): create the annotations when they are
+// missing, and record the applied checks next to those recorded before.
+func annotationOps(applied []string, allStrings bool, object ast.Value) []any {
+	if len(applied) == 0 && allStrings {
+		return nil
+	}
+	var ops []any
+	if missing(object, []any{"metadata", "annotations"}) {
+		ops = append(ops, map[string]any{"op": "add", "path": []any{"metadata", "annotations"}, "value": map[string]any{}})
+	}
+	// previously_applied: split fails on anything but a string, which
+	// leaves the set empty.
+	ids := map[string]bool{}
+	if v, ok := lookup(object, []any{"metadata", "annotations", defaultedAnnotation}); ok {
+		if s, ok := v.(ast.String); ok {
+			for id := range strings.SplitSeq(string(s), ",") {
+				if id != "" {
+					ids[id] = true
+				}
+			}
+		}
+	}
+	if !allStrings {
+		return ops
+	}
+	added := false
+	for _, id := range applied {
+		if !ids[id] {
+			ids[id] = true
+			added = true
+		}
+	}
+	if added {
+		all := make([]string, 0, len(ids))
+		for id := range ids {
+			all = append(all, id)
+		}
+		sort.Strings(all)
+		ops = append(ops, map[string]any{"op": "add", "path": []any{"metadata", "annotations", defaultedAnnotation}, "value": strings.Join(all, ",")})
+	}
+	return ops
+}
+
+// appliedChecks is data.paved.mutate.applied: the checks of the applicable
+// defaults, sorted and without repeats; allStrings is false when some check
+// is not a string (the annotation, a concat of them, is then undefined).
+func appliedChecks(app []any) (ids []string, allStrings bool) {
+	seen := map[string]bool{}
+	allStrings = true
+	for _, x := range app {
+		id, ok := x.(map[string]any)["check"].(string)
+		if !ok {
+			allStrings = false
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, allStrings
+}
+
+// defaultsQuery is the query that returns the defaults of every mutation
+// package (binding d<i> for packages[i]), when the entry point's
+// applicable rule sees exactly those: every package under paved.defaults
+// is paved.defaults.<area> and defines defaults as a set.
+func defaultsQuery(modules map[string]*ast.Module, packages []string) (string, bool) {
+	for _, m := range modules {
+		p := packagePath(m)
+		if len(p) < 2 || p[0] != "paved" || p[1] != "defaults" {
+			continue
+		}
+		if len(p) != 3 {
+			return "", false
+		}
+		for _, r := range m.Rules {
+			if ref := r.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(ast.Var("defaults")) == 0 &&
+				(len(ref) != 1 || r.Head.RuleKind() != ast.MultiValue) {
+				return "", false
+			}
+		}
+	}
+	parts := make([]string, 0, len(packages))
+	for i, p := range packages {
+		if !definesRule(modules, strings.ReplaceAll(p, "/", "."), "defaults") {
+			return "", false
+		}
+		parts = append(parts, fmt.Sprintf("d%d = data.%s.defaults", i, strings.ReplaceAll(p, "/", ".")))
+	}
+	if len(parts) == 0 {
+		return "", false
+	}
+	return strings.Join(parts, "; "), true
+}
+
+// patchFromDefaults computes the patch and the applied checks from the
+// defaults sets the query returned.
+func (e *Engine) patchFromDefaults(b map[string]any, object ast.Value) (json.RawMessage, []string, error) {
+	sets := make([]any, len(e.defaults))
+	for i := range e.defaults {
+		sets[i] = b["d"+strconv.Itoa(i)]
+	}
+	app, err := applicableDefaults(sets, object)
+	if err != nil {
+		return nil, nil, err
+	}
+	ops, err := opsFromApplicable(app, object)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, allStrings := appliedChecks(app)
+	patch, err := buildPatch(ops, annotationOps(applied, allStrings, object))
+	if err != nil || patch == nil {
+		return nil, nil, err
+	}
+	return patch, applied, nil
 }
 
 // patchOp is one RFC 6902 operation of the patch.

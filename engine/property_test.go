@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -218,7 +220,7 @@ func TestPatchMatchesPolicy(t *testing.T) {
 		t.Skip("the policies define no ops/annotation_ops: the engine uses data.paved.mutate.patch itself")
 	}
 	ctx := context.Background()
-	q, err := rego.New(rego.Compiler(e.compiler), rego.Query("patch = "+patchRef)).PrepareForEval(ctx)
+	q, err := rego.New(rego.Compiler(e.compiler), rego.Query("patch = "+patchRef+"; applied = "+appliedRef)).PrepareForEval(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +244,44 @@ func TestPatchMatchesPolicy(t *testing.T) {
 		if string(d.Patch) != string(want) {
 			t.Errorf("patch:\ngot  %s\nwant %s", d.Patch, want)
 		}
+		var wantApplied []string
+		if want != nil {
+			wantApplied = decodeStrings(rs[0].Bindings["applied"])
+			sort.Strings(wantApplied)
+		}
+		if !slices.Equal(d.Defaulted, wantApplied) {
+			t.Errorf("Defaulted: got %v; want %v", d.Defaulted, wantApplied)
+		}
+	}
+	// Objects that take the less travelled paths of the mutation entry
+	// point: recorded and odd defaulted annotations, null annotations, and
+	// values the API server filled in.
+	edge := func(edit func(obj map[string]any)) Input {
+		obj := twoContainerDeployment()
+		edit(obj)
+		return Input{Operation: "CREATE", Object: obj, Namespace: Namespace{Name: "shop"}}
+	}
+	meta := func(obj map[string]any) map[string]any { return obj["metadata"].(map[string]any) }
+	podSpec := func(obj map[string]any) map[string]any {
+		return obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	}
+	for name, in := range map[string]Input{
+		"recorded annotation": edge(func(o map[string]any) {
+			meta(o)["annotations"] = map[string]any{"paved.dev/defaulted": "zz-other,,run-as-non-root"}
+		}),
+		"numeric annotation": edge(func(o map[string]any) {
+			meta(o)["annotations"] = map[string]any{"paved.dev/defaulted": 7}
+		}),
+		"null annotations": edge(func(o map[string]any) { meta(o)["annotations"] = nil }),
+		"api defaults": edge(func(o map[string]any) {
+			o["spec"].(map[string]any)["strategy"] = map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": "25%", "maxSurge": "25%"}}
+			podSpec(o)["terminationGracePeriodSeconds"] = 30.0
+		}),
+		"null leaf": edge(func(o map[string]any) {
+			podSpec(o)["securityContext"] = map[string]any{"seccompProfile": nil}
+		}),
+	} {
+		t.Run(name, func(t *testing.T) { check(t, in) })
 	}
 	for _, f := range loadFixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
