@@ -26,11 +26,11 @@ request_params := {"cpu": "cpu_request", "memory": "memory_request"}
 
 limit_params := {"cpu": "cpu_limit", "memory": "memory_limit"}
 
+# The check each missing field belongs to, by kind and resource (nested
+# objects: a lookup by string keys costs less than one by an array key).
 checks := {
-	["requests", "cpu"]: "cpu-request-missing",
-	["requests", "memory"]: "memory-request-missing",
-	["limits", "cpu"]: "cpu-limit-missing",
-	["limits", "memory"]: "memory-limit-missing",
+	"requests": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"},
+	"limits": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"},
 }
 
 # Every field paved fix sets (with the container it belongs to, and whether
@@ -63,6 +63,6 @@ limit_value(request, limit) := limit if {
 	units.parse(sprintf("%v", [request])) <= units.parse(sprintf("%v", [limit]))
 } else := request
 
-defaults contains {"check": checks[[m.kind, m.resource]], "path": array.concat(m.path, ["resources", m.kind, m.resource]), "value": m.value} if {
+defaults contains {"check": checks[m.kind][m.resource], "path": array.concat(m.path, ["resources", m.kind, m.resource]), "value": m.value} if {
 	some m in missing
 }
