@@ -37,6 +37,11 @@ pod_meta_path := ["metadata"] if kind == "Pod"
 
 pod_meta_path := array.concat(array.slice(pod_spec_path, 0, count(pod_spec_path) - 1), ["metadata"]) if kind != "Pod"
 
+# The path string of the pod template's labels, where the pods' labels are
+# set ("spec.template.metadata.labels"). pod_meta_path holds field names
+# only, so joining them is its path_string, at a fraction of the cost.
+pod_labels_where := concat(".", array.concat(pod_meta_path, ["labels"]))
+
 # True for pods that run to completion (Jobs, CronJobs and pods that never
 # restart): probes, drains, PDBs and rollouts do not apply to them.
 batch if kind in {"Job", "CronJob"}

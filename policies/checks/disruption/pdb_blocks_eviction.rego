@@ -48,7 +48,7 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	related.evaluated_workload
 	some p in related.own_pdbs
 	some s in related.always_blocking(p)
-	path := workload.path_string(array.concat(workload.pod_meta_path, ["labels"]))
+	path := workload.pod_labels_where
 	msg := sprintf(
 		"PodDisruptionBudget %q selects the pods of %s %q and sets %s %v: %s; set the budget to maxUnavailable: 1, or a minAvailable below the replica count",
 		[related.name_of(p), workload.kind, workload.name, s.field, s.value, consequence],
@@ -75,4 +75,4 @@ scale_up(false) := "run more replicas"
 # on its HPA or budget, so the path names the labels the budget selects.
 workload_path := "spec.replicas" if {
 	not related.own_hpa_managed
-} else := workload.path_string(array.concat(workload.pod_meta_path, ["labels"]))
+} else := workload.pod_labels_where

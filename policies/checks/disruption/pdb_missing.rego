@@ -21,7 +21,7 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.kind in {"Deployment", "StatefulSet"}
 	replicated
 	count(related.own_pdbs) == 0
-	path := workload.path_string(array.concat(workload.pod_meta_path, ["labels"]))
+	path := workload.pod_labels_where
 	msg := sprintf(
 		"%s %q runs %s and no PodDisruptionBudget selects its pods: a node drain or cluster upgrade may evict them all at once; add a PodDisruptionBudget whose selector matches the pod template labels, with %s",
 		[workload.kind, workload.name, scale, suggestion],

@@ -30,6 +30,10 @@ timings[[entry.where, field]] := {
 
 violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe"]), "fixable": false} if {
 	some entry in workload.serving_main_containers
+
+	# timings has both probes or neither: skip the lookups without them.
+	entry.container.livenessProbe
+	entry.container.readinessProbe
 	live := timings[[entry.where, "livenessProbe"]].window
 	ready := timings[[entry.where, "readinessProbe"]].window
 	live < ready
@@ -41,6 +45,10 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 
 violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe", "timeoutSeconds"]), "fixable": false} if {
 	some entry in workload.serving_main_containers
+
+	# timings has both probes or neither: skip the lookups without them.
+	entry.container.livenessProbe
+	entry.container.readinessProbe
 	live := timings[[entry.where, "livenessProbe"]].timeout
 	ready := timings[[entry.where, "readinessProbe"]].timeout
 	live < ready

@@ -23,6 +23,11 @@ max_unavailable_path := array.concat(rolling_update, ["maxUnavailable"])
 
 max_surge_path := array.concat(rolling_update, ["maxSurge"])
 
+# Their path strings (field names only, so joined with dots).
+max_unavailable_where := concat(".", max_unavailable_path)
+
+max_surge_where := concat(".", max_surge_path)
+
 strategy_type := object.get(input.object, ["spec", "strategy", "type"], "RollingUpdate")
 
 violation contains {"msg": msg, "path": "spec.strategy.type", "fixable": false} if {
@@ -34,7 +39,7 @@ violation contains {"msg": msg, "path": "spec.strategy.type", "fixable": false} 
 	)
 }
 
-violation contains {"msg": msg, "path": workload.path_string(max_unavailable_path), "fixable": fixable} if {
+violation contains {"msg": msg, "path": max_unavailable_where, "fixable": fixable} if {
 	workload.kind == "Deployment"
 	strategy_type != "Recreate"
 	v := object.get(input.object, max_unavailable_path, "25%")
@@ -46,7 +51,7 @@ violation contains {"msg": msg, "path": workload.path_string(max_unavailable_pat
 	)
 }
 
-violation contains {"msg": msg, "path": workload.path_string(max_surge_path), "fixable": false} if {
+violation contains {"msg": msg, "path": max_surge_where, "fixable": false} if {
 	workload.kind == "Deployment"
 	strategy_type != "Recreate"
 	v := object.get(input.object, max_surge_path, "25%")
