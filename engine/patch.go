@@ -38,13 +38,21 @@ const (
 // add of {} at each prefix of a default's path that is missing from the
 // object (object.get(input.object, prefix, null) == null).
 func opsFromApplicable(app any, object ast.Value) ([]any, error) {
+	return opsWithDepths(app, object, nil)
+}
+
+// opsWithDepths is opsFromApplicable when walk has already measured the
+// depth of each default's path (depths[i] for app[i]; nil when not).
+func opsWithDepths(app any, object ast.Value, depths []int) ([]any, error) {
 	list, ok := app.([]any)
 	if !ok {
 		return nil, fmt.Errorf("applicable defaults: want a set, got %T", app)
 	}
 	ops := make([]any, 0, 2*len(list))
-	seen := map[string]bool{} // prefixes already looked up
-	for _, x := range list {
+	seen := map[string]bool{} // missing prefixes already added
+	var key []byte
+	var ends []int // where each segment of the path ends in key
+	for i, x := range list {
 		d, ok := x.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("applicable default: want an object, got %T", x)
@@ -54,102 +62,103 @@ func opsFromApplicable(app any, object ast.Value) ([]any, error) {
 			return nil, fmt.Errorf("applicable default %v: want an array path", d)
 		}
 		ops = append(ops, map[string]any{"op": "add", "path": path, "value": d["value"]})
+		// The prefixes of the path up to this length exist.
+		var depth int
+		if depths != nil {
+			depth = depths[i]
+		} else {
+			depth, _ = walk(object, path)
+		}
+		key, ends = key[:0], ends[:0]
 		// numbers.range(1, count(path) - 1), which counts down when the
-		// path is shorter than two segments. Defaults share most of their
-		// prefixes; buildPatch drops the repeated operations.
-		for _, n := range numbersRange(1, len(path)-1) {
-			prefix := path[:max(0, min(n, len(path)))]
-			key := prefixKey(prefix)
-			if seen[key] {
-				continue
+		// path is shorter than two segments.
+		for n, step := 1, rangeStep(1, len(path)-1); ; n += step {
+			if m := max(0, min(n, len(path))); m > depth {
+				if len(ends) == 0 {
+					key, ends = pathKey(key, path, ends)
+				}
+				if k := key[:ends[m]]; !seen[string(k)] {
+					seen[string(k)] = true
+					ops = append(ops, map[string]any{"op": "add", "path": path[:m], "value": map[string]any{}})
+				}
 			}
-			seen[key] = true
-			if missing(object, prefix) {
-				ops = append(ops, map[string]any{"op": "add", "path": prefix, "value": map[string]any{}})
+			if n == len(path)-1 {
+				break
 			}
 		}
 	}
 	return ops, nil
 }
 
-// prefixKey identifies a path: its segments with their JSON types.
-func prefixKey(path []any) string {
-	var b strings.Builder
-	for _, seg := range path {
-		if s, ok := seg.(string); ok {
-			b.WriteString("\x00s")
-			b.WriteString(s)
-			continue
-		}
-		b.WriteString("\x00n")
-		b.WriteString(fmt.Sprint(seg))
+// rangeStep is the step of numbers.range(a, b).
+func rangeStep(a, b int) int {
+	if b < a {
+		return -1
 	}
-	return b.String()
+	return 1
 }
 
-// numbersRange is Rego's numbers.range(a, b): a to b inclusive, counting
-// down when b < a.
-func numbersRange(a, b int) []int {
-	var out []int
-	if a <= b {
-		for i := a; i <= b; i++ {
-			out = append(out, i)
+// pathKey appends to b a key that identifies path and each of its
+// prefixes (segments with their JSON types), and returns where each
+// prefix ends.
+func pathKey(b []byte, path []any, ends []int) ([]byte, []int) {
+	ends = append(ends, 0)
+	for _, seg := range path {
+		if s, ok := seg.(string); ok {
+			b = append(append(b, 0, 's'), s...)
+		} else {
+			b = fmt.Append(append(b, 0, 'n'), seg)
 		}
-		return out
+		ends = append(ends, len(b))
 	}
-	for i := a; i >= b; i-- {
-		out = append(out, i)
-	}
-	return out
+	return b, ends
 }
 
 // missing reports whether object.get(obj, path, null) == null.
 func missing(obj ast.Value, path []any) bool {
-	v, ok := lookup(obj, path)
-	if !ok {
-		return true
-	}
-	_, null := v.(ast.Null)
-	return null
+	depth, _ := walk(obj, path)
+	return depth < len(path)
 }
 
-// lookup is object.get(obj, path, <absent>): the value at path and true,
-// or false when some segment does not exist.
-func lookup(obj ast.Value, path []any) (ast.Value, bool) {
+// walk follows path from obj as object.get does and returns how many of
+// its leading segments lead to a value other than null, and the value at
+// the end of the path when all of them do.
+func walk(obj ast.Value, path []any) (int, ast.Value) {
 	v := obj
-	for _, seg := range path {
+	var key ast.Term
+	for i, seg := range path {
 		var next *ast.Term
 		switch x := v.(type) {
 		case ast.Object:
-			var key ast.Value
 			switch k := seg.(type) {
 			case string:
-				key = ast.String(k)
+				key.Value = ast.String(k)
 			case json.Number:
-				key = ast.Number(k)
+				key.Value = ast.Number(k)
 			default:
 				kv, err := ast.InterfaceToValue(seg)
 				if err != nil {
-					return nil, false
+					return i, nil
 				}
-				key = kv
+				key.Value = kv
 			}
-			next = x.Get(ast.NewTerm(key))
+			next = x.Get(&key)
 		case *ast.Array:
 			n, ok := number(seg)
 			if !ok || n != float64(int(n)) || n < 0 || int(n) >= x.Len() {
-				return nil, false
+				return i, nil
 			}
 			next = x.Elem(int(n))
-		default:
-			return nil, false
 		}
 		if next == nil {
-			return nil, false
+			return i, nil
+		}
+		if _, null := next.Value.(ast.Null); null {
+			return i, nil
 		}
 		v = next.Value
 	}
-	return v, true
+	return len(path), v
 }
 
 // defaultedAnnotation records the checks whose defaults were applied.
@@ -159,36 +168,35 @@ const defaultedAnnotation = "paved.dev/defaulted"
 // defaults sets of every mutation package: the defaults whose leaf is
 // absent from the object (object.get is null), or holds the default's
 // api_default (the value the API server filled in).
-func applicableDefaults(sets []any, object ast.Value) ([]any, error) {
-	var out []any
+func applicableDefaults(sets []any, object ast.Value) (out []any, depths []int, err error) {
 	for _, set := range sets {
 		list, ok := set.([]any)
 		if !ok {
-			return nil, fmt.Errorf("defaults: want a set, got %T", set)
+			return nil, nil, fmt.Errorf("defaults: want a set, got %T", set)
 		}
 		for _, x := range list {
 			d, ok := x.(map[string]any)
 			if !ok {
-				return nil, fmt.Errorf("default: want an object, got %T", x)
+				return nil, nil, fmt.Errorf("default: want an object, got %T", x)
 			}
 			path, ok := d["path"].([]any)
 			if !ok {
-				return nil, fmt.Errorf("default %v: want an array path", d)
+				return nil, nil, fmt.Errorf("default %v: want an array path", d)
 			}
-			v, found := lookup(object, path)
-			if _, null := v.(ast.Null); !found || null {
-				out = append(out, d)
+			depth, v := walk(object, path)
+			if depth < len(path) {
+				out, depths = append(out, d), append(depths, depth)
 				continue
 			}
 			if def, ok := d["api_default"]; ok {
 				dv, err := ast.InterfaceToValue(def)
 				if err == nil && ast.Compare(v, dv) == 0 {
-					out = append(out, d)
+					out, depths = append(out, d), append(depths, depth)
 				}
 			}
 		}
 	}
-	return out, nil
+	return out, depths, nil
 }
 
 // annotationOps is data.paved.mutate.annotation_ops for the checks applied
@@ -205,7 +213,7 @@ func annotationOps(applied []string, allStrings bool, object ast.Value) []any {
 	// previously_applied: split fails on anything but a string, which
 	// leaves the set empty.
 	ids := map[string]bool{}
-	if v, ok := lookup(object, []any{"metadata", "annotations", defaultedAnnotation}); ok {
+	if _, v := walk(object, []any{"metadata", "annotations", defaultedAnnotation}); v != nil {
 		if s, ok := v.(ast.String); ok {
 			for id := range strings.SplitSeq(string(s), ",") {
 				if id != "" {
@@ -296,11 +304,11 @@ func (e *Engine) patchFromDefaults(b map[string]any, object ast.Value) (json.Raw
 	for i := range e.defaults {
 		sets[i] = b["d"+strconv.Itoa(i)]
 	}
-	app, err := applicableDefaults(sets, object)
+	app, depths, err := applicableDefaults(sets, object)
 	if err != nil {
 		return nil, nil, err
 	}
-	ops, err := opsFromApplicable(app, object)
+	ops, err := opsWithDepths(app, object, depths)
 	if err != nil {
 		return nil, nil, err
 	}
