@@ -26,6 +26,8 @@ inherited := {k: v |
 }
 
 # Each container's own securityContext without null fields, by entry.where.
+# Neither own nor effective holds nulls, so a field is set exactly when
+# object.get finds it (cheaper than building object.keys).
 own[entry.where] := {k: v | some k, v in object.get(entry.container, "securityContext", {}); v != null} if {
 	some entry in workload.containers
 }
@@ -38,14 +40,14 @@ effective[where] := object.union(inherited, sc) if some where, sc in own
 sets_run_as_non_root contains where if {
 	workload.linux
 	some where, sc in effective
-	not "runAsNonRoot" in object.keys(sc)
+	object.get(sc, "runAsNonRoot", null) == null
 	object.get(sc, "runAsUser", null) != 0
 }
 
 sets_read_only_root_filesystem contains where if {
 	workload.linux
 	some where, sc in own
-	not "readOnlyRootFilesystem" in object.keys(sc)
+	object.get(sc, "readOnlyRootFilesystem", null) == null
 }
 
 # allowPrivilegeEscalation false is rejected by the API server on privileged
@@ -53,7 +55,7 @@ sets_read_only_root_filesystem contains where if {
 sets_privilege_escalation contains where if {
 	workload.linux
 	some where, sc in own
-	not "allowPrivilegeEscalation" in object.keys(sc)
+	object.get(sc, "allowPrivilegeEscalation", null) == null
 	object.get(sc, "privileged", false) != true
 	not where in adds_sys_admin
 }
@@ -77,35 +79,33 @@ default sets_seccomp_profile := false
 sets_seccomp_profile if {
 	workload.linux
 	some sc in effective
-	not "seccompProfile" in object.keys(sc)
+	object.get(sc, "seccompProfile", null) == null
 }
 
-context_path(entry) := array.concat(entry.path, ["securityContext"])
-
-defaults contains {"check": "run-as-non-root", "path": array.concat(context_path(entry), ["runAsNonRoot"]), "value": true} if {
+defaults contains {"check": "run-as-non-root", "path": array.concat(entry.path, ["securityContext", "runAsNonRoot"]), "value": true} if {
 	some entry in workload.containers
 	entry.where in sets_run_as_non_root
 }
 
 # An image whose USER is root (or a name) cannot start under runAsNonRoot
 # without a numeric runAsUser.
-defaults contains {"check": "run-as-non-root", "path": array.concat(context_path(entry), ["runAsUser"]), "value": params.run_as_user} if {
+defaults contains {"check": "run-as-non-root", "path": array.concat(entry.path, ["securityContext", "runAsUser"]), "value": params.run_as_user} if {
 	some entry in workload.containers
 	entry.where in sets_run_as_non_root
-	not "runAsUser" in object.keys(effective[entry.where])
+	object.get(effective[entry.where], "runAsUser", null) == null
 }
 
-defaults contains {"check": "read-only-root-filesystem", "path": array.concat(context_path(entry), ["readOnlyRootFilesystem"]), "value": true} if {
+defaults contains {"check": "read-only-root-filesystem", "path": array.concat(entry.path, ["securityContext", "readOnlyRootFilesystem"]), "value": true} if {
 	some entry in workload.containers
 	entry.where in sets_read_only_root_filesystem
 }
 
-defaults contains {"check": "privilege-escalation", "path": array.concat(context_path(entry), ["allowPrivilegeEscalation"]), "value": false} if {
+defaults contains {"check": "privilege-escalation", "path": array.concat(entry.path, ["securityContext", "allowPrivilegeEscalation"]), "value": false} if {
 	some entry in workload.containers
 	entry.where in sets_privilege_escalation
 }
 
-defaults contains {"check": "capabilities-not-dropped", "path": array.concat(context_path(entry), ["capabilities", "drop"]), "value": ["ALL"]} if {
+defaults contains {"check": "capabilities-not-dropped", "path": array.concat(entry.path, ["securityContext", "capabilities", "drop"]), "value": ["ALL"]} if {
 	some entry in workload.containers
 	entry.where in sets_capabilities_drop
 }

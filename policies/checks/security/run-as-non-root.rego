@@ -42,9 +42,9 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	)
 }
 
-user_path(entry) := concat(".", [entry.where, "securityContext.runAsUser"]) if "runAsUser" in object.keys(security.own[entry.where])
+user_path(entry) := concat(".", [entry.where, "securityContext.runAsUser"]) if object.get(security.own[entry.where], "runAsUser", null) != null
 
-user_path(entry) := concat(".", [security.pod_context_where, "runAsUser"]) if not "runAsUser" in object.keys(security.own[entry.where])
+user_path(entry) := concat(".", [security.pod_context_where, "runAsUser"]) if object.get(security.own[entry.where], "runAsUser", null) == null
 
 hints := {
 	true: sprintf("paved fix sets runAsNonRoot: true and, if unset, runAsUser: %v", [params.run_as_user]),

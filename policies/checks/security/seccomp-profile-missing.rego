@@ -19,7 +19,7 @@ import data.paved.lib.workload
 violation contains {"msg": msg, "path": path, "fixable": security.sets_seccomp_profile} if {
 	workload.linux
 	some entry in workload.containers
-	not "seccompProfile" in object.keys(security.effective[entry.where])
+	object.get(security.effective[entry.where], "seccompProfile", null) == null
 	path := concat(".", [entry.where, "securityContext.seccompProfile"])
 	msg := sprintf(
 		"%s has no seccompProfile (neither its own nor the pod's): it may make every system call, including those behind container escapes; set the pod's securityContext.seccompProfile.type: RuntimeDefault (paved fix sets it)",
