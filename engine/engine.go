@@ -367,6 +367,11 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 	if in.Object == nil {
 		return Decision{}, errors.New("evaluate: input has no object")
 	}
+	// The evaluator notices a cancelled context from another goroutine,
+	// which a short evaluation may finish before.
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("evaluate: %w", err)
+	}
 	kind, _ := in.Object["kind"].(string)
 	kq := e.byKind[kind]
 	var q *rego.PreparedEvalQuery
@@ -384,7 +389,7 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate: %w", err)
 	}
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(input), rawResults)
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate policies: %w", err)
 	}
@@ -405,24 +410,28 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 		}
 	}
 	if m != modeValidate {
+		b, err := goValues(rs[0].Bindings, kq)
+		if err != nil {
+			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+		}
 		switch {
 		case e.defaultsInGo:
-			dec.Patch, dec.Defaulted, err = e.patchFromDefaults(rs[0].Bindings, inputObject(input))
+			dec.Patch, dec.Defaulted, err = e.patchFromDefaults(b, inputObject(input))
 		case e.opsFromApplicable:
 			var ops []any
-			if ops, err = opsFromApplicable(rs[0].Bindings["app"], inputObject(input)); err == nil {
-				dec.Patch, err = buildPatch(ops, rs[0].Bindings["aops"])
+			if ops, err = opsFromApplicable(b["app"], inputObject(input)); err == nil {
+				dec.Patch, err = buildPatch(ops, b["aops"])
 			}
 		case e.opsInGo:
-			dec.Patch, err = buildPatch(rs[0].Bindings["ops"], rs[0].Bindings["aops"])
+			dec.Patch, err = buildPatch(b["ops"], b["aops"])
 		default:
-			dec.Patch, err = decodePatch(rs[0].Bindings["patch"])
+			dec.Patch, err = decodePatch(b["patch"])
 		}
 		if err != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
 		}
 		if dec.Patch != nil && !e.defaultsInGo {
-			dec.Defaulted = decodeStrings(rs[0].Bindings["applied"])
+			dec.Defaulted = decodeStrings(b["applied"])
 			sort.Strings(dec.Defaulted)
 		}
 	}
@@ -439,11 +448,28 @@ func inputObject(input ast.Value) ast.Value {
 	return ast.Null{}
 }
 
+// goValues converts the bindings of a query evaluated with rawResults to
+// Go values, except the violations of kq's checks (which decode reads).
+func goValues(b rego.Vars, kq *kindQueries) (map[string]any, error) {
+	out := make(map[string]any, len(b))
+	for name, v := range b {
+		if kq != nil && strings.HasPrefix(name, "v") && len(name) > 1 && name[1] >= '0' && name[1] <= '9' {
+			continue
+		}
+		gv, err := goValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out[name] = gv
+	}
+	return out, nil
+}
+
 // decode reads the violations of every check of the query.
 func (kq *kindQueries) decode(b rego.Vars) ([]rawViolation, error) {
 	var out []rawViolation
 	for i, id := range kq.checks {
-		vs, err := decodeViolations(b["v"+strconv.Itoa(i)], id)
+		vs, err := decodeViolationTerms(b["v"+strconv.Itoa(i)], id)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
 		}
@@ -465,7 +491,7 @@ func (e *Engine) ratchet(ctx context.Context, in Input, input ast.Value, vs []Vi
 	if kq == nil {
 		return nil
 	}
-	rs, err := kq.validate.Eval(ctx, rego.EvalParsedInput(oldInput))
+	rs, err := kq.validate.Eval(ctx, rego.EvalParsedInput(oldInput), rawResults)
 	if err != nil {
 		return fmt.Errorf("evaluate policies on the old object: %w", err)
 	}

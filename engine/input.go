@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
 )
 
 // Go types for what the policies return, decoded in one place.
@@ -67,6 +68,100 @@ func objectValue(m map[string]any) (ast.Value, error) {
 		return ast.Null{}, nil
 	}
 	return ast.InterfaceToValue(m)
+}
+
+// rawResults makes the evaluator return the result terms as they are
+// (*ast.Term) instead of converting every binding to Go values: the
+// violations are read straight from the terms, which saves most of the
+// allocations of the conversion, and goValue converts the rest.
+var rawResults = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil })
+
+// goValue converts a binding of a query evaluated with rawResults to the
+// Go value the evaluator would have returned.
+func goValue(v any) (any, error) {
+	t, ok := v.(*ast.Term)
+	if !ok {
+		return v, nil
+	}
+	return ast.JSON(t.Value)
+}
+
+// decodeViolationTerms is decodeViolations for a binding of a query
+// evaluated with rawResults.
+func decodeViolationTerms(v any, check string) ([]rawViolation, error) {
+	t, ok := v.(*ast.Term)
+	if !ok {
+		return decodeViolations(v, check)
+	}
+	set, ok := t.Value.(ast.Set)
+	if !ok {
+		gv, err := goValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("violations: %w", err)
+		}
+		return decodeViolations(gv, check)
+	}
+	out := make([]rawViolation, 0, set.Len())
+	err := set.Iter(func(x *ast.Term) error {
+		m, ok := x.Value.(ast.Object)
+		if !ok {
+			gv, err := ast.JSON(x.Value)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("violation: want an object, got %T", gv)
+		}
+		r := rawViolation{Check: check}
+		if check == "" {
+			r.Check = termString(m, checkKeyTerm)
+		}
+		r.Message = termString(m, msgKeyTerm)
+		if p := m.Get(pathKeyTerm); p != nil {
+			switch pv := p.Value.(type) {
+			case ast.String:
+				r.Path = string(pv)
+			case ast.Null:
+			default:
+				gv, err := ast.JSON(pv)
+				if err != nil {
+					return err
+				}
+				r.Path = fmt.Sprint(gv)
+			}
+		}
+		if f := m.Get(fixableKeyTerm); f != nil {
+			b, _ := f.Value.(ast.Boolean)
+			r.Fixable = bool(b)
+		}
+		if r.Check == "" {
+			gv, _ := ast.JSON(m)
+			return fmt.Errorf("violation without a check id: %v", gv)
+		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// The keys of a violation.
+var (
+	checkKeyTerm   = ast.StringTerm("check")
+	msgKeyTerm     = ast.StringTerm("msg")
+	pathKeyTerm    = ast.StringTerm("path")
+	fixableKeyTerm = ast.StringTerm("fixable")
+)
+
+// termString is the string at key of m, "" when it is absent or not a string.
+func termString(m ast.Object, key *ast.Term) string {
+	if t := m.Get(key); t != nil {
+		if s, ok := t.Value.(ast.String); ok {
+			return string(s)
+		}
+	}
+	return ""
 }
 
 // decodeViolations reads a violations set as returned by the evaluator.
