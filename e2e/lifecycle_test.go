@@ -266,6 +266,16 @@ func TestSelfManagedCertificates(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("CA injection: %v\n%s", err, w.Log(20))
 	}
+	// The API server reads webhook configurations through its own informer,
+	// so it trusts the injected CA a moment after the objects change: wait
+	// (bounded) until a server-side dry run passes the namespace guard.
+	if err := eventually(30*time.Second, func() error {
+		probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-certs-probe"}}
+		_, err := e.admin.CoreV1().Namespaces().Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err
+	}); err != nil {
+		t.Fatalf("the API server never trusted the self-managed certificate: %v\n%s", err, w.Log(20))
+	}
 	ns := e.namespace(t, "e2e-certs", scope)
 	if err := waitMutated(ctx, e.admin, ns); err != nil {
 		t.Errorf("through the Service reference with the self-managed certificate: %v\n%s", err, w.Log(20))
