@@ -40,18 +40,7 @@ defaults contains {"check": "team-extra", "path": ["metadata", "labels", "team"]
 				t.Fatal(err)
 			}
 			in := Input{Operation: "CREATE", Object: twoContainerDeployment(), Namespace: Namespace{Name: "shop"}}
-			input, err := toValue(in, e.state.Load().params)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := decodePatch(rs[0].Bindings["patch"])
-			if err != nil {
-				t.Fatal(err)
-			}
+			want, _ := policyPatch(t, e, q, in)
 			d, err := e.Evaluate(ctx, in)
 			if err != nil {
 				t.Fatal(err)

@@ -225,18 +225,7 @@ func TestPatchMatchesPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	check := func(t *testing.T, in Input) {
-		input, err := toValue(in, e.state.Load().params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := decodePatch(rs[0].Bindings["patch"])
-		if err != nil {
-			t.Fatal(err)
-		}
+		want, bindings := policyPatch(t, e, q, in)
 		d, err := e.Mutate(ctx, in)
 		if err != nil {
 			t.Fatal(err)
@@ -246,7 +235,7 @@ func TestPatchMatchesPolicy(t *testing.T) {
 		}
 		var wantApplied []string
 		if want != nil {
-			wantApplied = decodeStrings(rs[0].Bindings["applied"])
+			wantApplied = decodeStrings(bindings["applied"])
 			sort.Strings(wantApplied)
 		}
 		if !slices.Equal(d.Defaulted, wantApplied) {
@@ -323,4 +312,23 @@ func TestPointer(t *testing.T) {
 	if _, err := pointer([]any{true}); err == nil {
 		t.Errorf("pointer([true]): got no error; want one")
 	}
+}
+
+// policyPatch evaluates q (which binds "patch") on in exactly as the engine
+// builds its input, and returns the policies' own patch and all bindings.
+func policyPatch(t *testing.T, e *Engine, q rego.PreparedEvalQuery, in Input) (json.RawMessage, rego.Vars) {
+	t.Helper()
+	input, err := toValue(in, e.state.Load().params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := q.Eval(context.Background(), rego.EvalParsedInput(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch, err := decodePatch(rs[0].Bindings["patch"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return patch, rs[0].Bindings
 }
