@@ -60,7 +60,10 @@ type HandlerOptions struct {
 	// Timeout bounds one request's evaluation unless the config's
 	// webhook.evaluationTimeout sets another bound. Default 2s.
 	Timeout time.Duration
-	// MaxConcurrent bounds evaluations in flight. Default 4×GOMAXPROCS.
+	// MaxConcurrent bounds evaluations in flight; the rest wait for a slot
+	// in arrival order until their deadline. Evaluation is CPU-bound, so
+	// more slots than CPUs only make every request slower: the default is
+	// GOMAXPROCS (at least 2, so one slow request never holds up the rest).
 	MaxConcurrent int
 	// ProfileEvery samples one request in ProfileEvery for per-check timing;
 	// 0 turns sampling off.
@@ -102,7 +105,7 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 		o.Timeout = 2 * time.Second
 	}
 	if o.MaxConcurrent <= 0 {
-		o.MaxConcurrent = 4 * runtime.GOMAXPROCS(0)
+		o.MaxConcurrent = max(2, runtime.GOMAXPROCS(0))
 	}
 	decisions, err := newDecisionCache(o.DecisionCacheSize)
 	if err != nil {

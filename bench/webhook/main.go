@@ -61,6 +61,7 @@ type settings struct {
 	duration    time.Duration
 	maxDuration time.Duration
 	concurrency int
+	inFlight    int
 	paths       []string
 	modes       []string
 }
@@ -72,6 +73,7 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&s.duration, "duration", 5*time.Second, "how long each rate runs")
 	fs.DurationVar(&s.maxDuration, "max-duration", 5*time.Second, "how long the closed-loop throughput run lasts")
 	fs.IntVar(&s.concurrency, "concurrency", 8, "clients of the closed-loop throughput run")
+	fs.IntVar(&s.inFlight, "max-concurrent", 0, "paved-webhook's --max-concurrent: evaluations in flight at most (0: its default, one per CPU)")
 	paths := fs.String("paths", "/validate,/mutate", "paved endpoints to measure, comma-separated")
 	modes := fs.String("modes", "distinct,identical", "distinct: every request a different Deployment, so each is evaluated; identical: the same request again, as reinvocations, dry runs and re-applies send it (answered from the decision cache)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both servers and the load) to this file")
@@ -118,7 +120,7 @@ func run(args []string, out io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	pavedURL, reg, err := startPaved(ctx, dir)
+	pavedURL, reg, err := startPaved(ctx, dir, s.inFlight)
 	if err != nil {
 		return err
 	}
@@ -333,7 +335,7 @@ func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 
 // startPaved runs paved-webhook in this process, standalone, as a benchmark
 // or local check would start it. Its decision log is encoded but discarded.
-func startPaved(ctx context.Context, certDir string) (string, *prometheus.Registry, error) {
+func startPaved(ctx context.Context, certDir string, maxConcurrent int) (string, *prometheus.Registry, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -355,6 +357,7 @@ func startPaved(ctx context.Context, certDir string) (string, *prometheus.Regist
 			Gatherer:          reg,
 			ProfileEvery:      100,
 			DecisionCacheSize: 1024,
+			MaxConcurrent:     maxConcurrent,
 			Logger:            slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			Started:           func(net.Addr, net.Addr) { close(started) },
 		})
