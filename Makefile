@@ -5,9 +5,12 @@ K8S_VERSION := v1.37.2
 # The control-plane binaries live outside the repository so that fresh
 # clones (CI's among them) reuse one build.
 export PAVED_K8S_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/k8s/$(K8S_VERSION)/bin
+# promtool, which checks the alert rules, is built the same way (hack/promtool pins it).
+PROMETHEUS_VERSION := $(shell cd hack/promtool && $(GO) list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+export PAVED_PROMTOOL ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/promtool/$(PROMETHEUS_VERSION)/promtool
 GO_PACKAGES = $$($(GO) list ./... | grep -v /e2e)
 
-.PHONY: all build test lint go-test opa-test e2e control-plane demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook clean
+.PHONY: all build test lint go-test opa-test e2e control-plane promtool demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook clean
 
 all: build
 
@@ -31,13 +34,17 @@ lint:
 opa-test:
 	$(GO) tool opa test policies/ --fail-on-empty
 
-## go-test: Go unit and integration tests (PostgreSQL started on loopback for the store tests)
-go-test:
+## go-test: Go unit and integration tests (PostgreSQL started on loopback for the store tests; promtool for the alert rules)
+go-test: promtool
 	hack/with-postgres.sh $(GO) test -count=1 $(GO_PACKAGES)
 
 ## control-plane: build etcd, kube-apiserver, kube-controller-manager and kubectl (cached)
 control-plane:
 	hack/k8s/build.sh
+
+## promtool: build promtool, which checks and unit-tests the alert rules (cached)
+promtool:
+	hack/promtool/build.sh
 
 ## e2e: end-to-end tests against a real kube-apiserver on loopback
 e2e: control-plane

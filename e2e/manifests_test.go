@@ -27,7 +27,7 @@ func TestManifests(t *testing.T) {
 	e.sharedWebhook(t)
 	root := filepath.Join(e.root, "manifests")
 	targets := manifestTargets(t, root)
-	for _, want := range []string{"paved", "orders"} {
+	for _, want := range []string{"paved", "orders", "observability"} {
 		if !slices.ContainsFunc(targets, func(s string) bool { return s == want || strings.HasPrefix(s, want+"/") }) {
 			t.Errorf("manifests/%s: missing; the suite applies every shipped manifest", want)
 		}
@@ -57,6 +57,9 @@ spec:
 			docs, err := pavedwebhook.Render(e.cp.Kubectl(), dir)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if usesKindsOf(t, docs, monitoringGroup) {
+				e.installMonitoringCRDs(t)
 			}
 			// Namespaces that the manifests create do not exist during a dry
 			// run; create them first, served by paved.
@@ -315,4 +318,63 @@ func applyInOrder(e *env, ns string, phases []string) string {
 		}
 	}
 	return ""
+}
+
+// monitoringGroup is the API group of the Prometheus Operator's resources,
+// which manifests/observability ships.
+const monitoringGroup = "monitoring.coreos.com"
+
+// usesKindsOf reports whether some object of docs belongs to the API group.
+func usesKindsOf(t *testing.T, docs [][]byte, group string) bool {
+	t.Helper()
+	for _, doc := range docs {
+		var obj metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &obj); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(obj.APIVersion, group+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// installMonitoringCRDs installs the Prometheus Operator's PodMonitor and
+// PrometheusRule CRDs, taken from the operator's module at the version of
+// the API types in go.mod, so that the strict dry run holds
+// manifests/observability to their real schemas. The module comes from the
+// Go module proxy (or the module cache).
+func (e *env) installMonitoringCRDs(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Version}}", "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring")
+	list.Dir = e.root
+	version, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list -m of the Prometheus Operator's API types: %v", err)
+	}
+	mod := "github.com/prometheus-operator/prometheus-operator@" + strings.TrimSpace(string(version))
+	download := exec.CommandContext(ctx, "go", "mod", "download", "-json", mod)
+	download.Dir = t.TempDir() // outside paved's module, which does not require it
+	out, err := download.Output()
+	var info struct{ Dir, Error string }
+	if err == nil {
+		err = json.Unmarshal(out, &info)
+	}
+	if err != nil || info.Error != "" || info.Dir == "" {
+		t.Fatalf("go mod download %s: %v %s", mod, err, info.Error)
+	}
+	var crds []string
+	for _, plural := range []string{"podmonitors", "prometheusrules"} {
+		file := filepath.Join(info.Dir, "example", "prometheus-operator-crd", monitoringGroup+"_"+plural+".yaml")
+		// Server-side: the CRDs are too large for the last-applied annotation.
+		if r := e.kubectl(controlplane.AdminUser, "", "apply", "--server-side", "-f", file); r.err != nil {
+			t.Fatalf("install the %s CRD of %s: %s", plural, mod, r)
+		}
+		crds = append(crds, "crd/"+plural+"."+monitoringGroup)
+	}
+	if r := e.kubectl(controlplane.AdminUser, "", append([]string{"wait", "--for=condition=Established", "--timeout=60s"}, crds...)...); r.err != nil {
+		t.Fatalf("wait for the monitoring CRDs: %s", r)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/paved-k8s/paved/config"
 )
 
 // Metrics are the webhook's Prometheus instruments. They are registered on
@@ -99,6 +101,21 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	// Export the counters that alerts watch at zero from the start:
+	// increase() and rate() see nothing when a series first appears
+	// already at 1, so the first failure-mode answer or rejected config
+	// would not alert.
+	for _, mode := range config.FailureModes {
+		for _, reason := range []string{"timeout", "overloaded", "error"} {
+			m.failureMode.WithLabelValues(mode, reason)
+		}
+	}
+	for _, result := range []string{"success", "failure"} {
+		m.configReloads.WithLabelValues(result)
+	}
+	for _, result := range []string{"hit", "miss"} {
+		m.decisionCache.WithLabelValues(result)
 	}
 	return m, nil
 }
