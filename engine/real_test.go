@@ -3,9 +3,12 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/paved-k8s/paved/config"
 )
@@ -183,6 +186,56 @@ func BenchmarkEvaluateDeployment(b *testing.B) {
 		if err != nil || len(d.Violations) == 0 || d.Patch == nil {
 			b.Fatalf("Evaluate: %v, %d violations, patch %d bytes", err, len(d.Violations), len(d.Patch))
 		}
+	}
+}
+
+// BenchmarkRuleFloor measures the floor that OPA's interpreter sets under
+// BenchmarkEvaluateDeployment: the two-container Deployment evaluated by
+// the container list of policies/lib alone, and with as many minimal checks
+// as apply to a Deployment, each one rule that walks the containers and
+// reports each with a path and a message. The difference, divided by the
+// number of checks, is the least one check costs.
+func BenchmarkRuleFloor(b *testing.B) {
+	e := realEngine(b)
+	in := Input{Operation: "CREATE", Object: twoContainerDeployment(), Namespace: Namespace{Name: "shop"}}
+	input, err := toValue(in, e.state.Load().params)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := len(e.byKind["Deployment"].checks)
+	for _, checks := range []int{0, n} {
+		var opts []func(*rego.Rego)
+		for name, m := range e.compiler.Modules {
+			opts = append(opts, rego.Module(name, m.String()))
+		}
+		query := []string{"x = data.paved.lib.workload.containers"}
+		for i := range checks {
+			opts = append(opts, rego.Module(fmt.Sprintf("floor%d.rego", i), fmt.Sprintf(`package floor%d
+
+import data.paved.lib.workload
+
+violation contains {"msg": msg, "path": path, "fixable": false} if {
+	some entry in workload.containers
+	not entry.container.field%d
+	path := concat(".", [entry.where, "field%d"])
+	msg := sprintf("%%s does not set field%d; set it", [entry.describe])
+}
+`, i, i, i, i)))
+			query = append(query, fmt.Sprintf("v%d = data.floor%d.violation", i, i))
+		}
+		q, err := rego.New(append(opts, rego.Query(strings.Join(query, "; ")))...).PrepareForEval(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("checks=%d", checks), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rs, err := q.Eval(context.Background(), rego.EvalParsedInput(input))
+				if err != nil || len(rs) != 1 {
+					b.Fatalf("Eval: %v, %d results", err, len(rs))
+				}
+			}
+		})
 	}
 }
 
