@@ -32,11 +32,15 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.opentelemetry.io/otel/trace/noop"
 	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/inject"
 	"github.com/paved-k8s/paved/sidecar"
 	"github.com/paved-k8s/paved/webhook"
 )
@@ -64,16 +68,39 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		}
 	}
 	docs := bytes.Split(read(t, "podmonitors.yaml"), []byte("\n---\n"))
-	var jobs []string
+	monitors := map[string]monitoringv1.PodMonitor{}
 	for i, doc := range docs {
 		var pm monitoringv1.PodMonitor
 		if err := yaml.UnmarshalStrict(doc, &pm); err != nil {
 			t.Fatalf("podmonitors.yaml document %d: %v", i, err)
 		}
-		jobs = append(jobs, pm.Name)
+		if len(pm.Spec.PodMetricsEndpoints) != 1 || pm.Spec.PodMetricsEndpoints[0].Port == nil {
+			t.Fatalf("podmonitors.yaml %s: want one endpoint, by port name", pm.Name)
+		}
+		monitors[pm.Name] = pm
 	}
-	if !slices.Equal(jobs, []string{"paved-webhook", "paved-sidecar"}) {
-		t.Errorf("podmonitors.yaml: got %v; want the paved-webhook and paved-sidecar PodMonitors", jobs)
+	if len(monitors) != 2 {
+		t.Fatalf("podmonitors.yaml: got %d PodMonitors; want paved-webhook and paved-sidecar", len(monitors))
+	}
+	// The ports they scrape are the ones the webhook's Deployment and the
+	// injected sidecar declare.
+	if got := *monitors["paved-sidecar"].Spec.PodMetricsEndpoints[0].Port; got != inject.AdminPortName {
+		t.Errorf("PodMonitor paved-sidecar scrapes port %q; the injected sidecar serves /metrics on %q", got, inject.AdminPortName)
+	}
+	var deploy appsv1.Deployment
+	if err := yaml.UnmarshalStrict(read(t, "../paved/deployment.yaml"), &deploy); err != nil {
+		t.Fatalf("manifests/paved/deployment.yaml: %v", err)
+	}
+	webhookMonitor := monitors["paved-webhook"]
+	selector, err := metav1.LabelSelectorAsSelector(&webhookMonitor.Spec.Selector)
+	if err != nil || !selector.Matches(labels.Set(deploy.Spec.Template.Labels)) {
+		t.Errorf("PodMonitor paved-webhook selects %v, which does not match the webhook's pods %v (%v)", webhookMonitor.Spec.Selector, deploy.Spec.Template.Labels, err)
+	}
+	port := *webhookMonitor.Spec.PodMetricsEndpoints[0].Port
+	if !slices.ContainsFunc(deploy.Spec.Template.Spec.Containers, func(c corev1.Container) bool {
+		return slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == port })
+	}) {
+		t.Errorf("PodMonitor paved-webhook scrapes port %q, which the webhook's containers do not declare", port)
 	}
 	uids := map[string]bool{}
 	for _, name := range dashboardFiles(t) {
