@@ -78,9 +78,9 @@ openapi-check:
 bench-orders:
 	$(GO) run ./bench/orders $(BENCH_ARGS)
 
-## bench-webhook: paved-webhook vs an allow-all webhook over HTTPS on loopback at 100, 500 and 1,000 req/s
+## bench-webhook: paved-webhook vs an allow-all webhook over HTTPS on loopback at 100, 500 and 1,000 req/s (GOGC=400, as manifests/paved runs it)
 bench-webhook:
-	$(GO) run ./bench/webhook $(BENCH_ARGS)
+	GOGC=$${GOGC:-400} $(GO) run ./bench/webhook $(BENCH_ARGS)
 
 ## bench-sidecar: app direct vs bare httputil.ReverseProxy vs paved-sidecar at 1,000 req/s on loopback
 bench-sidecar:

@@ -138,7 +138,11 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(out, "paved-webhook admission benchmark: two-container Deployment CREATE, HTTPS on loopback, GOMAXPROCS=%d\n", goMaxProcs())
+	gogc := os.Getenv("GOGC")
+	if gogc == "" {
+		gogc = "100"
+	}
+	fmt.Fprintf(out, "paved-webhook admission benchmark: two-container Deployment CREATE, HTTPS on loopback, GOMAXPROCS=%d, GOGC=%s\n", goMaxProcs(), gogc)
 	fmt.Fprintf(out, "open loop %s per rate; closed loop %s with %d clients for maximum throughput\n\n", s.duration, s.maxDuration, s.concurrency)
 	defer printServerTimes(out, reg)
 	for _, path := range s.paths {
