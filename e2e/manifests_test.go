@@ -70,7 +70,7 @@ spec:
 				e.namespace(t, ns, sharedScope)
 			}
 			args := []string{"apply", "--dry-run=server", "--validate=strict"}
-			if isKustomization(dir) {
+			if pavedwebhook.HasKustomization(dir) {
 				args = append(args, "-k", dir)
 			} else {
 				args = append(args, "-R", "-f", dir)
@@ -103,13 +103,13 @@ func manifestTargets(t *testing.T, root string) []string {
 			if strings.HasPrefix(rel, k+"/") {
 				// Bases and overlays below a kustomization are applied on
 				// their own only when they are kustomizations themselves.
-				if isKustomization(path) {
+				if pavedwebhook.HasKustomization(path) {
 					targets = append(targets, rel)
 				}
 				return nil
 			}
 		}
-		if isKustomization(path) {
+		if pavedwebhook.HasKustomization(path) {
 			kustomized = append(kustomized, rel)
 			targets = append(targets, rel)
 			return nil
@@ -124,15 +124,6 @@ func manifestTargets(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	return targets
-}
-
-func isKustomization(dir string) bool {
-	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 func hasYAML(dir string) bool {
@@ -150,14 +141,8 @@ func referencedNamespaces(t *testing.T, docs [][]byte) []string {
 	t.Helper()
 	var out []string
 	for _, doc := range docs {
-		var obj struct {
-			Kind     string `json:"kind"`
-			Metadata struct {
-				Name      string `json:"name"`
-				Namespace string `json:"namespace"`
-			} `json:"metadata"`
-		}
-		if err := yaml.Unmarshal(doc, &obj); err != nil {
+		obj, err := pavedwebhook.ParseHeader(doc)
+		if err != nil {
 			t.Fatal(err)
 		}
 		ns := obj.Metadata.Namespace
@@ -328,8 +313,8 @@ const monitoringGroup = "monitoring.coreos.com"
 func usesKindsOf(t *testing.T, docs [][]byte, group string) bool {
 	t.Helper()
 	for _, doc := range docs {
-		var obj metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &obj); err != nil {
+		obj, err := pavedwebhook.ParseHeader(doc)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if strings.HasPrefix(obj.APIVersion, group+"/") {

@@ -340,6 +340,14 @@ func (h *Handler) requestTimeout(cfg *config.Config) time.Duration {
 	return cfg.Webhook.EvaluationTimeoutOrDefault(h.timeout)
 }
 
+// failureReasons are why the failure mode answers a request (the reason
+// label of paved_failure_mode_total), with the words its answer uses.
+var failureReasons = map[string]string{
+	"timeout":    "policy evaluation did not finish in time",
+	"overloaded": "the webhook is overloaded",
+	"error":      "policy evaluation failed",
+}
+
 // failure answers a request whose evaluation failed, as the config's failure
 // mode says: deny with a clear message (default) or allow with a warning.
 // The error itself goes to the log, not to the client.
@@ -350,11 +358,7 @@ func (h *Handler) failure(cfg *config.Config, err error, reason string, out *out
 	}
 	h.metrics.failureMode.WithLabelValues(mode, reason).Inc()
 	out.reason = reason + ": " + err.Error()
-	what := map[string]string{
-		"timeout":    "policy evaluation did not finish in time",
-		"overloaded": "the webhook is overloaded",
-		"error":      "policy evaluation failed",
-	}[reason]
+	what := failureReasons[reason]
 	if mode == "allow" {
 		out.decision = "failure-allowed"
 		return admission.Allowed("").WithWarnings(fmt.Sprintf(

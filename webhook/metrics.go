@@ -107,7 +107,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	// already at 1, so the first failure-mode answer or rejected config
 	// would not alert.
 	for _, mode := range config.FailureModes {
-		for _, reason := range []string{"timeout", "overloaded", "error"} {
+		for reason := range failureReasons {
 			m.failureMode.WithLabelValues(mode, reason)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/paved-k8s/paved/e2e/controlplane"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // ServiceAccountKubeconfig applies the ServiceAccount and RBAC objects of
@@ -24,14 +23,8 @@ func ServiceAccountKubeconfig(ctx context.Context, cp *controlplane.ControlPlane
 	var rbac []string
 	sa := ""
 	for _, doc := range docs {
-		var obj struct {
-			Kind     string `json:"kind"`
-			Metadata struct {
-				Name      string `json:"name"`
-				Namespace string `json:"namespace"`
-			} `json:"metadata"`
-		}
-		if err := yaml.Unmarshal(doc, &obj); err != nil {
+		obj, err := ParseHeader(doc)
+		if err != nil {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
 		switch obj.Kind {

@@ -43,11 +43,11 @@ func LoadConfigurations(kubectl, dir string) (*Configurations, error) {
 	}
 	c := &Configurations{Source: dir}
 	for _, doc := range docs {
-		var tm metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &tm); err != nil {
+		h, err := ParseHeader(doc)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
-		switch tm.Kind {
+		switch h.Kind {
 		case "MutatingWebhookConfiguration":
 			var m admissionregistrationv1.MutatingWebhookConfiguration
 			if err := yaml.UnmarshalStrict(doc, &m); err != nil {
@@ -68,11 +68,29 @@ func LoadConfigurations(kubectl, dir string) (*Configurations, error) {
 	return c, nil
 }
 
+// Header is what identifies one rendered object.
+type Header struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+}
+
+// ParseHeader reads the apiVersion, kind, name and namespace of one
+// document that Render returned.
+func ParseHeader(doc []byte) (Header, error) {
+	var h Header
+	err := yaml.Unmarshal(doc, &h)
+	return h, err
+}
+
 // Render returns the YAML documents of a manifests directory, rendered with
 // `kubectl kustomize` when it has a kustomization file.
 func Render(kubectl, dir string) ([][]byte, error) {
 	var data []byte
-	if hasKustomization(dir) {
+	if HasKustomization(dir) {
 		var stderr bytes.Buffer
 		cmd := exec.Command(kubectl, "kustomize", dir)
 		cmd.Stderr = &stderr
@@ -115,7 +133,8 @@ func Render(kubectl, dir string) ([][]byte, error) {
 	return docs, nil
 }
 
-func hasKustomization(dir string) bool {
+// HasKustomization reports whether dir holds a kustomization file.
+func HasKustomization(dir string) bool {
 	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
 		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
 			return true

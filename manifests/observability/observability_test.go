@@ -161,7 +161,7 @@ func TestQueriesUseExportedMetrics(t *testing.T) {
 	inv := inventory{}
 	inv.add(t, webhookMetrics(t))
 	inv.add(t, sidecarMetrics(t))
-	inv.target("up")
+	inv.series("up") // only target labels
 
 	var rule monitoringv1.PrometheusRule
 	if err := yaml.Unmarshal(read(t, "alerts.yaml"), &rule); err != nil {
@@ -273,9 +273,6 @@ func (inv inventory) series(name string) labelSet {
 	}
 	return inv[name]
 }
-
-// target adds a series that carries only target labels (up).
-func (inv inventory) target(name string) { inv.series(name) }
 
 func (inv inventory) record(name string, labels []string) {
 	s := inv.series(name)
