@@ -86,11 +86,18 @@ func startChild(t *testing.T, db string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "ORDERS_TEST_CHILD=1", "ORDERS_ADDR=127.0.0.1:0", "ORDERS_DATABASE_URL="+db, "OTEL_EXPORTER_OTLP_ENDPOINT=")
-	stderr, err := cmd.StderrPipe()
+	// A pipe of our own, not StderrPipe: Wait closes that one as soon as
+	// the child exits, which can drop the last lines before they are read.
+	// This one reaches EOF once the child has exited and all is read.
+	stderr, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stderr = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		stderr.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -110,6 +117,7 @@ func startChild(t *testing.T, db string) *child {
 			}
 		}
 		close(c.logs)
+		stderr.Close()
 	}()
 	select {
 	case c.addr = <-addr:
