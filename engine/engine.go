@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -32,7 +31,7 @@ type Engine struct {
 	checks   []Check
 	byID     map[string]*Check
 	kinds    map[string]bool // every kind some check applies to
-	defaults []string        // mutation packages, e.g. paved/defaults/probes
+	defaults []string        // mutation packages, e.g. paved.defaults.probes
 	// paramDefaults are the policies' default parameters (nil when the
 	// policies define none), used to validate the config's params.
 	paramDefaults map[string]any
@@ -41,23 +40,14 @@ type Engine struct {
 	// only those checks: a PodDisruptionBudget is not run through the
 	// two dozen container checks. Kinds no check lists get no violations.
 	byKind map[string]*kindQueries
-	mutate rego.PreparedEvalQuery // patch only
-	// opsInGo is true when the queries return the operation sets and the
-	// engine sorts and encodes the patch (see patch.go).
-	opsInGo bool
-	// opsFromApplicable is true when the queries return the applicable
-	// defaults instead of ops, and the engine derives ops (see patch.go).
-	opsFromApplicable bool
-	// defaultsInGo is true when the queries return each mutation
-	// package's defaults (bindings d0, d1, ...) and the engine computes
-	// applicable, applied and annotation_ops too (see patch.go).
-	defaultsInGo bool
+	// mutate evaluates the defaults of every mutation package (binding
+	// d<i> for defaults[i]); buildPatch turns them into the patch.
+	mutate rego.PreparedEvalQuery
 	// all evaluates data.paved.main.violations, every check regardless of
 	// kind; tests hold byKind to it.
 	all rego.PreparedEvalQuery
 
 	state atomic.Pointer[state]
-	now   func() time.Time
 
 	profileOnce    sync.Once
 	profileQueries map[string]rego.PreparedEvalQuery
@@ -74,7 +64,6 @@ type options struct {
 	fsys  []fs.FS
 	extra []fs.FS
 	cfg   *config.Config
-	now   func() time.Time
 }
 
 // Option configures New.
@@ -98,11 +87,6 @@ func WithConfig(cfg *config.Config) Option {
 	return func(o *options) { o.cfg = cfg }
 }
 
-// WithClock sets the clock that decides whether exemptions have expired.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.now = now }
-}
-
 // kindQueries are the prepared queries for one kind; binding v<i> holds
 // the violations of checks[i].
 type kindQueries struct {
@@ -110,21 +94,15 @@ type kindQueries struct {
 	checks             []string
 }
 
-// patchQuery evaluates the policies' own patch rule; New switches to
-// opsQuery when the mutation entry point defines ops and annotation_ops.
-const patchQuery = "patch = " + patchRef + "; applied = " + appliedRef
-
 const (
 	violationsRef = "data.paved.main.violations"
-	patchRef      = "data.paved.mutate.patch"
-	appliedRef    = "data.paved.mutate.applied"
 	paramsRef     = "data.paved.lib.params.defaults"
 )
 
 // New loads, compiles and prepares the policies, reads the catalogue from
 // their METADATA and validates the config against it.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	o := options{fsys: []fs.FS{policies.FS}, now: time.Now}
+	o := options{fsys: []fs.FS{policies.FS}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -144,10 +122,8 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 			modules[name] = m
 		}
 	}
-	for _, pkg := range []string{"paved.main", "paved.mutate"} {
-		if !hasPackage(modules, pkg) {
-			return nil, fmt.Errorf("load policies: package %s is missing", pkg)
-		}
+	if !hasPackage(modules, "paved.main") {
+		return nil, fmt.Errorf("load policies: package paved.main is missing")
 	}
 	checks, err := readChecks(modules)
 	if err != nil {
@@ -158,7 +134,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
 	}
-	e := &Engine{compiler: compiler, checks: checks, byID: map[string]*Check{}, defaults: defaultsPackages(modules), now: o.now}
+	e := &Engine{compiler: compiler, checks: checks, byID: map[string]*Check{}, defaults: defaultsPackages(modules)}
 	e.kinds = map[string]bool{}
 	for i := range e.checks {
 		e.byID[e.checks[i].ID] = &e.checks[i]
@@ -176,16 +152,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if e.all, err = prepare("violations = " + violationsRef); err != nil {
 		return nil, err
 	}
-	mutateQuery := patchQuery
-	if definesRule(modules, "paved.mutate", "ops") && definesRule(modules, "paved.mutate", "annotation_ops") {
-		mutateQuery, e.opsInGo = opsQuery, true
-		if definesRule(modules, "paved.mutate", "applicable") {
-			mutateQuery, e.opsFromApplicable = applicableQuery, true
-			if q, ok := defaultsQuery(modules, e.defaults); ok {
-				mutateQuery, e.defaultsInGo = q, true
-			}
-		}
-	}
+	mutateQuery := e.defaultsQuery()
 	if e.mutate, err = prepare(mutateQuery); err != nil {
 		return nil, err
 	}
@@ -195,7 +162,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		var parts []string
 		for _, c := range e.checks {
 			if slices.Contains(c.Kinds, kind) {
-				parts = append(parts, fmt.Sprintf("v%d = %s", len(kq.checks), c.violationRef()))
+				parts = append(parts, fmt.Sprintf("v%d = %s", len(kq.checks), ref(c.Package, "violation")))
 				kq.checks = append(kq.checks, c.ID)
 			}
 		}
@@ -227,16 +194,28 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// violationRef is the reference to the check's violation set, quoted so
-// that any package name works.
-func (c Check) violationRef() string {
-	segs := strings.Split(c.Package, ".")
+// defaultsQuery binds d<i> to the defaults of mutation package i (a set
+// rule, so it is defined, possibly empty, on every input).
+func (e *Engine) defaultsQuery() string {
+	parts := make([]string, 0, len(e.defaults)+1)
+	for i, p := range e.defaults {
+		parts = append(parts, fmt.Sprintf("d%d = %s", i, ref(p, "defaults")))
+	}
+	if len(parts) == 0 {
+		return "true"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ref is the quoted reference to rule in the dotted package pkg, so that any
+// package name works.
+func ref(pkg, rule string) string {
 	var b strings.Builder
 	b.WriteString("data")
-	for _, s := range segs {
+	for s := range strings.SplitSeq(pkg, ".") {
 		fmt.Fprintf(&b, "[%q]", s)
 	}
-	b.WriteString(".violation")
+	b.WriteString("." + rule)
 	return b.String()
 }
 
@@ -347,12 +326,14 @@ const (
 	modeMutate
 )
 
-// Evaluate returns the violations (with effective actions) and the patch.
+// Evaluate returns the violations and the patch.
 func (e *Engine) Evaluate(ctx context.Context, in Input) (Decision, error) {
 	return e.eval(ctx, in, modeEvaluate)
 }
 
-// Validate returns the violations only.
+// Validate returns the violations only. On an UPDATE that has violations,
+// the old object is evaluated too, and the violations it already had are
+// marked Preexisting.
 func (e *Engine) Validate(ctx context.Context, in Input) (Decision, error) {
 	return e.eval(ctx, in, modeValidate)
 }
@@ -398,41 +379,24 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 	}
 	var dec Decision
 	if m != modeMutate && kq != nil {
-		raws, err := kq.decode(rs[0].Bindings)
-		if err != nil {
+		if dec.Violations, err = e.violations(kq, rs[0].Bindings); err != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
 		}
-		dec.Violations, dec.Warnings = e.resolve(st.cfg, in, raws)
 		if in.Operation == "UPDATE" && in.OldObject != nil && len(dec.Violations) > 0 {
-			if err := e.ratchet(ctx, in, input, dec.Violations); err != nil {
+			if err := e.markPreexisting(ctx, in, input, dec.Violations); err != nil {
 				return Decision{}, err
 			}
 		}
 	}
 	if m != modeValidate {
-		b, err := goValues(rs[0].Bindings, kq)
-		if err != nil {
-			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
-		}
-		switch {
-		case e.defaultsInGo:
-			dec.Patch, dec.Defaulted, err = e.patchFromDefaults(b, inputObject(input))
-		case e.opsFromApplicable:
-			var ops []any
-			if ops, err = opsFromApplicable(b["app"], inputObject(input)); err == nil {
-				dec.Patch, err = buildPatch(ops, b["aops"])
+		sets := make([]any, len(e.defaults))
+		for i := range e.defaults {
+			if sets[i], err = goValue(rs[0].Bindings["d"+strconv.Itoa(i)]); err != nil {
+				return Decision{}, fmt.Errorf("evaluate policies: %s: %w", e.defaults[i], err)
 			}
-		case e.opsInGo:
-			dec.Patch, err = buildPatch(b["ops"], b["aops"])
-		default:
-			dec.Patch, err = decodePatch(b["patch"])
 		}
-		if err != nil {
+		if dec.Patch, dec.Defaulted, err = buildPatch(sets, inputObject(input)); err != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
-		}
-		if dec.Patch != nil && !e.defaultsInGo {
-			dec.Defaulted = decodeStrings(b["applied"])
-			sort.Strings(dec.Defaulted)
 		}
 	}
 	return dec, nil
@@ -448,49 +412,45 @@ func inputObject(input ast.Value) ast.Value {
 	return ast.Null{}
 }
 
-// goValues converts the bindings of a query evaluated with rawResults to
-// Go values, except the violations of kq's checks (which decode reads).
-func goValues(b rego.Vars, kq *kindQueries) (map[string]any, error) {
-	out := make(map[string]any, len(b))
-	for name, v := range b {
-		if kq != nil && strings.HasPrefix(name, "v") && len(name) > 1 && name[1] >= '0' && name[1] <= '9' {
-			continue
-		}
-		gv, err := goValue(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out[name] = gv
-	}
-	return out, nil
-}
-
-// decode reads the violations of every check of the query.
-func (kq *kindQueries) decode(b rego.Vars) ([]rawViolation, error) {
-	var out []rawViolation
+// violations reads the violations of every check of the query, with the
+// severity of their check, sorted by check and path.
+func (e *Engine) violations(kq *kindQueries, b rego.Vars) ([]Violation, error) {
+	var out []Violation
 	for i, id := range kq.checks {
-		vs, err := decodeViolationTerms(b["v"+strconv.Itoa(i)], id)
+		raws, err := decodeViolationTerms(b["v"+strconv.Itoa(i)], id)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
 		}
-		out = append(out, vs...)
+		for _, r := range raws {
+			v := Violation{Check: r.Check, Message: r.Message, Path: r.Path, Fixable: r.Fixable, Severity: SeverityMedium}
+			if c, ok := e.byID[r.Check]; ok {
+				v.Severity = c.Severity
+			}
+			out = append(out, v)
+		}
 	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Check != out[j].Check {
+			return out[i].Check < out[j].Check
+		}
+		return out[i].Path < out[j].Path
+	})
 	return out, nil
 }
 
-// ratchet marks the violations the old object already had: an UPDATE must
-// not be denied for what the workload already did before paved enforced it.
-func (e *Engine) ratchet(ctx context.Context, in Input, input ast.Value, vs []Violation) error {
-	oldInput := input.(ast.Object).Copy()
-	oldObj, _ := input.(ast.Object).Get(ast.StringTerm("oldObject")).Value.(ast.Object)
-	oldInput.Insert(ast.StringTerm("object"), ast.NewTerm(oldObj))
-	oldInput.Insert(ast.StringTerm("oldObject"), ast.NullTerm())
-	oldInput.Insert(ast.StringTerm("operation"), ast.StringTerm(in.Operation))
+// markPreexisting marks the violations the old object already had. What
+// that means for the action (an UPDATE is not denied for what the workload
+// did before paved enforced it) is enforcement's decision, not the engine's.
+func (e *Engine) markPreexisting(ctx context.Context, in Input, input ast.Value, vs []Violation) error {
 	oldKind, _ := in.OldObject["kind"].(string)
 	kq := e.byKind[oldKind]
 	if kq == nil {
 		return nil
 	}
+	oldInput := input.(ast.Object).Copy()
+	oldObj, _ := input.(ast.Object).Get(ast.StringTerm("oldObject")).Value.(ast.Object)
+	oldInput.Insert(ast.StringTerm("object"), ast.NewTerm(oldObj))
+	oldInput.Insert(ast.StringTerm("oldObject"), ast.NullTerm())
 	rs, err := kq.validate.Eval(ctx, rego.EvalParsedInput(oldInput), rawResults)
 	if err != nil {
 		return fmt.Errorf("evaluate policies on the old object: %w", err)
@@ -498,7 +458,7 @@ func (e *Engine) ratchet(ctx context.Context, in Input, input ast.Value, vs []Vi
 	if len(rs) != 1 {
 		return nil
 	}
-	old, err := kq.decode(rs[0].Bindings)
+	old, err := e.violations(kq, rs[0].Bindings)
 	if err != nil {
 		return fmt.Errorf("evaluate policies on the old object: %w", err)
 	}
@@ -508,12 +468,7 @@ func (e *Engine) ratchet(ctx context.Context, in Input, input ast.Value, vs []Vi
 		had[key{o.Check, o.Path}] = true
 	}
 	for i := range vs {
-		if had[key{vs[i].Check, vs[i].Path}] {
-			vs[i].Preexisting = true
-			if vs[i].Action == ActionEnforce {
-				vs[i].Action = ActionWarn
-			}
-		}
+		vs[i].Preexisting = had[key{vs[i].Check, vs[i].Path}]
 	}
 	return nil
 }

@@ -8,20 +8,18 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/paved-k8s/paved/config"
 )
 
 // demoEngine loads the small policy set under testdata/policies, whose two
 // checks make the config logic easy to observe.
-func demoEngine(t testing.TB, cfg *config.Config, now time.Time) *Engine {
+func demoEngine(t testing.TB, cfg *config.Config) *Engine {
 	if cfg == nil {
 		cfg = config.Default()
 	}
 	t.Helper()
-	e, err := New(context.Background(), WithPolicies(os.DirFS("testdata/policies")), WithConfig(cfg),
-		WithClock(func() time.Time { return now }))
+	e, err := New(context.Background(), WithPolicies(os.DirFS("testdata/policies")), WithConfig(cfg))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -45,83 +43,8 @@ func mustParse(t testing.TB, y string) *config.Config {
 	return cfg
 }
 
-func actionsOf(d Decision) map[string]Action {
-	out := map[string]Action{}
-	for _, v := range d.Violations {
-		out[v.Check] = v.Action
-	}
-	return out
-}
-
-func TestEffectiveAction(t *testing.T) {
-	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name, cfg, ns string
-		want          map[string]Action
-	}{
-		{"metadata defaults", "", "shop", map[string]Action{"team-label-missing": ActionEnforce, "replicas-odd": ActionWarn}},
-		{"cluster-wide override", "checks: {team-label-missing: audit}", "shop", map[string]Action{"team-label-missing": ActionAudit, "replicas-odd": ActionWarn}},
-		{"namespace-wide action", "checks: {team-label-missing: audit}\nnamespaces: {shop: {action: off}}", "shop", map[string]Action{"team-label-missing": ActionOff, "replicas-odd": ActionOff}},
-		{"namespace entry for another namespace", "namespaces: {other: {action: off}}", "shop", map[string]Action{"team-label-missing": ActionEnforce, "replicas-odd": ActionWarn}},
-		{"per-check before namespace-wide", "namespaces: {shop: {action: off, checks: {replicas-odd: enforce}}}", "shop", map[string]Action{"team-label-missing": ActionOff, "replicas-odd": ActionEnforce}},
-		{"exact before glob", "namespaces: {'sh*': {action: off}, shop: {action: audit}}", "shop", map[string]Action{"team-label-missing": ActionAudit, "replicas-odd": ActionAudit}},
-		{"longer glob before shorter", "namespaces: {'s*': {action: off}, 'sho*': {action: warn}}", "shop", map[string]Action{"team-label-missing": ActionWarn, "replicas-odd": ActionWarn}},
-		{"per-check in a glob before namespace-wide in exact", "namespaces: {'s*': {checks: {replicas-odd: audit}}, shop: {action: off}}", "shop", map[string]Action{"team-label-missing": ActionOff, "replicas-odd": ActionAudit}},
-		{"active exemption", "exemptions: [{namespace: 'sh*', kind: Deployment, name: web, checks: [replicas-odd], reason: migration, expires: 2026-06-01}]", "shop", map[string]Action{"team-label-missing": ActionEnforce, "replicas-odd": ActionOff}},
-		{"exemption for every check", "exemptions: [{name: 'w*', checks: ['*'], reason: migration, expires: 2027-01-01}]", "shop", map[string]Action{"team-label-missing": ActionOff, "replicas-odd": ActionOff}},
-		{"exemption for another kind", "exemptions: [{kind: StatefulSet, checks: ['*'], reason: migration, expires: 2027-01-01}]", "shop", map[string]Action{"team-label-missing": ActionEnforce, "replicas-odd": ActionWarn}},
-		{"expired exemption", "exemptions: [{namespace: shop, checks: ['*'], reason: migration, expires: 2026-05-31}]", "shop", map[string]Action{"team-label-missing": ActionEnforce, "replicas-odd": ActionWarn}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := demoEngine(t, mustParse(t, tt.cfg), now)
-			d, err := e.Validate(context.Background(), Input{Operation: "CREATE", Object: demoDeployment(tt.ns, "web", 3)})
-			if err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-			got := actionsOf(d)
-			if len(got) != len(tt.want) {
-				t.Fatalf("got violations %v; want %v", got, tt.want)
-			}
-			for id, want := range tt.want {
-				if got[id] != want {
-					t.Errorf("action of %s: got %q; want %q", id, got[id], want)
-				}
-			}
-		})
-	}
-}
-
-func TestExemptionDetails(t *testing.T) {
-	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	cfg := mustParse(t, `exemptions:
-- {namespace: shop, checks: [team-label-missing], reason: "legacy chart, owner set by 2026-05", expires: 2026-05-31}
-- {namespace: shop, checks: [replicas-odd], reason: "load test", expires: 2026-06-01}
-`)
-	e := demoEngine(t, cfg, now)
-	d, err := e.Evaluate(context.Background(), Input{Operation: "CREATE", Object: demoDeployment("shop", "web", 1)})
-	if err != nil {
-		t.Fatalf("Evaluate: %v", err)
-	}
-	if len(d.Warnings) != 1 || !strings.Contains(d.Warnings[0], "expired on 2026-05-31") || !strings.Contains(d.Warnings[0], "legacy chart") {
-		t.Errorf("got warnings %q; want one saying exemption 0 expired on 2026-05-31 with its reason", d.Warnings)
-	}
-	for _, v := range d.Violations {
-		switch v.Check {
-		case "replicas-odd":
-			if v.Exemption == nil || v.Exemption.Index != 1 || v.Exemption.Reason != "load test" || v.Action != ActionOff {
-				t.Errorf("replicas-odd: got action %q exemption %+v; want off by exemption 1", v.Action, v.Exemption)
-			}
-		case "team-label-missing":
-			if v.Exemption != nil || v.Action != ActionEnforce {
-				t.Errorf("team-label-missing: got action %q exemption %+v; want enforce, no exemption", v.Action, v.Exemption)
-			}
-		}
-	}
-}
-
 func TestSeverityAndFixableFromMetadata(t *testing.T) {
-	e := demoEngine(t, config.Default(), time.Now())
+	e := demoEngine(t, config.Default())
 	d, err := e.Validate(context.Background(), Input{Object: demoDeployment("shop", "web", 3)})
 	if err != nil {
 		t.Fatal(err)
@@ -141,48 +64,10 @@ func TestSeverityAndFixableFromMetadata(t *testing.T) {
 	}
 }
 
-func TestUpdateRatchet(t *testing.T) {
-	e := demoEngine(t, config.Default(), time.Now())
-	old := demoDeployment("shop", "web", 3)
-	obj := demoDeployment("shop", "web", 5)
-	d, err := e.Validate(context.Background(), Input{Operation: "UPDATE", Object: obj, OldObject: old})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]Violation{}
-	for _, v := range d.Violations {
-		got[v.Check] = v
-	}
-	// The old object had no team label either: the violation is preexisting
-	// and no longer denies. replicas-odd moved from spec.replicas=3 to 5 but
-	// keeps its path, so it is preexisting too.
-	if v := got["team-label-missing"]; !v.Preexisting || v.Action != ActionWarn {
-		t.Errorf("team-label-missing: got preexisting %v action %q; want true, warn", v.Preexisting, v.Action)
-	}
-	// A new violation on UPDATE still enforces.
-	old["metadata"].(map[string]any)["labels"] = map[string]any{"team": "a"}
-	d, err = e.Validate(context.Background(), Input{Operation: "UPDATE", Object: obj, OldObject: old})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range d.Violations {
-		if v.Check == "team-label-missing" && (v.Preexisting || v.Action != ActionEnforce) {
-			t.Errorf("new violation on UPDATE: got preexisting %v action %q; want false, enforce", v.Preexisting, v.Action)
-		}
-	}
-	// CREATE never ratchets.
-	d, _ = e.Validate(context.Background(), Input{Operation: "CREATE", Object: obj, OldObject: old})
-	for _, v := range d.Violations {
-		if v.Preexisting {
-			t.Errorf("CREATE: %s marked preexisting", v.Check)
-		}
-	}
-}
-
 func TestMutateAndParams(t *testing.T) {
 	cfg := config.Default()
 	cfg.Params = map[string]any{"team": "payments"}
-	e := demoEngine(t, cfg, time.Now())
+	e := demoEngine(t, cfg)
 	in := Input{Operation: "CREATE", Object: demoDeployment("shop", "web", 2)}
 	d, err := e.Mutate(context.Background(), in)
 	if err != nil {
@@ -191,13 +76,13 @@ func TestMutateAndParams(t *testing.T) {
 	if len(d.Violations) != 0 {
 		t.Errorf("Mutate: got %d violations; want none", len(d.Violations))
 	}
-	var ops []map[string]any
-	if err := json.Unmarshal(d.Patch, &ops); err != nil {
-		t.Fatalf("patch %s: %v", d.Patch, err)
+	got, err := json.Marshal(d.Patch)
+	if err != nil {
+		t.Fatal(err)
 	}
 	want := `[{"op":"add","path":"/metadata/annotations","value":{}},{"op":"add","path":"/metadata/labels","value":{}},{"op":"add","path":"/metadata/annotations/paved.dev~1defaulted","value":"team-label-missing"},{"op":"add","path":"/metadata/labels/team","value":"payments"}]`
-	if string(d.Patch) != want {
-		t.Errorf("patch: got %s; want %s", d.Patch, want)
+	if string(got) != want {
+		t.Errorf("patch: got %s; want %s", got, want)
 	}
 	if strings.Join(d.Defaulted, ",") != "team-label-missing" {
 		t.Errorf("Defaulted: got %v; want [team-label-missing]", d.Defaulted)
@@ -222,7 +107,6 @@ func TestMutateAndParams(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	main := &fstest.MapFile{Data: []byte("package paved.main\n\nviolations contains v if {\n\tsome v in data.paved.checks[_][_].violation\n}\n")}
-	mutate := &fstest.MapFile{Data: []byte("package paved.mutate\n\npatch := []\n\napplied := set()\n")}
 	check := func(meta string) *fstest.MapFile {
 		return &fstest.MapFile{Data: []byte(meta + "package paved.checks.demo.foo_bar\n\nviolation contains {\"msg\": \"x\"} if false\n")}
 	}
@@ -231,12 +115,12 @@ func TestNewErrors(t *testing.T) {
 		fs   fstest.MapFS
 		want string
 	}{
-		{"no metadata", fstest.MapFS{"main.rego": main, "mutate.rego": mutate, "c/foo.rego": check("")}, "package paved.checks.demo.foo_bar: no # METADATA"},
-		{"id disagrees", fstest.MapFS{"main.rego": main, "mutate.rego": mutate, "c/foo.rego": check("# METADATA\n# title: T\n# custom:\n#   id: foo-baz\n#   severity: low\n#   action: warn\n#   fixable: false\n#   kinds: [Pod]\n")}, `custom.id: "foo-baz" disagrees with the package name (want "foo-bar")`},
-		{"bad severity", fstest.MapFS{"main.rego": main, "mutate.rego": mutate, "c/foo.rego": check("# METADATA\n# title: T\n# custom:\n#   id: foo-bar\n#   severity: huge\n#   action: warn\n#   fixable: false\n#   kinds: [Pod]\n")}, `custom.severity: "huge"`},
-		{"no main", fstest.MapFS{"mutate.rego": mutate}, "package paved.main is missing"},
-		{"syntax error", fstest.MapFS{"main.rego": main, "mutate.rego": mutate, "x.rego": {Data: []byte("package x\n\np if {")}}, "parse x.rego"},
-		{"tests skipped", fstest.MapFS{"main.rego": main, "mutate.rego": mutate, "x_test.rego": {Data: []byte("package x\n\np if {")}}, ""},
+		{"no metadata", fstest.MapFS{"main.rego": main, "c/foo.rego": check("")}, "package paved.checks.demo.foo_bar: no # METADATA"},
+		{"id disagrees", fstest.MapFS{"main.rego": main, "c/foo.rego": check("# METADATA\n# title: T\n# custom:\n#   id: foo-baz\n#   severity: low\n#   action: warn\n#   fixable: false\n#   kinds: [Pod]\n")}, `custom.id: "foo-baz" disagrees with the package name (want "foo-bar")`},
+		{"bad severity", fstest.MapFS{"main.rego": main, "c/foo.rego": check("# METADATA\n# title: T\n# custom:\n#   id: foo-bar\n#   severity: huge\n#   action: warn\n#   fixable: false\n#   kinds: [Pod]\n")}, `custom.severity: "huge"`},
+		{"no main", fstest.MapFS{"x.rego": {Data: []byte("package x\n")}}, "package paved.main is missing"},
+		{"syntax error", fstest.MapFS{"main.rego": main, "x.rego": {Data: []byte("package x\n\np if {")}}, "parse x.rego"},
+		{"tests skipped", fstest.MapFS{"main.rego": main, "x_test.rego": {Data: []byte("package x\n\np if {")}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,7 +139,7 @@ func TestNewErrors(t *testing.T) {
 }
 
 func TestConcurrentEvaluate(t *testing.T) {
-	e := demoEngine(t, config.Default(), time.Now())
+	e := demoEngine(t, config.Default())
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := range 8 {

@@ -5,17 +5,13 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/paved-k8s/paved/config"
 	"github.com/paved-k8s/paved/engine"
 )
 
-// Evaluate a Deployment with the embedded policies. The config turns one
-// check off; the decision carries every violation with its effective action
-// and the JSON patch that applies paved's defaults.
+// Evaluate a Deployment with the embedded policies: the decision carries
+// every violation and the typed JSON patch that applies paved's defaults.
 func Example() {
-	cfg := config.Default()
-	cfg.Checks = map[string]string{"image-tag-mutable": "off"}
-	e, err := engine.New(context.Background(), engine.WithConfig(cfg))
+	e, err := engine.New(context.Background())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -40,12 +36,12 @@ func Example() {
 	}
 	for _, v := range d.Violations {
 		if v.Check == "image-tag-mutable" || v.Check == "readiness-probe-missing" {
-			fmt.Printf("%s %s: %s\n", v.Action, v.Check, v.Path)
+			fmt.Printf("%s %s: %s\n", v.Severity, v.Check, v.Path)
 		}
 	}
 	fmt.Println("patch applies defaults:", slices.Contains(d.Defaulted, "prestop-missing"))
 	// Output:
-	// off image-tag-mutable: spec.template.spec.containers[0].image
-	// enforce readiness-probe-missing: spec.template.spec.containers[0].readinessProbe
+	// medium image-tag-mutable: spec.template.spec.containers[0].image
+	// high readiness-probe-missing: spec.template.spec.containers[0].readinessProbe
 	// patch applies defaults: true
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -197,32 +196,4 @@ func decodeViolations(v any, check string) ([]rawViolation, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// decodePatch marshals the patch operations, nil when there are none.
-func decodePatch(v any) (json.RawMessage, error) {
-	ops, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("patch: want an array, got %T", v)
-	}
-	if len(ops) == 0 {
-		return nil, nil
-	}
-	b, err := json.Marshal(ops)
-	if err != nil {
-		return nil, fmt.Errorf("patch: %w", err)
-	}
-	return b, nil
-}
-
-// decodeStrings reads a set of strings.
-func decodeStrings(v any) []string {
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, x := range list {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -226,13 +225,15 @@ func hasPackage(modules map[string]*ast.Module, pkg string) bool {
 	return false
 }
 
-// defaultsPackages lists the mutation packages paved.defaults.<area>.
+// defaultsPackages lists the mutation packages: every package under
+// paved.defaults that defines defaults (dotted, without "data.").
 func defaultsPackages(modules map[string]*ast.Module) []string {
 	var out []string
 	for _, m := range modules {
 		p := packagePath(m)
-		if len(p) == 3 && p[0] == "paved" && p[1] == "defaults" && !slices.Contains(out, path.Join(p...)) {
-			out = append(out, path.Join(p...))
+		name := strings.Join(p, ".")
+		if len(p) >= 3 && p[0] == "paved" && p[1] == "defaults" && !slices.Contains(out, name) && definesRule(modules, name, "defaults") {
+			out = append(out, name)
 		}
 	}
 	sort.Strings(out)

@@ -16,7 +16,7 @@ func (e *Engine) Profile(ctx context.Context, in Input) (map[string]time.Duratio
 	e.profileOnce.Do(func() {
 		e.profileQueries = map[string]rego.PreparedEvalQuery{}
 		for _, c := range e.checks {
-			q, err := rego.New(rego.Compiler(e.compiler), rego.Query(c.violationRef())).PrepareForEval(ctx)
+			q, err := rego.New(rego.Compiler(e.compiler), rego.Query(ref(c.Package, "violation"))).PrepareForEval(ctx)
 			if err != nil {
 				e.profileErr = fmt.Errorf("prepare profile of %s: %w", c.ID, err)
 				return
@@ -24,12 +24,12 @@ func (e *Engine) Profile(ctx context.Context, in Input) (map[string]time.Duratio
 			e.profileQueries[c.ID] = q
 		}
 		for _, p := range e.defaults {
-			q, err := rego.New(rego.Compiler(e.compiler), rego.Query("data."+strings.ReplaceAll(p, "/", ".")+".defaults")).PrepareForEval(ctx)
+			q, err := rego.New(rego.Compiler(e.compiler), rego.Query(ref(p, "defaults"))).PrepareForEval(ctx)
 			if err != nil {
 				e.profileErr = fmt.Errorf("prepare profile of %s: %w", p, err)
 				return
 			}
-			e.profileQueries[strings.TrimPrefix(p, "paved/")] = q
+			e.profileQueries[strings.ReplaceAll(strings.TrimPrefix(p, "paved."), ".", "/")] = q
 		}
 	})
 	if e.profileErr != nil {

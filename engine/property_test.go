@@ -8,12 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/open-policy-agent/opa/v1/rego"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -103,25 +100,13 @@ func realEngine(t testing.TB) *Engine {
 }
 
 // applyPatch returns obj with the decision's patch applied.
-func applyPatch(t testing.TB, obj map[string]any, patch json.RawMessage) map[string]any {
+func applyPatch(t testing.TB, obj map[string]any, patch Patch) map[string]any {
 	t.Helper()
-	doc, err := json.Marshal(obj)
+	out, err := patch.ApplyObject(obj)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("patch %v: %v", patch, err)
 	}
-	p, err := jsonpatch.DecodePatch(patch)
-	if err != nil {
-		t.Fatalf("decode patch %s: %v", patch, err)
-	}
-	out, err := p.Apply(doc)
-	if err != nil {
-		t.Fatalf("apply patch %s: %v", patch, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(out, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return out
 }
 
 // TestMutationFixesWhatItClaims is the engine's invariant: for every
@@ -211,40 +196,14 @@ func TestKindQueriesMatchMain(t *testing.T) {
 	}
 }
 
-// TestPatchMatchesPolicy holds the patch the engine assembles from the
-// operation sets to the policies' own data.paved.mutate.patch, byte for
-// byte, on every fixture and on every fixture half mutated.
-func TestPatchMatchesPolicy(t *testing.T) {
+// TestPatch holds the patch to the mutation contract on the paths few
+// fixtures take: recorded and odd defaulted annotations, null annotations,
+// values the API server filled in, a null leaf and an object without
+// metadata. Each patch must apply, and the patched object must need no
+// further patch.
+func TestPatch(t *testing.T) {
 	e := realEngine(t)
-	if !e.opsInGo {
-		t.Skip("the policies define no ops/annotation_ops: the engine uses data.paved.mutate.patch itself")
-	}
 	ctx := context.Background()
-	q, err := rego.New(rego.Compiler(e.compiler), rego.Query("patch = "+patchRef+"; applied = "+appliedRef)).PrepareForEval(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(t *testing.T, in Input) {
-		want, bindings := policyPatch(t, e, q, in)
-		d, err := e.Mutate(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(d.Patch) != string(want) {
-			t.Errorf("patch:\ngot  %s\nwant %s", d.Patch, want)
-		}
-		var wantApplied []string
-		if want != nil {
-			wantApplied = decodeStrings(bindings["applied"])
-			sort.Strings(wantApplied)
-		}
-		if !slices.Equal(d.Defaulted, wantApplied) {
-			t.Errorf("Defaulted: got %v; want %v", d.Defaulted, wantApplied)
-		}
-	}
-	// Objects that take the less travelled paths of the mutation entry
-	// point: recorded and odd defaulted annotations, null annotations, and
-	// values the API server filled in.
 	edge := func(edit func(obj map[string]any)) Input {
 		obj := twoContainerDeployment()
 		edit(obj)
@@ -254,41 +213,89 @@ func TestPatchMatchesPolicy(t *testing.T) {
 	podSpec := func(obj map[string]any) map[string]any {
 		return obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
 	}
-	for name, in := range map[string]Input{
-		"recorded annotation": edge(func(o map[string]any) {
-			meta(o)["annotations"] = map[string]any{"paved.dev/defaulted": "zz-other,,run-as-non-root"}
-		}),
-		"numeric annotation": edge(func(o map[string]any) {
-			meta(o)["annotations"] = map[string]any{"paved.dev/defaulted": 7}
-		}),
-		"null annotations": edge(func(o map[string]any) { meta(o)["annotations"] = nil }),
-		"api defaults": edge(func(o map[string]any) {
+	bare := Input{Operation: "CREATE", Object: map[string]any{"apiVersion": "v1", "kind": "Pod",
+		"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "app:1"}}}}}
+	tests := []struct {
+		name string
+		in   Input
+		// check looks at the patched object.
+		check func(t *testing.T, patched map[string]any)
+	}{
+		{"recorded annotation", edge(func(o map[string]any) {
+			meta(o)["annotations"] = map[string]any{DefaultedAnnotation: "zz-other,,run-as-non-root"}
+		}), func(t *testing.T, p map[string]any) {
+			got := meta(p)["annotations"].(map[string]any)[DefaultedAnnotation].(string)
+			if !strings.HasSuffix(got, ",zz-other") || strings.Contains(got, ",,") || !strings.Contains(got, "run-as-non-root") {
+				t.Errorf("annotation: got %q; want the applied checks and zz-other, sorted, without empty ids", got)
+			}
+		}},
+		{"numeric annotation", edge(func(o map[string]any) {
+			meta(o)["annotations"] = map[string]any{DefaultedAnnotation: 7}
+		}), func(t *testing.T, p map[string]any) {
+			if _, ok := meta(p)["annotations"].(map[string]any)[DefaultedAnnotation].(string); !ok {
+				t.Errorf("annotation: got %v; want the applied checks", meta(p)["annotations"])
+			}
+		}},
+		{"null annotations", edge(func(o map[string]any) { meta(o)["annotations"] = nil }), nil},
+		{"api defaults", edge(func(o map[string]any) {
 			o["spec"].(map[string]any)["strategy"] = map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": "25%", "maxSurge": "25%"}}
 			podSpec(o)["terminationGracePeriodSeconds"] = 30.0
-		}),
-		"null leaf": edge(func(o map[string]any) {
+		}), func(t *testing.T, p map[string]any) {
+			ru := p["spec"].(map[string]any)["strategy"].(map[string]any)["rollingUpdate"].(map[string]any)
+			if ru["maxUnavailable"] != 0.0 {
+				t.Errorf("maxUnavailable: got %v; want 0 (the API default is replaced)", ru["maxUnavailable"])
+			}
+		}},
+		{"null leaf", edge(func(o map[string]any) {
 			podSpec(o)["securityContext"] = map[string]any{"seccompProfile": nil}
-		}),
-	} {
-		t.Run(name, func(t *testing.T) { check(t, in) })
+		}), nil},
+		{"no metadata", bare, func(t *testing.T, p map[string]any) {
+			if _, ok := meta(p)["annotations"].(map[string]any)[DefaultedAnnotation]; !ok {
+				t.Errorf("patched pod: got metadata %v; want the defaulted annotation", p["metadata"])
+			}
+		}},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := e.Mutate(ctx, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Patch) == 0 {
+				t.Fatal("got no patch; want one")
+			}
+			patched := applyPatch(t, tt.in.Object, d.Patch)
+			if tt.check != nil {
+				tt.check(t, patched)
+			}
+			in := tt.in
+			in.Object = patched
+			if again, err := e.Mutate(ctx, in); err != nil || len(again.Patch) != 0 {
+				t.Errorf("mutating the patched object: got %v, %v; want no patch", again.Patch, err)
+			}
+		})
+	}
+	// Applying half of a fixture's patch and mutating the result must end
+	// where the whole patch ends.
 	for _, f := range loadFixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
-			check(t, f.in)
 			d, err := e.Mutate(ctx, f.in)
 			if err != nil || d.Patch == nil {
 				return
 			}
-			// Apply the first half of the operations only: the rest must
-			// come out the same from both.
-			var ops []json.RawMessage
-			if err := json.Unmarshal(d.Patch, &ops); err != nil {
+			want := applyPatch(t, f.in.Object, d.Patch)
+			in := f.in
+			in.Object = applyPatch(t, f.in.Object, d.Patch[:len(d.Patch)/2])
+			rest, err := e.Mutate(ctx, in)
+			if err != nil {
 				t.Fatal(err)
 			}
-			half, _ := json.Marshal(ops[:len(ops)/2])
-			in := f.in
-			in.Object = applyPatch(t, f.in.Object, half)
-			check(t, in)
+			got := applyPatch(t, in.Object, rest.Patch)
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(want)
+			if !bytes.Equal(gj, wj) {
+				t.Errorf("half, then the rest:\ngot  %s\nwant %s", gj, wj)
+			}
 		})
 	}
 }
@@ -312,23 +319,4 @@ func TestPointer(t *testing.T) {
 	if _, err := pointer([]any{true}); err == nil {
 		t.Errorf("pointer([true]): got no error; want one")
 	}
-}
-
-// policyPatch evaluates q (which binds "patch") on in exactly as the engine
-// builds its input, and returns the policies' own patch and all bindings.
-func policyPatch(t *testing.T, e *Engine, q rego.PreparedEvalQuery, in Input) (json.RawMessage, rego.Vars) {
-	t.Helper()
-	input, err := toValue(in, e.state.Load().params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := q.Eval(context.Background(), rego.EvalParsedInput(input))
-	if err != nil {
-		t.Fatal(err)
-	}
-	patch, err := decodePatch(rs[0].Bindings["patch"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return patch, rs[0].Bindings
 }

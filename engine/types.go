@@ -1,11 +1,8 @@
 package engine
 
-import (
-	"encoding/json"
-	"time"
-)
-
-// Action is what admission does with a violation of a check.
+// Action is what admission does with a violation of a check: a check's
+// default action is part of the catalogue; package enforce applies the
+// config's overrides.
 type Action string
 
 // The actions, from strictest to most lenient.
@@ -53,42 +50,27 @@ type Related struct {
 	Workloads []map[string]any `json:"workloads"`
 }
 
-// Violation is one finding of one check on one object.
+// Violation is one finding of one check on one object, as the policies
+// report it. What to do about it (deny, warn, record) is enforcement's
+// decision, made from the config; see package enforce.
 type Violation struct {
 	Check    string   `json:"check"`
 	Message  string   `json:"msg"`
 	Path     string   `json:"path"`
 	Severity Severity `json:"severity"`
-	// Action is the effective action after config overrides and exemptions.
-	Action Action `json:"action"`
 	// Fixable is true when the engine's mutation sets the offending field.
 	Fixable bool `json:"fixable"`
 	// Preexisting is true on UPDATE when the old object had the same
-	// violation: such violations never deny (an enforce action becomes warn),
-	// so a legacy workload can still be scaled or relabelled.
+	// violation (same check, same path).
 	Preexisting bool `json:"preexisting,omitempty"`
-	// Exemption names the exemption that turned this violation off, if any.
-	Exemption *ExemptionRef `json:"exemption,omitempty"`
-}
-
-// ExemptionRef identifies an exemption of the config.
-type ExemptionRef struct {
-	Index   int       `json:"index"`
-	Reason  string    `json:"reason"`
-	Expires time.Time `json:"expires"`
 }
 
 // Decision is the outcome of evaluating one input.
 type Decision struct {
-	// Violations of every check, with their effective action (those at
-	// action off included, so callers can count them).
+	// Violations of every check that applies to the object's kind.
 	Violations []Violation `json:"violations"`
-	// Patch is an RFC 6902 JSON patch that applies the defaults; empty when
-	// nothing is missing.
-	Patch json.RawMessage `json:"patch,omitempty"`
+	// Patch applies the defaults; empty when nothing is missing.
+	Patch Patch `json:"patch,omitempty"`
 	// Defaulted lists the check ids whose defaults the patch applies.
 	Defaulted []string `json:"defaulted,omitempty"`
-	// Warnings are messages for the user that are not violations, such as an
-	// expired exemption that no longer applies.
-	Warnings []string `json:"warnings,omitempty"`
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -71,14 +70,8 @@ func TestInjectedPodPassesEveryCheck(t *testing.T) {
 				t.Fatalf("Mutate: %v", err)
 			}
 			raw, _ := json.Marshal(in.Object)
-			if len(d.Patch) > 0 {
-				p, err := jsonpatch.DecodePatch(d.Patch)
-				if err != nil {
-					t.Fatalf("decode patch: %v", err)
-				}
-				if raw, err = p.Apply(raw); err != nil {
-					t.Fatalf("apply patch: %v", err)
-				}
+			if raw, err = d.Patch.Apply(raw); err != nil {
+				t.Fatalf("apply patch: %v", err)
 			}
 			var pod corev1.Pod
 			if err := json.Unmarshal(raw, &pod); err != nil {
@@ -97,14 +90,8 @@ func TestInjectedPodPassesEveryCheck(t *testing.T) {
 			for _, v := range d.Violations {
 				t.Errorf("violation on the injected pod: %s at %s: %s", v.Check, v.Path, v.Message)
 			}
-			var ops []map[string]any
-			if len(d.Patch) > 0 {
-				if err := json.Unmarshal(d.Patch, &ops); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, op := range ops {
-				if p, _ := op["path"].(string); strings.HasPrefix(p, "/spec") {
+			for _, op := range d.Patch {
+				if strings.HasPrefix(op.Path, "/spec") {
 					t.Errorf("policies still default %v on the injected pod; want nothing left", op)
 				}
 			}

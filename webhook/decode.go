@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -42,9 +43,35 @@ func classify(gvk metav1.GroupVersionKind) kindClass {
 	return classes[metav1.GroupKind{Group: gvk.Group, Kind: gvk.Kind}]
 }
 
-// errBadRequest marks errors caused by the request itself; they are answered
-// with HTTP 400 inside the AdmissionReview rather than the failure mode.
-var errBadRequest = errors.New("bad admission request")
+// checkRequest rejects a review that carries no request: an
+// AdmissionReview without `request`, or with `request: null`, decodes into
+// an empty request, which has no uid to answer to.
+func checkRequest(req admission.Request) error {
+	if req.UID == "" {
+		return fmt.Errorf("%w: the AdmissionReview has no request (or its request has no uid)", errBadRequest)
+	}
+	if req.Kind.Kind == "" || req.Kind.Version == "" {
+		return fmt.Errorf("%w: request.kind must name the version and kind of the object", errBadRequest)
+	}
+	if req.Operation == "" {
+		return fmt.Errorf("%w: request.operation is missing", errBadRequest)
+	}
+	return nil
+}
+
+// decode decodes request.object, and request.oldObject on UPDATE.
+func (r *request) decode() error {
+	var err error
+	if r.obj, err = decodeObject(r.req.Object, "request.object", &r.req.AdmissionRequest); err != nil {
+		return err
+	}
+	if r.req.Operation == admissionv1.Update {
+		if r.old, err = decodeObject(r.req.OldObject, "request.oldObject", &r.req.AdmissionRequest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // decodeObject decodes request.object (or request.oldObject, named by field)
 // into the generic form the policies read. The kind and namespace the API
@@ -54,12 +81,13 @@ func decodeObject(raw runtime.RawExtension, field string, req *admissionv1.Admis
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
 		return nil, fmt.Errorf("%w: %s is missing", errBadRequest, field)
 	}
-	var obj map[string]any
-	if err := json.Unmarshal(data, &obj); err != nil {
-		return nil, fmt.Errorf("%w: %s is not a JSON object: %v", errBadRequest, field, err)
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("%w: %s is not valid JSON: %s", errBadRequest, field, describeJSONError(err))
 	}
-	if obj == nil {
-		return nil, fmt.Errorf("%w: %s is not a JSON object", errBadRequest, field)
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is %s, want a Kubernetes object", errBadRequest, field, jsonKind(v))
 	}
 	if k, _ := obj["kind"].(string); k == "" {
 		obj["kind"] = req.Kind.Kind
@@ -73,7 +101,7 @@ func decodeObject(raw runtime.RawExtension, field string, req *admissionv1.Admis
 	meta, ok := obj["metadata"].(map[string]any)
 	if !ok {
 		if obj["metadata"] != nil {
-			return nil, fmt.Errorf("%w: %s.metadata is not an object", errBadRequest, field)
+			return nil, fmt.Errorf("%w: %s.metadata is %s, want an object", errBadRequest, field, jsonKind(obj["metadata"]))
 		}
 		meta = map[string]any{}
 		obj["metadata"] = meta
@@ -82,6 +110,74 @@ func decodeObject(raw runtime.RawExtension, field string, req *admissionv1.Admis
 		meta["namespace"] = req.Namespace
 	}
 	return obj, nil
+}
+
+// jsonKind names a JSON value's type as Kubernetes error messages do.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64, json.Number:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return "a value of unknown type"
+}
+
+// describeJSONError says what is wrong with a JSON document in terms of the
+// document (field paths, JSON types, byte offsets), never in terms of the Go
+// types it was decoded into.
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		want := "a value of another type"
+		if typeErr.Type != nil {
+			want = goKindName(typeErr.Type)
+		}
+		field := typeErr.Field
+		if field == "" {
+			field = "the document"
+		} else {
+			field = "field " + field
+		}
+		return fmt.Sprintf("%s is a %s, want %s", field, typeErr.Value, want)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("syntax error at byte %d", syntaxErr.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the document ends early"
+	}
+	return "it cannot be decoded"
+}
+
+// goKindName names the JSON type a Go type is decoded from.
+func goKindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return goKindName(t.Elem())
+	}
+	return "a value of another type"
 }
 
 // unchangedSpec reports whether an UPDATE leaves everything the checks read

@@ -2,38 +2,39 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
-	jsonpatch "gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
-// Evaluator is the policy engine as the webhook uses it; *engine.Engine
-// implements it.
+// Evaluator is the policy engine as the webhook uses it.
 type Evaluator interface {
 	Mutate(ctx context.Context, in engine.Input) (engine.Decision, error)
 	Validate(ctx context.Context, in engine.Input) (engine.Decision, error)
 	Profile(ctx context.Context, in engine.Input) (map[string]time.Duration, error)
+	Check(id string) (engine.Check, bool)
 	Config() *config.Config
 }
+
+var _ Evaluator = (*engine.Engine)(nil)
 
 // Related answers questions about other objects in the cluster. A nil
 // Related (standalone mode) knows nothing beyond the request.
 type Related interface {
 	// NamespaceLabels returns the labels of a namespace and whether it is known.
 	NamespaceLabels(ctx context.Context, name string) (map[string]string, bool)
-	// Objects returns the objects of namespace that checks of kind read.
-	Objects(ctx context.Context, kind, namespace string) (engine.Related, error)
+	// Objects returns the objects the checks of obj (in namespace) read,
+	// as package related selects them.
+	Objects(ctx context.Context, obj map[string]any, namespace string) (engine.Related, error)
 	// SidecarSelected reports whether a workload in namespace whose pods get
 	// the sidecar has pod labels matched by selector.
 	SidecarSelected(ctx context.Context, namespace string, selector map[string]string) bool
@@ -93,6 +94,7 @@ type Handler struct {
 	profileCount atomic.Uint64
 	inject       InjectFunc
 	decisions    *decisionCache
+	enforcer     *enforce.Enforcer
 	now          func() time.Time
 }
 
@@ -116,6 +118,7 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	}
 	return &Handler{
 		decisions:    decisions,
+		enforcer:     enforce.New(o.Evaluator, o.Now),
 		now:          o.Now,
 		eval:         o.Evaluator,
 		related:      o.Related,
@@ -143,12 +146,23 @@ func (h *Handler) Validating() admission.Handler {
 	})
 }
 
-// outcome collects what one request's log line and metrics report.
+// outcome is the answer to one request and what its log line and metrics
+// report.
 type outcome struct {
-	decision string
+	resp     admission.Response
+	decision string // allowed, patched, warned, denied, skipped, error, failure-allowed, failure-denied
+	name     string // the object's name, known once it is decoded
 	checks   []string
 	patchOps int
 	reason   string
+}
+
+func allowed(reason string) outcome {
+	return outcome{resp: admission.Allowed(""), decision: "allowed", reason: reason}
+}
+
+func skipped(reason string) outcome {
+	return outcome{resp: admission.Allowed(""), decision: "skipped", reason: reason}
 }
 
 func (h *Handler) handle(ctx context.Context, hook string, req admission.Request) admission.Response {
@@ -156,9 +170,14 @@ func (h *Handler) handle(ctx context.Context, hook string, req admission.Request
 	h.metrics.inFlight.Inc()
 	defer h.metrics.inFlight.Dec()
 
-	var out outcome
-	name := req.Name
-	resp := h.decide(ctx, hook, req, &out, &name)
+	r := &request{hook: hook, req: req}
+	out, err := h.decide(ctx, r)
+	if err != nil {
+		out = h.answerError(r, err)
+	}
+	if out.name == "" {
+		out.name = r.name()
+	}
 
 	elapsed := time.Since(start)
 	h.metrics.requests.WithLabelValues(hook, string(req.Operation), req.Kind.Kind, out.decision).Inc()
@@ -167,7 +186,7 @@ func (h *Handler) handle(ctx context.Context, hook string, req admission.Request
 		slog.String("webhook", hook),
 		slog.String("kind", req.Kind.Kind),
 		slog.String("namespace", req.Namespace),
-		slog.String("name", name),
+		slog.String("name", out.name),
 		slog.String("operation", string(req.Operation)),
 		slog.String("user", req.UserInfo.Username),
 		slog.Bool("dry_run", req.DryRun != nil && *req.DryRun),
@@ -180,110 +199,81 @@ func (h *Handler) handle(ctx context.Context, hook string, req admission.Request
 		attrs = append(attrs, slog.String("reason", out.reason))
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "admission decision", attrs...)
-	return resp
+	return out.resp
 }
 
-func (h *Handler) decide(ctx context.Context, hook string, req admission.Request, out *outcome, name *string) admission.Response {
-	out.decision = "allowed"
-	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
-		out.decision, out.reason = "skipped", "operation not evaluated"
-		return admission.Allowed("")
+// decide is the pipeline: the request's skip rules, decoding, the object's
+// skip rules, the namespace and service special cases, then one evaluation
+// and the answer built from it. Every error goes to answerError.
+func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
+	if err := checkRequest(r.req); err != nil {
+		return outcome{}, err
 	}
-	class := classify(req.Kind)
-	switch class {
-	case classIgnored:
-		out.decision, out.reason = "skipped", "kind not evaluated"
-		return admission.Allowed("")
-	case classNamespace:
-		if hook == hookMutate {
-			out.decision, out.reason = "skipped", "namespaces are only validated"
-			return admission.Allowed("")
-		}
-		return h.guardIgnoreLabel(req, out)
+	r.class = classify(r.req.Kind)
+	if reason := firstSkip(ctx, h, r, requestSkips); reason != "" {
+		return skipped(reason), nil
 	}
-	if req.SubResource != "" {
-		out.decision, out.reason = "skipped", "subresource "+req.SubResource
-		return admission.Allowed("")
+	if err := r.decode(); err != nil {
+		return outcome{}, err
 	}
-	if req.Namespace == h.namespace || req.Namespace == "kube-system" {
-		out.decision, out.reason = "skipped", "namespace exempt"
-		return admission.Allowed("")
+	if r.class == classNamespace {
+		return h.guardIgnoreLabel(r), nil
 	}
-	obj, err := decodeObject(req.Object, "request.object", &req.AdmissionRequest)
-	if err != nil {
-		out.decision, out.reason = "error", err.Error()
-		return admission.Errored(http.StatusBadRequest, err)
-	}
-	*name = objectName(req, obj)
-	var old map[string]any
-	if req.Operation == admissionv1.Update {
-		if old, err = decodeObject(req.OldObject, "request.oldObject", &req.AdmissionRequest); err != nil {
-			out.decision, out.reason = "error", err.Error()
-			return admission.Errored(http.StatusBadRequest, err)
-		}
-		if unchangedSpec(obj, old) {
-			out.decision, out.reason = "skipped", "spec, labels and annotations unchanged"
-			return admission.Allowed("")
-		}
-		// Defaults go into a pod template only when the update changes it
-		// anyway: relabelling or scaling a legacy workload must not start a
-		// rollout, and pod specs and Job templates are immutable.
-		if hook == hookMutate && !templateChanged(req.Kind.Kind, obj, old) {
-			out.decision, out.reason = "skipped", "pod template unchanged"
-			return admission.Allowed("")
-		}
-	}
-	var nsLabels map[string]string
 	if h.related != nil {
-		nsLabels, _ = h.related.NamespaceLabels(ctx, req.Namespace)
-		if _, ignored := nsLabels[IgnoreLabel]; ignored {
-			out.decision, out.reason = "skipped", "namespace labelled "+IgnoreLabel
-			return admission.Allowed("")
-		}
+		r.nsLabels, _ = h.related.NamespaceLabels(ctx, r.req.Namespace)
 	}
-	if class == classService {
-		if hook == hookMutate {
-			out.decision, out.reason = "skipped", "services are only validated"
-			return admission.Allowed("")
-		}
-		return h.serviceWarning(ctx, req, obj, nsLabels, out)
+	if reason := firstSkip(ctx, h, r, objectSkips); reason != "" {
+		return skipped(reason), nil
 	}
-
+	if r.class == classService {
+		return h.serviceWarning(ctx, r)
+	}
 	cfg := h.eval.Config()
 	ctx, cancel := context.WithTimeout(ctx, h.requestTimeout(cfg))
 	defer cancel()
 	in := engine.Input{
-		Operation: string(req.Operation),
-		Object:    obj,
-		OldObject: old,
-		Namespace: engine.Namespace{Name: req.Namespace, Labels: nsLabels},
+		Operation: string(r.req.Operation),
+		Object:    r.obj,
+		OldObject: r.old,
+		Namespace: engine.Namespace{Name: r.req.Namespace, Labels: r.nsLabels},
 	}
 	if h.related != nil {
-		rel, err := h.related.Objects(ctx, req.Kind.Kind, req.Namespace)
+		rel, err := h.related.Objects(ctx, r.obj, r.req.Namespace)
 		if err != nil {
-			return h.failure(cfg, fmt.Errorf("reading related objects: %w", err), "error", out)
+			return outcome{}, fmt.Errorf("reading related objects: %w", err)
 		}
 		in.Related = rel
 	}
+	dec, err := h.evaluate(ctx, r.hook, r.req, in, cfg)
+	if err != nil {
+		return outcome{}, err
+	}
+	if r.hook == hookMutate {
+		return h.mutateResponse(ctx, r, in, dec, cfg)
+	}
+	return h.validateResponse(r, in, dec, cfg), nil
+}
 
+// evaluate is the one evaluation step: the decision cache, then a slot of
+// the semaphore and the request's deadline. The evaluation runs apart from
+// the request, so that the answer goes out at the deadline even if an
+// evaluation ignores its context; it keeps its slot until it really ends,
+// so stuck evaluations cannot pile up.
+func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Request, in engine.Input, cfg *config.Config) (engine.Decision, error) {
 	var key [32]byte
 	if h.decisions != nil {
 		key = decisionKey(hook, req, in, cfg, h.now())
 		if dec, ok := h.decisions.get(key); ok {
 			h.metrics.decisionCache.WithLabelValues("hit").Inc()
-			return h.respond(ctx, hook, req, in, dec, cfg, out)
+			return dec, nil
 		}
 		h.metrics.decisionCache.WithLabelValues("miss").Inc()
 	}
-
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
-		return h.failure(cfg, fmt.Errorf("waiting for an evaluation slot: %w", ctx.Err()), "overloaded", out)
+		return engine.Decision{}, fmt.Errorf("%w: waiting for an evaluation slot: %w", errOverloaded, ctx.Err())
 	}
-	// The evaluation runs apart from the request, so that the answer goes
-	// out at the deadline even if an evaluation ignores its context; it
-	// keeps its slot until it really ends, so stuck evaluations cannot pile up.
 	type result struct {
 		dec engine.Decision
 		err error
@@ -301,30 +291,22 @@ func (h *Handler) decide(ctx context.Context, hook string, req admission.Request
 		h.metrics.evaluation.WithLabelValues(hook).Observe(time.Since(evalStart).Seconds())
 		done <- r
 	}()
-	var dec engine.Decision
 	select {
 	case r := <-done:
 		if r.err != nil {
-			reason := "error"
 			if ctx.Err() != nil {
-				reason = "timeout"
+				// The evaluator's own error on cancellation need not wrap
+				// the context's; the deadline is why it failed.
+				return engine.Decision{}, fmt.Errorf("evaluation: %w (%w)", ctx.Err(), r.err)
 			}
-			return h.failure(cfg, r.err, reason, out)
+			return engine.Decision{}, fmt.Errorf("evaluation: %w", r.err)
 		}
-		dec = r.dec
+		h.decisions.add(key, r.dec)
+		h.maybeProfile(in)
+		return r.dec, nil
 	case <-ctx.Done():
-		return h.failure(cfg, fmt.Errorf("evaluation: %w", ctx.Err()), "timeout", out)
+		return engine.Decision{}, fmt.Errorf("evaluation: %w", ctx.Err())
 	}
-	h.decisions.add(key, dec)
-	h.maybeProfile(in)
-	return h.respond(ctx, hook, req, in, dec, cfg, out)
-}
-
-func (h *Handler) respond(ctx context.Context, hook string, req admission.Request, in engine.Input, dec engine.Decision, cfg *config.Config, out *outcome) admission.Response {
-	if hook == hookMutate {
-		return h.mutateResponse(ctx, req, in, dec, cfg, out)
-	}
-	return h.validateResponse(req, dec, out)
 }
 
 // ConfigChanged drops remembered decisions; the reloader calls it after a
@@ -340,62 +322,29 @@ func (h *Handler) requestTimeout(cfg *config.Config) time.Duration {
 	return cfg.Webhook.EvaluationTimeoutOrDefault(h.timeout)
 }
 
-// failureReasons are why the failure mode answers a request (the reason
-// label of paved_failure_mode_total), with the words its answer uses.
-var failureReasons = map[string]string{
-	"timeout":    "policy evaluation did not finish in time",
-	"overloaded": "the webhook is overloaded",
-	"error":      "policy evaluation failed",
-}
-
-// failure answers a request whose evaluation failed, as the config's failure
-// mode says: deny with a clear message (default) or allow with a warning.
-// The error itself goes to the log, not to the client.
-func (h *Handler) failure(cfg *config.Config, err error, reason string, out *outcome) admission.Response {
-	mode := "deny"
-	if cfg != nil && cfg.Webhook.FailureModeOrDefault() == "allow" {
-		mode = "allow"
-	}
-	h.metrics.failureMode.WithLabelValues(mode, reason).Inc()
-	out.reason = reason + ": " + err.Error()
-	what := failureReasons[reason]
-	if mode == "allow" {
-		out.decision = "failure-allowed"
-		return admission.Allowed("").WithWarnings(fmt.Sprintf(
-			"paved: %s; admitted without checks (failure mode allow)", what))
-	}
-	out.decision = "failure-denied"
-	return admission.Denied(fmt.Sprintf(
-		"paved: %s, so this request is denied (failure mode deny); retry, and if it persists check the paved-webhook logs", what))
-}
-
 // mutateResponse turns the engine's patch into the admission patch, adding
 // the sidecar to pods that ask for it.
-func (h *Handler) mutateResponse(ctx context.Context, req admission.Request, in engine.Input, dec engine.Decision, cfg *config.Config, out *outcome) admission.Response {
-	var ops []jsonpatch.JsonPatchOperation
-	if len(dec.Patch) > 0 {
-		if err := json.Unmarshal(dec.Patch, &ops); err != nil {
-			return h.failure(cfg, fmt.Errorf("decoding the engine's patch: %w", err), "error", out)
-		}
-	}
+func (h *Handler) mutateResponse(ctx context.Context, r *request, in engine.Input, dec engine.Decision, cfg *config.Config) (outcome, error) {
+	out := allowed("")
 	out.checks = dec.Defaulted
-	if h.inject != nil && req.Kind.Kind == "Pod" && req.Operation == admissionv1.Create && wantsSidecar(in.Object, in.Namespace.Labels) {
-		resp, n, err := h.injectSidecar(ctx, req, dec.Patch, in.Namespace.Labels, cfg)
+	if h.inject != nil && r.req.Kind.Kind == "Pod" && r.req.Operation == admissionv1.Create && wantsSidecar(in.Object, in.Namespace.Labels) {
+		resp, err := h.injectSidecar(ctx, r.req, dec.Patch, in.Namespace.Labels, cfg)
 		if err != nil {
-			return h.failure(cfg, err, "error", out)
+			return outcome{}, err
 		}
-		out.patchOps = n
-		if n > 0 {
+		out.resp, out.patchOps = resp, len(resp.Patches)
+		if out.patchOps > 0 {
 			out.decision = "patched"
 		}
-		return resp
+		return out, nil
 	}
-	out.patchOps = len(ops)
-	if len(ops) == 0 {
-		return admission.Allowed("")
+	out.patchOps = len(dec.Patch)
+	if len(dec.Patch) == 0 {
+		return out, nil
 	}
 	out.decision = "patched"
-	return admission.Patched("", ops...)
+	out.resp = admission.Patched("", dec.Patch...)
+	return out, nil
 }
 
 // maybeProfile times every check on one request in profileEvery, in the

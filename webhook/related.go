@@ -7,10 +7,12 @@ import (
 
 	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/inject"
+	"github.com/paved-k8s/paved/related"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -33,6 +35,8 @@ func CacheOptions(scheme *runtime.Scheme) cache.Options {
 			&autoscalingv2.HorizontalPodAutoscaler{}: {Transform: transform(trimHPA)},
 			&appsv1.Deployment{}:                     {Transform: transform(trimDeployment)},
 			&appsv1.StatefulSet{}:                    {Transform: transform(trimStatefulSet)},
+			&appsv1.ReplicaSet{}:                     {Transform: transform(trimReplicaSet)},
+			&appsv1.DaemonSet{}:                      {Transform: transform(trimDaemonSet)},
 		},
 	}
 }
@@ -42,7 +46,7 @@ func CacheOptions(scheme *runtime.Scheme) cache.Options {
 func cachedKinds() []client.Object {
 	return []client.Object{
 		&corev1.Namespace{}, &policyv1.PodDisruptionBudget{}, &autoscalingv2.HorizontalPodAutoscaler{},
-		&appsv1.Deployment{}, &appsv1.StatefulSet{},
+		&appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.ReplicaSet{}, &appsv1.DaemonSet{},
 	}
 }
 
@@ -57,7 +61,8 @@ func transform[T any](trim func(*T)) toolscache.TransformFunc {
 	}
 }
 
-// trimMeta keeps the identity and labels of an object.
+// trimMeta keeps the identity, labels and owners of an object (the
+// policies skip a ReplicaSet that a Deployment owns).
 func trimMeta(m *metav1.ObjectMeta) {
 	*m = metav1.ObjectMeta{
 		Name:            m.Name,
@@ -65,6 +70,7 @@ func trimMeta(m *metav1.ObjectMeta) {
 		UID:             m.UID,
 		ResourceVersion: m.ResourceVersion,
 		Labels:          m.Labels,
+		OwnerReferences: m.OwnerReferences,
 	}
 }
 
@@ -99,6 +105,20 @@ func trimStatefulSet(s *appsv1.StatefulSet) {
 	trimTemplate(&s.Spec.Template)
 	s.Spec = appsv1.StatefulSetSpec{Replicas: s.Spec.Replicas, Selector: s.Spec.Selector, Template: s.Spec.Template}
 	s.Status = appsv1.StatefulSetStatus{}
+}
+
+func trimReplicaSet(r *appsv1.ReplicaSet) {
+	trimMeta(&r.ObjectMeta)
+	trimTemplate(&r.Spec.Template)
+	r.Spec = appsv1.ReplicaSetSpec{Replicas: r.Spec.Replicas, Selector: r.Spec.Selector, Template: r.Spec.Template}
+	r.Status = appsv1.ReplicaSetStatus{}
+}
+
+func trimDaemonSet(d *appsv1.DaemonSet) {
+	trimMeta(&d.ObjectMeta)
+	trimTemplate(&d.Spec.Template)
+	d.Spec = appsv1.DaemonSetSpec{Selector: d.Spec.Selector, Template: d.Spec.Template}
+	d.Status = appsv1.DaemonSetStatus{}
 }
 
 // CacheRelated answers the handler's questions about other objects from a
@@ -145,89 +165,60 @@ func (r *CacheRelated) NamespaceLabels(ctx context.Context, name string) (map[st
 	return ns.Labels, true
 }
 
-// Objects implements Related: PDBs, HPAs and workloads of the namespace, as
-// far as the checks of kind read them.
-func (r *CacheRelated) Objects(ctx context.Context, kind, namespace string) (engine.Related, error) {
-	var want struct{ pdbs, hpas, workloads bool }
-	switch kind {
-	case "Deployment", "StatefulSet", "ReplicaSet":
-		want.pdbs, want.hpas = true, true
-	case "PodDisruptionBudget":
-		want.hpas, want.workloads = true, true
-	case "HorizontalPodAutoscaler":
-		want.pdbs, want.workloads = true, true
-	default:
+// Objects implements Related: the namespace's PDBs, HPAs and workloads
+// from the cache, indexed by package related, which picks those that
+// concern obj exactly as it does for the CLI.
+func (r *CacheRelated) Objects(ctx context.Context, obj map[string]any, namespace string) (engine.Related, error) {
+	kind, _ := obj["kind"].(string)
+	if !related.Concerns(kind) {
 		return engine.Related{}, nil
 	}
-	var rel engine.Related
+	idx := related.New()
 	in := client.InNamespace(namespace)
-	if want.pdbs {
-		var l policyv1.PodDisruptionBudgetList
-		if err := r.reader.List(ctx, &l, in); err != nil {
-			return rel, fmt.Errorf("listing PodDisruptionBudgets: %w", err)
+	for _, l := range []struct {
+		list       client.ObjectList
+		apiVersion string
+		kind       string
+	}{
+		{&policyv1.PodDisruptionBudgetList{}, "policy/v1", related.PDBKind},
+		{&autoscalingv2.HorizontalPodAutoscalerList{}, "autoscaling/v2", related.HPAKind},
+		{&appsv1.DeploymentList{}, "apps/v1", "Deployment"},
+		{&appsv1.StatefulSetList{}, "apps/v1", "StatefulSet"},
+		{&appsv1.ReplicaSetList{}, "apps/v1", "ReplicaSet"},
+		{&appsv1.DaemonSetList{}, "apps/v1", "DaemonSet"},
+	} {
+		if err := r.reader.List(ctx, l.list, in); err != nil {
+			return engine.Related{}, fmt.Errorf("listing %ss: %w", l.kind, err)
 		}
-		for i := range l.Items {
-			m, err := toMap(&l.Items[i], "policy/v1", "PodDisruptionBudget")
+		items, err := meta.ExtractList(l.list)
+		if err != nil {
+			return engine.Related{}, fmt.Errorf("listing %ss: %w", l.kind, err)
+		}
+		for _, item := range items {
+			m, err := toMap(item, l.apiVersion, l.kind)
 			if err != nil {
-				return rel, err
+				return engine.Related{}, err
 			}
-			rel.PDBs = append(rel.PDBs, m)
+			idx.Add(m, namespace)
 		}
 	}
-	if want.hpas {
-		var l autoscalingv2.HorizontalPodAutoscalerList
-		if err := r.reader.List(ctx, &l, in); err != nil {
-			return rel, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
-		}
-		for i := range l.Items {
-			m, err := toMap(&l.Items[i], "autoscaling/v2", "HorizontalPodAutoscaler")
-			if err != nil {
-				return rel, err
-			}
-			rel.HPAs = append(rel.HPAs, m)
-		}
-	}
-	if want.workloads {
-		var dl appsv1.DeploymentList
-		if err := r.reader.List(ctx, &dl, in); err != nil {
-			return rel, fmt.Errorf("listing Deployments: %w", err)
-		}
-		for i := range dl.Items {
-			m, err := toMap(&dl.Items[i], "apps/v1", "Deployment")
-			if err != nil {
-				return rel, err
-			}
-			rel.Workloads = append(rel.Workloads, m)
-		}
-		var sl appsv1.StatefulSetList
-		if err := r.reader.List(ctx, &sl, in); err != nil {
-			return rel, fmt.Errorf("listing StatefulSets: %w", err)
-		}
-		for i := range sl.Items {
-			m, err := toMap(&sl.Items[i], "apps/v1", "StatefulSet")
-			if err != nil {
-				return rel, err
-			}
-			rel.Workloads = append(rel.Workloads, m)
-		}
-	}
-	return rel, nil
+	return idx.For(obj, namespace), nil
 }
 
 // SidecarSelected implements Related.
 func (r *CacheRelated) SidecarSelected(ctx context.Context, namespace string, selector map[string]string) bool {
 	in := client.InNamespace(namespace)
 	var templates []map[string]string
-	var dl appsv1.DeploymentList
-	if r.reader.List(ctx, &dl, in) == nil {
-		for _, d := range dl.Items {
-			templates = append(templates, d.Spec.Template.Labels)
+	for _, list := range []client.ObjectList{&appsv1.DeploymentList{}, &appsv1.StatefulSetList{}, &appsv1.DaemonSetList{}, &appsv1.ReplicaSetList{}} {
+		if r.reader.List(ctx, list, in) != nil {
+			continue
 		}
-	}
-	var sl appsv1.StatefulSetList
-	if r.reader.List(ctx, &sl, in) == nil {
-		for _, s := range sl.Items {
-			templates = append(templates, s.Spec.Template.Labels)
+		items, _ := meta.ExtractList(list)
+		for _, item := range items {
+			m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(item)
+			if err == nil {
+				templates = append(templates, related.PodLabels(m))
+			}
 		}
 	}
 	for _, labels := range templates {

@@ -6,22 +6,25 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
-// validateResponse turns the engine's violations into the admission answer:
-// enforced violations deny (the message lists every one of them), warn-level
-// and pre-existing ones come back as warnings, audit-level ones as audit
-// annotations. Every violation is counted and logged.
-func (h *Handler) validateResponse(req admission.Request, dec engine.Decision, out *outcome) admission.Response {
+// validateResponse enforces the config on the engine's violations and turns
+// the verdict into the admission answer: enforced violations deny (the
+// message lists every one of them), warn-level and pre-existing ones come
+// back as warnings, audit-level ones as audit annotations. Every violation
+// is counted and logged.
+func (h *Handler) validateResponse(r *request, in engine.Input, dec engine.Decision, cfg *config.Config) outcome {
+	req := r.req
+	out := allowed("")
+	verdict := h.enforcer.Apply(cfg, enforce.ObjectOf(in), dec.Violations)
 	var denied, warnings, preexisting []string
 	audit := map[string]string{}
-	for _, v := range dec.Violations {
+	for _, v := range verdict.Violations {
 		action := v.Action
-		if v.Preexisting && action == engine.ActionEnforce {
-			action = engine.ActionWarn
-		}
 		h.metrics.checkResults.WithLabelValues(v.Check, string(action)).Inc()
 		if action == engine.ActionOff {
 			continue
@@ -54,7 +57,7 @@ func (h *Handler) validateResponse(req admission.Request, dec engine.Decision, o
 			"paved: %d violations were already present before this update and are not enforced on it; fix them when you can (paved check lists the details): %s",
 			len(preexisting), strings.Join(preexisting, ", ")))
 	}
-	warnings = append(warnings, prefixAll("paved: ", dec.Warnings)...)
+	warnings = append(warnings, prefixAll("paved: ", verdict.Warnings)...)
 
 	var resp admission.Response
 	if len(denied) > 0 {
@@ -71,12 +74,13 @@ func (h *Handler) validateResponse(req admission.Request, dec engine.Decision, o
 		// validate.paved.dev/<check-id> lands in the audit event.
 		resp.AuditAnnotations = audit
 	}
-	return resp.WithWarnings(warnings...)
+	out.resp = resp.WithWarnings(warnings...)
+	return out
 }
 
 // violationLine is one violation as users read it: the check id, the field
 // path, and the policy's message (what is wrong, why, how to fix it).
-func violationLine(v engine.Violation) string {
+func violationLine(v enforce.Violation) string {
 	path := v.Path
 	if path == "" {
 		path = "(object)"

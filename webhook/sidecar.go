@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/inject"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -33,22 +33,15 @@ func wantsSidecar(pod map[string]any, nsLabels map[string]string) bool {
 }
 
 // injectSidecar applies the policies' patch to the pod, injects the sidecar
-// and answers with one patch from the original pod to the result. It returns
-// the number of patch operations.
-func (h *Handler) injectSidecar(_ context.Context, req admission.Request, patch json.RawMessage, nsLabels map[string]string, cfg *config.Config) (admission.Response, int, error) {
-	doc := req.Object.Raw
-	if len(patch) > 0 {
-		p, err := jsonpatchapply.DecodePatch(patch)
-		if err != nil {
-			return admission.Response{}, 0, fmt.Errorf("decoding the engine's patch: %w", err)
-		}
-		if doc, err = p.Apply(doc); err != nil {
-			return admission.Response{}, 0, fmt.Errorf("applying the engine's patch: %w", err)
-		}
+// and answers with one patch from the original pod to the result.
+func (h *Handler) injectSidecar(_ context.Context, req admission.Request, patch engine.Patch, nsLabels map[string]string, cfg *config.Config) (admission.Response, error) {
+	doc, err := patch.Apply(req.Object.Raw)
+	if err != nil {
+		return admission.Response{}, fmt.Errorf("applying the engine's patch: %w", err)
 	}
 	var pod corev1.Pod
 	if err := json.Unmarshal(doc, &pod); err != nil {
-		return admission.Response{}, 0, fmt.Errorf("decoding the pod: %w", err)
+		return admission.Response{}, fmt.Errorf("decoding the pod: %w", err)
 	}
 	var sc config.Sidecar
 	if cfg != nil {
@@ -56,44 +49,43 @@ func (h *Handler) injectSidecar(_ context.Context, req admission.Request, patch 
 	}
 	res, err := h.inject(&pod, nsLabels, sc)
 	if err != nil {
-		return admission.Response{}, 0, fmt.Errorf("injecting the sidecar: %w", err)
+		return admission.Response{}, fmt.Errorf("injecting the sidecar: %w", err)
 	}
 	final, err := json.Marshal(&pod)
 	if err != nil {
-		return admission.Response{}, 0, fmt.Errorf("encoding the pod: %w", err)
+		return admission.Response{}, fmt.Errorf("encoding the pod: %w", err)
 	}
 	resp := admission.PatchResponseFromRaw(req.Object.Raw, final)
-	return resp.WithWarnings(res.Warnings...), len(resp.Patches), nil
+	return resp.WithWarnings(res.Warnings...), nil
 }
 
 // serviceWarning warns about a Service whose numeric targetPort bypasses the
 // sidecar of the pods it selects: pods in a namespace labelled for the
 // sidecar, or pods of a cached workload whose template asks for it.
-func (h *Handler) serviceWarning(ctx context.Context, req admission.Request, obj map[string]any, nsLabels map[string]string, out *outcome) admission.Response {
+func (h *Handler) serviceWarning(ctx context.Context, r *request) (outcome, error) {
+	req, nsLabels := r.req, r.nsLabels
 	var svc corev1.Service
 	if err := json.Unmarshal(req.Object.Raw, &svc); err != nil {
-		out.decision, out.reason = "error", err.Error()
-		return admission.Errored(400, fmt.Errorf("%w: request.object is not a Service: %v", errBadRequest, err))
+		return outcome{}, fmt.Errorf("%w: request.object is not a valid Service: %s", errBadRequest, describeJSONError(err))
 	}
 	if svc.Namespace == "" {
 		svc.Namespace = req.Namespace
 	}
 	if len(svc.Spec.Selector) == 0 {
-		return admission.Allowed("")
+		return allowed(""), nil
 	}
 	selected := nsLabels[inject.Label] == inject.Enabled
 	if !selected && h.related != nil {
 		selected = h.related.SidecarSelected(ctx, req.Namespace, svc.Spec.Selector)
 	}
 	if !selected {
-		return admission.Allowed("")
+		return allowed(""), nil
 	}
 	warnings := inject.ServiceWarnings(&svc)
 	if len(warnings) == 0 {
-		return admission.Allowed("")
+		return allowed(""), nil
 	}
 	h.metrics.sidecarWarnings.Inc()
-	out.decision = "warned"
-	out.checks = []string{"service-target-port"}
-	return admission.Allowed("").WithWarnings(prefixAll("paved: ", warnings)...)
+	return outcome{decision: "warned", checks: []string{"service-target-port"},
+		resp: admission.Allowed("").WithWarnings(prefixAll("paved: ", warnings)...)}, nil
 }

@@ -90,13 +90,51 @@ spec_of(containers) := merge(good_spec, {"containers": containers})
 found(violations) := {[v.path, v.fixable] | some v in violations}
 
 # The patched object: what admission stores after the mutating webhook.
-patched(obj) := json.patch(obj, ops) if {
-	ops := data.paved.mutate.patch with input as {"object": obj}
-}
+patched(obj) := json.patch(obj, patch_of(obj))
 
 # The patch paved fix computes for obj.
 patch_of(obj) := ops if {
-	ops := data.paved.mutate.patch with input as {"object": obj}
+	ops := patch with input as {"object": obj}
+}
+
+# patch applies the mutation packages' defaults to input.object so that
+# policy tests can look at a patched object. It states the mutation
+# contract (engine/patch.go is its implementation in paved's binaries, and
+# the engine's tests hold that to the same rules on every fixture): a default
+# applies where its leaf is absent or holds its api_default; missing parents
+# come first; the annotation records the checks applied.
+patch := [{"op": "add", "path": workload.pointer(x[1]), "value": x[2]} |
+	some x in sort([[count(op[0]), op[0], op[1]] | some op in patch_ops])
+]
+
+applicable contains d if {
+	some area
+	some d in data.paved.defaults[area].defaults
+	unset(d)
+}
+
+unset(d) if object.get(input.object, d.path, null) == null
+
+unset(d) if object.get(input.object, d.path, null) == d.api_default
+
+applied := {d.check | some d in applicable}
+
+patch_ops contains [d.path, d.value] if some d in applicable
+
+patch_ops contains [p, {}] if {
+	some d in array.concat([x | some x in applicable], [{"path": ["metadata", "annotations", "x"]} | count(applied) > 0])
+	some n in numbers.range(1, count(d.path) - 1)
+	p := array.slice(d.path, 0, n)
+	object.get(input.object, p, null) == null
+}
+
+recorded := {id |
+	some id in split(object.get(input.object, ["metadata", "annotations", "paved.dev/defaulted"], ""), ",")
+	id != ""
+}
+
+patch_ops contains [["metadata", "annotations", "paved.dev/defaulted"], concat(",", sort(applied | recorded))] if {
+	count(applied - recorded) > 0
 }
 
 # The leaves the patch for obj adds, by JSON pointer.

@@ -57,11 +57,17 @@ serving if {
 	not batch
 }
 
-# Annotations of the object and of its pod template; the object's win.
+# Annotations of the object and of its pod template; the object's win. A
+# null (or otherwise non-object) annotations field counts as none.
 annotations := object.union(
-	object.get(input.object, array.concat(pod_meta_path, ["annotations"]), {}),
-	object.get(input.object, ["metadata", "annotations"], {}),
+	mapping_at(array.concat(pod_meta_path, ["annotations"])),
+	mapping_at(["metadata", "annotations"]),
 )
+
+mapping_at(path) := m if {
+	m := object.get(input.object, path, {})
+	is_object(m)
+} else := {}
 
 # Every container a check looks at: main containers, native sidecars and
 # plain init containers. Ephemeral containers are debugging aids and skipped.

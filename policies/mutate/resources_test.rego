@@ -10,7 +10,7 @@ sized(resources) := fixtures.merge(bare, {"resources": resources})
 # The resources the container has after paved fix.
 resources_after(c, params) := patched.spec.containers[0].resources if {
 	obj := fixtures.workload("Pod", {"containers": [c]})
-	ops := data.paved.mutate.patch with input as {"object": obj, "params": params}
+	ops := fixtures.patch with input as {"object": obj, "params": params}
 	patched := json.patch(obj, ops)
 }
 
@@ -36,7 +36,7 @@ test_every_container_list if {
 	not added["/spec/ephemeralContainers/0/resources"]
 }
 
-# Every kind is covered by the idempotency tests of mutate/main_test.rego.
+# Every kind is covered by the idempotency tests of the other mutation packages.
 test_is_idempotent if {
 	fixtures.idempotent(fixtures.workload("Job", {"containers": [bare, sized({"limits": {"memory": "256Mi"}})]}))
 }

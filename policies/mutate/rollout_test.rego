@@ -2,7 +2,7 @@ package paved.mutate.rollout_test
 
 import data.paved.checks.rollout.rolling_update_unsafe
 import data.paved.defaults.rollout
-import data.paved.mutate
+import data.paved.lib.fixtures
 
 deployment(strategy) := {
 	"apiVersion": "apps/v1",
@@ -25,7 +25,7 @@ safe := {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSur
 # The patch of the rollout defaults alone, whatever other mutations exist.
 rollout_patch(x) := p if {
 	ds := rollout.defaults with input as x
-	p := mutate.patch with input as x with data.paved.defaults as {"rollout": {"defaults": ds}}
+	p := fixtures.patch with input as x with data.paved.defaults as {"rollout": {"defaults": ds}}
 }
 
 defaulted(obj) := object.get(obj, ["metadata", "annotations", "paved.dev/defaulted"], "")
@@ -75,16 +75,16 @@ test_no_patch[note] if {
 
 test_idempotent[note] if {
 	some note, tc in cases
-	first := mutate.patch with input as tc.input
+	first := fixtures.patch with input as tc.input
 	patched := json.patch(tc.input.object, first)
-	again := mutate.patch with input as object.union(tc.input, {"object": patched})
+	again := fixtures.patch with input as object.union(tc.input, {"object": patched})
 	again == []
 }
 
 test_fixes_what_the_check_reports[note] if {
 	some note, tc in cases
 	before := {v.path | some v in rolling_update_unsafe.violation with input as tc.input; v.fixable}
-	patched := json.patch(tc.input.object, mutate.patch) with input as tc.input
+	patched := json.patch(tc.input.object, fixtures.patch) with input as tc.input
 	after := {v.path | some v in rolling_update_unsafe.violation with input as object.union(tc.input, {"object": patched})}
 	count(before & after) == 0
 }

@@ -1,4 +1,6 @@
-package main
+// Package report writes what `paved check` found: text for people, JSON for
+// scripts, and SARIF 2.1.0 for code-scanning UIs.
+package report
 
 import (
 	"encoding/json"
@@ -7,13 +9,25 @@ import (
 	"sort"
 	"strings"
 
-	yaml "go.yaml.in/yaml/v3"
-
+	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/manifest"
 )
 
-// result is one row of `paved check -o json`.
-type result struct {
+// SchemaCheck is the id under which unknown, duplicate or mistyped fields
+// are reported: the API server rejects them under strict field validation
+// (and silently drops unknown ones otherwise).
+const SchemaCheck = "schema-invalid"
+
+// Finding is one violation of one object.
+type Finding struct {
+	Obj       *manifest.Object
+	Violation enforce.Violation
+	Line      int // the line, when known without looking up the path
+}
+
+// Result is one row of `paved check -o json`.
+type Result struct {
 	File       string `json:"file"`
 	Index      int    `json:"index"`
 	APIVersion string `json:"apiVersion"`
@@ -30,53 +44,28 @@ type result struct {
 	fixable bool
 }
 
-// errorRow is one unusable input in `paved check -o json`.
-type errorRow struct {
+// ErrorRow is one unusable input in `paved check -o json`.
+type ErrorRow struct {
 	File    string `json:"file"`
 	Index   int    `json:"index"`
 	Message string `json:"message"`
 }
 
-// report is what `paved check` found, in file and document order.
-type report struct {
-	Results  []result   `json:"results"`
-	Errors   []errorRow `json:"errors"`
+// Report is what `paved check` found, in file and document order.
+type Report struct {
+	Results  []Result   `json:"results"`
+	Errors   []ErrorRow `json:"errors"`
 	Warnings []string   `json:"warnings,omitempty"`
 
 	objects, files int
 	off            int // violations at action off (disabled or exempted)
 }
 
-// lines finds field lines lazily, parsing each document once.
-type lines struct {
-	nodes map[*document]*yaml.Node
-}
-
-func (l *lines) of(m *manifest, path string) int {
-	if l.nodes == nil {
-		l.nodes = map[*document]*yaml.Node{}
-	}
-	n, ok := l.nodes[m.Doc]
-	if !ok {
-		n, _ = parseNode(m.Source.Data[m.Doc.Start:m.Doc.End])
-		l.nodes[m.Doc] = n
-	}
-	if n == nil {
-		return m.Doc.Line
-	}
-	segs := splitPath(path)
-	if m.Item >= 0 {
-		segs = append([]any{"items", m.Item}, segs...)
-	}
-	if path == "" && m.Item < 0 {
-		return m.Doc.Line
-	}
-	return lineOf(n, segs) + m.Doc.Line - 1
-}
-
-func buildReport(files int, objs []*manifest, findings [][]finding, warnings []string, errs []*inputError) report {
-	rep := report{Results: []result{}, Errors: []errorRow{}, Warnings: warnings, objects: len(objs), files: files}
-	var l lines
+// Build collects the findings of objs (read from files files), the warnings
+// and the input errors into a report, in file and document order.
+func Build(files int, objs []*manifest.Object, findings [][]Finding, warnings []string, errs []*manifest.Error) Report {
+	rep := Report{Results: []Result{}, Errors: []ErrorRow{}, Warnings: warnings, objects: len(objs), files: files}
+	var l manifest.Lines
 	for _, fs := range findings {
 		for _, f := range fs {
 			v := f.Violation
@@ -87,9 +76,9 @@ func buildReport(files int, objs []*manifest, findings [][]finding, warnings []s
 			m := f.Obj
 			line := f.Line
 			if line == 0 {
-				line = l.of(m, v.Path)
+				line = l.Of(m, v.Path)
 			}
-			rep.Results = append(rep.Results, result{
+			rep.Results = append(rep.Results, Result{
 				File: m.Source.Path, Index: m.Doc.Index, APIVersion: m.APIVersion, Kind: m.Kind,
 				Namespace: m.Namespace, Name: m.Name, Check: v.Check, Action: string(v.Action),
 				Severity: string(v.Severity), Message: v.Message, Path: v.Path,
@@ -104,12 +93,13 @@ func buildReport(files int, objs []*manifest, findings [][]finding, warnings []s
 		return errs[i].Index < errs[j].Index
 	})
 	for _, e := range errs {
-		rep.Errors = append(rep.Errors, errorRow{File: e.File, Index: e.Index, Message: e.Error()})
+		rep.Errors = append(rep.Errors, ErrorRow{File: e.File, Index: e.Index, Message: e.Error()})
 	}
 	return rep
 }
 
-func (r report) count(action engine.Action) int {
+// Count returns how many results have the action.
+func (r Report) Count(action engine.Action) int {
 	n := 0
 	for _, x := range r.Results {
 		if x.Action == string(action) {
@@ -119,7 +109,8 @@ func (r report) count(action engine.Action) int {
 	return n
 }
 
-func (r report) fixable() int {
+// Fixable returns how many results paved fix would fix.
+func (r Report) Fixable() int {
 	n := 0
 	for _, x := range r.Results {
 		if x.fixable {
@@ -129,7 +120,8 @@ func (r report) fixable() int {
 	return n
 }
 
-func writeText(w io.Writer, r report) {
+// WriteText writes one line per finding and a summary.
+func WriteText(w io.Writer, r Report) {
 	for _, x := range r.Results {
 		ref := x.Kind + "/" + x.Name
 		if x.Namespace != "" {
@@ -143,28 +135,30 @@ func writeText(w io.Writer, r report) {
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", wn)
 	}
-	fmt.Fprintf(w, "%s checked in %s: %d enforce, %d warn, %d audit", plural(r.objects, "object"), plural(r.files, "file"),
-		r.count(engine.ActionEnforce), r.count(engine.ActionWarn), r.count(engine.ActionAudit))
+	fmt.Fprintf(w, "%s checked in %s: %d enforce, %d warn, %d audit", Plural(r.objects, "object"), Plural(r.files, "file"),
+		r.Count(engine.ActionEnforce), r.Count(engine.ActionWarn), r.Count(engine.ActionAudit))
 	if r.off > 0 {
 		fmt.Fprintf(w, ", %d off", r.off)
 	}
-	if n := r.fixable(); n > 0 {
+	if n := r.Fixable(); n > 0 {
 		fmt.Fprintf(w, " (%d fixable by paved fix)", n)
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintf(w, "; %s", plural(len(r.Errors), "error"))
+		fmt.Fprintf(w, "; %s", Plural(len(r.Errors), "error"))
 	}
 	fmt.Fprintln(w)
 }
 
-func plural(n int, word string) string {
+// Plural is "1 word" or "n words".
+func Plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-func writeJSON(w io.Writer, v any) error {
+// WriteJSON writes v as indented JSON.
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
@@ -269,7 +263,8 @@ var securitySeverity = map[engine.Severity]string{
 	engine.SeverityCritical: "9.5", engine.SeverityHigh: "7.5", engine.SeverityMedium: "5.0", engine.SeverityLow: "2.0",
 }
 
-func writeSARIF(w io.Writer, r report, checks []engine.Check, version string) error {
+// WriteSARIF writes the report as SARIF 2.1.0 with the catalogue as rules.
+func WriteSARIF(w io.Writer, r Report, checks []engine.Check, version string) error {
 	rules := []sarifRule{}
 	index := map[string]int{}
 	for _, c := range checks {
@@ -280,9 +275,9 @@ func writeSARIF(w io.Writer, r report, checks []engine.Check, version string) er
 			Properties:           map[string]any{"tags": []string{c.Area}, "security-severity": securitySeverity[c.Severity], "kinds": c.Kinds, "fixable": c.Fixable},
 		})
 	}
-	index[schemaCheck] = len(rules)
+	index[SchemaCheck] = len(rules)
 	rules = append(rules, sarifRule{
-		ID: schemaCheck, Name: "Manifest fails strict schema validation",
+		ID: SchemaCheck, Name: "Manifest fails strict schema validation",
 		ShortDescription:     sarifText{"Unknown, duplicate or mistyped field"},
 		FullDescription:      sarifText{"The object has a field its Kubernetes API type does not define, defines twice, or gives the wrong type. The API server rejects it under strict field validation, and otherwise drops it silently, so a typo'd field becomes a missing setting."},
 		DefaultConfiguration: sarifConfig{"error"},
@@ -303,7 +298,7 @@ func writeSARIF(w io.Writer, r report, checks []engine.Check, version string) er
 		notes = append(notes, sarifNotification{Level: "error", Message: sarifText{e.Message},
 			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(e.File)}, Region: sarifRegion{StartLine: 1}}}}})
 	}
-	return writeJSON(w, sarifLog{
+	return WriteJSON(w, sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
 		Version: "2.1.0",
 		Runs: []sarifRun{{
@@ -320,3 +315,6 @@ func uri(file string) string {
 	}
 	return strings.TrimPrefix(file, "./")
 }
+
+// HasErrors reports whether some input was unusable.
+func (r Report) HasErrors() bool { return len(r.Errors) > 0 }

@@ -1,14 +1,18 @@
-package main
+package manifest
 
 import (
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/paved-k8s/paved/internal/fuzzstats"
 )
 
+var fuzzExecs = fuzzstats.New("decode")
+
 func FuzzDecode(f *testing.F) {
-	for _, dir := range []string{"../../examples/good", "../../examples/broken", "../../engine/testdata/fixtures"} {
+	for _, dir := range []string{"../examples/good", "../examples/broken", "../engine/testdata/fixtures"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 		for _, p := range files {
 			data, err := os.ReadFile(p)
@@ -21,19 +25,19 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("---\n--- \n---\t# x\n...\n"))
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: &a {name: x}\nspec: *a\n"))
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nmetadata: {name: y}\n"))
-	dec := newDecoder()
+	dec := NewDecoder()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		countExec()
-		src := &source{Path: "fuzz.yaml", Data: data}
-		dec.decode(src)
-		var l lines
+		fuzzExecs.Exec()
+		src := &Source{Path: "fuzz.yaml", Data: data}
+		dec.Decode(src)
+		var l Lines
 		for i := range src.Docs {
 			doc := &src.Docs[i]
 			if doc.Start < 0 || doc.End > len(data) || doc.Start > doc.End || doc.Line < 1 {
 				t.Fatalf("document %d: bad range %d..%d line %d", i, doc.Start, doc.End, doc.Line)
 			}
 			if doc.Err != nil {
-				var ie *inputError
+				var ie *Error
 				if !errors.As(doc.Err, &ie) || ie.File != "fuzz.yaml" || ie.Msg == "" {
 					t.Fatalf("document %d: error %v does not name the file and position", i, doc.Err)
 				}
@@ -44,7 +48,7 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("document %d: object without kind or apiVersion: %+v", i, m)
 				}
 				for _, se := range m.SchemaErrors {
-					if l.of(m, se.Path) < 1 {
+					if l.Of(m, se.Path) < 1 {
 						t.Fatalf("document %d: no line for %q", i, se.Path)
 					}
 				}

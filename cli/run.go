@@ -1,4 +1,7 @@
-package main
+// Package cli implements the paved command: check and fix manifest files
+// offline, with the same engine, related-object index and enforcement as
+// the admission webhook, and list the catalogue.
+package cli
 
 import (
 	"context"
@@ -15,7 +18,10 @@ import (
 	opaversion "github.com/open-policy-agent/opa/v1/version"
 
 	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/manifest"
+	"github.com/paved-k8s/paved/report"
 )
 
 // Exit codes.
@@ -25,8 +31,9 @@ const (
 	exitInput    = 2 // unusable input or usage error
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// Version is set at build time with
+// -ldflags "-X github.com/paved-k8s/paved/cli.Version=v1.2.3".
+var Version = ""
 
 const usage = `paved checks and fixes Kubernetes manifests with paved's production-default policies.
 
@@ -40,8 +47,10 @@ PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or 
 Exit status: 0 nothing at action enforce, 1 something at action enforce, 2 unusable input.
 `
 
-// run is the whole CLI; main only wires the process to it.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Run is the whole paved command, with its arguments (without the program
+// name) and streams; it returns the exit status. Each command parses its
+// own flags with a FlagSet.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitInput
@@ -65,8 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func versionString() string {
-	if version != "" {
-		return version
+	if Version != "" {
+		return Version
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
@@ -81,7 +90,8 @@ type common struct {
 	namespace    string
 	ignoreKinds  bool
 	engine       *engine.Engine
-	dec          *decoder
+	enforcer     *enforce.Enforcer
+	dec          *manifest.Decoder
 	flags        *flag.FlagSet
 	errOut       io.Writer
 	commandUsage string
@@ -141,8 +151,9 @@ func (c *common) parse(ctx context.Context, args []string) ([]string, int) {
 		}
 	}
 	c.engine = e
-	c.dec = newDecoder()
-	c.dec.ignoreUnknownKinds = c.ignoreKinds
+	c.enforcer = enforce.New(e, nil)
+	c.dec = manifest.NewDecoder()
+	c.dec.IgnoreUnknownKinds = c.ignoreKinds
 	return paths, -1
 }
 
@@ -164,26 +175,26 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		c.flags.Usage()
 		return exitInput
 	}
-	sources, objs, errs := load(paths, stdin, c.dec)
-	findings, _, warnings, evalErrs := evaluate(ctx, c.engine, objs, c.namespace, false)
+	sources, objs, errs := manifest.Load(paths, stdin, c.dec)
+	findings, _, warnings, evalErrs := evaluate(ctx, c.engine, c.enforcer, objs, c.namespace, false)
 	for i, err := range evalErrs {
 		if err != nil {
 			if i < len(objs) && len(evalErrs) == len(objs) {
 				errs = append(errs, objectError(objs[i], err))
 			} else {
-				errs = append(errs, &inputError{File: "-", Index: -1, Msg: err.Error()})
+				errs = append(errs, &manifest.Error{File: "-", Index: -1, Msg: err.Error()})
 			}
 		}
 	}
-	rep := buildReport(len(sources), objs, findings, warnings, errs)
+	rep := report.Build(len(sources), objs, findings, warnings, errs)
 	var err error
 	switch *output {
 	case "json":
-		err = writeJSON(stdout, rep)
+		err = report.WriteJSON(stdout, rep)
 	case "sarif":
-		err = writeSARIF(stdout, rep, c.engine.Checks(), versionString())
+		err = report.WriteSARIF(stdout, rep, c.engine.Checks(), versionString())
 	default:
-		writeText(stdout, rep)
+		report.WriteText(stdout, rep)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "paved check: write output: %v\n", err)
@@ -192,7 +203,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	switch {
 	case len(rep.Errors) > 0:
 		return exitInput
-	case rep.count(engine.ActionEnforce) > 0:
+	case rep.Count(engine.ActionEnforce) > 0:
 		return exitEnforced
 	}
 	return exitOK
@@ -210,39 +221,39 @@ func runFix(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		c.flags.Usage()
 		return exitInput
 	}
-	sources, objs, errs := load(paths, stdin, c.dec)
-	_, decisions, _, evalErrs := evaluate(ctx, c.engine, objs, c.namespace, true)
-	patches := map[*manifest]engine.Decision{}
+	sources, objs, errs := manifest.Load(paths, stdin, c.dec)
+	_, decisions, _, evalErrs := evaluate(ctx, c.engine, c.enforcer, objs, c.namespace, true)
+	patches := map[*manifest.Object]engine.Patch{}
 	for i, m := range objs {
 		if i < len(evalErrs) && evalErrs[i] != nil {
 			errs = append(errs, objectError(m, evalErrs[i]))
 			continue
 		}
 		if len(decisions[i].Patch) > 0 {
-			patches[m] = decisions[i]
+			patches[m] = decisions[i].Patch
 		}
 	}
 	changedObjects, changedFiles := 0, 0
 	for _, src := range sources {
-		f, err := fixSource(src, patches)
+		f, err := src.Fix(patches)
 		if err != nil {
-			errs = append(errs, &inputError{File: src.Path, Index: -1, Msg: err.Error()})
+			errs = append(errs, &manifest.Error{File: src.Path, Index: -1, Msg: err.Error()})
 			continue
 		}
-		if f.objects == 0 {
+		if f.Objects == 0 {
 			continue
 		}
-		changedObjects += f.objects
+		changedObjects += f.Objects
 		changedFiles++
 		if *write {
 			if err := writeFixed(f, stdout); err != nil {
-				errs = append(errs, &inputError{File: src.Path, Index: -1, Msg: "write: " + err.Error()})
+				errs = append(errs, &manifest.Error{File: src.Path, Index: -1, Msg: "write: " + err.Error()})
 			}
 			continue
 		}
 		diff, err := unifiedDiff(f)
 		if err != nil {
-			errs = append(errs, &inputError{File: src.Path, Index: -1, Msg: "diff: " + err.Error()})
+			errs = append(errs, &manifest.Error{File: src.Path, Index: -1, Msg: "diff: " + err.Error()})
 			continue
 		}
 		fmt.Fprint(stdout, diff)
@@ -254,7 +265,7 @@ func runFix(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *write {
 		verb = "changed"
 	}
-	fmt.Fprintf(stderr, "paved fix: %s %s in %s\n", verb, plural(changedObjects, "object"), plural(changedFiles, "file"))
+	fmt.Fprintf(stderr, "paved fix: %s %s in %s\n", verb, report.Plural(changedObjects, "object"), report.Plural(changedFiles, "file"))
 	if len(errs) > 0 {
 		return exitInput
 	}
@@ -270,7 +281,7 @@ func runChecks(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	checks := c.engine.Checks()
 	switch *output {
 	case "json":
-		if err := writeJSON(stdout, checks); err != nil {
+		if err := report.WriteJSON(stdout, checks); err != nil {
 			return exitInput
 		}
 		return exitOK

@@ -1,4 +1,10 @@
-package main
+// Package manifest reads Kubernetes manifest files as the API server would:
+// files, YAML documents and Lists are split with their positions, and every
+// object is decoded strictly into its API type, so that unknown, duplicate
+// and mistyped fields are reported with the line they are on. It also
+// writes the objects back with a patch applied (see Fix), through package
+// yamledit, which keeps comments and layout.
+package manifest
 
 import (
 	"bytes"
@@ -10,11 +16,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
@@ -28,34 +36,34 @@ const (
 	maxDocBytes  = 3 << 20
 )
 
-// source is one input file (or stdin) split into documents.
-type source struct {
+// Source is one input file (or stdin) split into documents.
+type Source struct {
 	Path string // as given, "-" for stdin
 	Data []byte
-	Docs []document
+	Docs []Document
 }
 
-// document is one YAML document (or the whole JSON file) of a source.
-type document struct {
+// Document is one YAML document (or the whole JSON file) of a source.
+type Document struct {
 	Index int // 0-based position among the file's non-empty documents
 	Line  int // 1-based line where the document starts
 	Start int // byte range of the document's text in the source
 	End   int
 	// Objects decoded from the document: one, or the items of a List.
-	Objects []*manifest
+	Objects []*Object
 	Err     error
 }
 
-// manifest is one Kubernetes object read from a file.
-type manifest struct {
-	Source *source
-	Doc    *document
+// Object is one Kubernetes object read from a file.
+type Object struct {
+	Source *Source
+	Doc    *Document
 	Item   int // index in a List's items, -1 otherwise
 	// Object is the object as written (numbers kept exact), the same form
 	// admission hands to the engine.
 	Object map[string]any
 	// Eval is Object with metadata.namespace filled in as admission sees
-	// it (see withNamespace).
+	// it (see WithNamespace).
 	Eval       map[string]any
 	APIVersion string
 	Kind       string
@@ -63,48 +71,50 @@ type manifest struct {
 	Name       string
 	// SchemaErrors are unknown, duplicate or mistyped fields, each naming
 	// the field, as the API server's strict field validation reports them.
-	SchemaErrors []schemaError
+	SchemaErrors []SchemaError
 }
 
-type schemaError struct {
+// SchemaError is an unknown, duplicate or mistyped field of an object.
+type SchemaError struct {
 	Path    string
 	Message string
 	Line    int // line in the file when known without a path (duplicate keys)
 }
 
-// inputError is input paved cannot use: it names the file and document.
-type inputError struct {
+// Error is input paved cannot use: it names the file and document.
+type Error struct {
 	File  string
 	Index int // -1 when the whole file is unusable
 	Line  int
 	Msg   string
 }
 
-func (e *inputError) Error() string {
+func (e *Error) Error() string {
 	if e.Index < 0 {
 		return e.File + ": " + e.Msg
 	}
 	return fmt.Sprintf("%s: document %d (line %d): %s", e.File, e.Index+1, e.Line, e.Msg)
 }
 
-// decoder turns documents into typed, strictly validated objects.
-type decoder struct {
-	strict runtime.Decoder
-	// ignoreUnknownKinds skips objects whose kind paved does not know
+// Decoder turns documents into typed, strictly validated objects.
+type Decoder struct {
+	strict kruntime.Decoder
+	// IgnoreUnknownKinds skips objects whose kind paved does not know
 	// instead of reporting them as errors.
-	ignoreUnknownKinds bool
+	IgnoreUnknownKinds bool
 }
 
-func newDecoder() *decoder {
-	return &decoder{strict: kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme.Scheme, scheme.Scheme,
+// NewDecoder returns a Decoder for the built-in Kubernetes kinds.
+func NewDecoder() *Decoder {
+	return &Decoder{strict: kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme.Scheme, scheme.Scheme,
 		kjson.SerializerOptions{Strict: true})}
 }
 
-// collect expands the command-line paths into files: directories are walked
+// Collect expands the command-line paths into files: directories are walked
 // recursively for *.yaml, *.yml and *.json (hidden directories skipped).
-func collect(paths []string) ([]string, []*inputError) {
+func Collect(paths []string) ([]string, []*Error) {
 	var files []string
-	var errs []*inputError
+	var errs []*Error
 	stdin := false
 	for _, p := range paths {
 		if p == "-" {
@@ -116,7 +126,7 @@ func collect(paths []string) ([]string, []*inputError) {
 		}
 		info, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, &inputError{File: p, Index: -1, Msg: cleanPathError(err)})
+			errs = append(errs, &Error{File: p, Index: -1, Msg: cleanPathError(err)})
 			continue
 		}
 		if !info.IsDir() {
@@ -126,7 +136,7 @@ func collect(paths []string) ([]string, []*inputError) {
 		var found []string
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				errs = append(errs, &inputError{File: path, Index: -1, Msg: cleanPathError(err)})
+				errs = append(errs, &Error{File: path, Index: -1, Msg: cleanPathError(err)})
 				return nil
 			}
 			if d.IsDir() {
@@ -142,7 +152,7 @@ func collect(paths []string) ([]string, []*inputError) {
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, &inputError{File: p, Index: -1, Msg: err.Error()})
+			errs = append(errs, &Error{File: p, Index: -1, Msg: err.Error()})
 		}
 		sort.Strings(found)
 		files = append(files, found...)
@@ -158,37 +168,37 @@ func cleanPathError(err error) string {
 	return err.Error()
 }
 
-// readSource reads a file (or stdin for "-") within the size limit.
-func readSource(path string, stdin io.Reader) (*source, *inputError) {
+// ReadSource reads a file (or stdin for "-") within the size limit.
+func ReadSource(path string, stdin io.Reader) (*Source, *Error) {
 	var r io.Reader
 	if path == "-" {
 		r = stdin
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, &inputError{File: path, Index: -1, Msg: cleanPathError(err)}
+			return nil, &Error{File: path, Index: -1, Msg: cleanPathError(err)}
 		}
 		defer f.Close()
 		r = f
 	}
 	data, err := io.ReadAll(io.LimitReader(r, maxFileBytes+1))
 	if err != nil {
-		return nil, &inputError{File: path, Index: -1, Msg: "read: " + err.Error()}
+		return nil, &Error{File: path, Index: -1, Msg: "read: " + err.Error()}
 	}
 	if len(data) > maxFileBytes {
-		return nil, &inputError{File: path, Index: -1, Msg: fmt.Sprintf("larger than %d MiB: not a manifest file (split it, or check that the path is right)", maxFileBytes>>20)}
+		return nil, &Error{File: path, Index: -1, Msg: fmt.Sprintf("larger than %d MiB: not a manifest file (split it, or check that the path is right)", maxFileBytes>>20)}
 	}
-	return &source{Path: path, Data: data}, nil
+	return &Source{Path: path, Data: data}, nil
 }
 
-// split cuts the source into YAML documents at "---" lines, keeping each
+// Split cuts the source into YAML documents at "---" lines, keeping each
 // document's byte range and starting line. Empty documents are dropped.
-func split(data []byte) []document {
-	var docs []document
+func Split(data []byte) []Document {
+	var docs []Document
 	start, startLine, line := 0, 1, 1
 	flush := func(end int) {
 		if !emptyDocument(data[start:end]) {
-			docs = append(docs, document{Index: len(docs), Line: startLine + leadingBlankLines(data[start:end]), Start: start, End: end})
+			docs = append(docs, Document{Index: len(docs), Line: startLine + leadingBlankLines(data[start:end]), Start: start, End: end})
 		}
 	}
 	for pos := 0; pos < len(data); {
@@ -240,10 +250,10 @@ func leadingBlankLines(b []byte) int {
 	return n
 }
 
-// decode splits a source and decodes every document; problems with one
+// Decode splits a source and decodes every document; problems with one
 // document are recorded on it and do not stop the others.
-func (d *decoder) decode(src *source) {
-	src.Docs = split(src.Data)
+func (d *Decoder) Decode(src *Source) {
+	src.Docs = Split(src.Data)
 	for i := range src.Docs {
 		doc := &src.Docs[i]
 		doc.Err = d.decodeDocument(src, doc)
@@ -264,22 +274,22 @@ func shiftLines(msg string, offset int) string {
 	})
 }
 
-func (d *decoder) decodeDocument(src *source, doc *document) error {
+func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 	fail := func(format string, args ...any) error {
-		return &inputError{File: src.Path, Index: doc.Index, Line: doc.Line, Msg: fmt.Sprintf(format, args...)}
+		return &Error{File: src.Path, Index: doc.Index, Line: doc.Line, Msg: fmt.Sprintf(format, args...)}
 	}
 	text := src.Data[doc.Start:doc.End]
 	if len(text) > maxDocBytes {
 		return fail("document is larger than %d MiB, the API server's request limit", maxDocBytes>>20)
 	}
 	js, err := yaml.YAMLToJSONStrict(text)
-	var dups []schemaError
+	var dups []SchemaError
 	if err != nil {
 		// A duplicate key is what strict field validation reports as a
 		// duplicate field; any other problem means the YAML is broken.
 		for _, m := range duplicateKeyRE.FindAllStringSubmatch(err.Error(), -1) {
 			n, _ := strconv.Atoi(m[1])
-			dups = append(dups, schemaError{Message: fmt.Sprintf("duplicate field %q", m[2]), Line: n + doc.Line - 1})
+			dups = append(dups, SchemaError{Message: fmt.Sprintf("duplicate field %q", m[2]), Line: n + doc.Line - 1})
 		}
 		if len(dups) > 0 {
 			js, err = yaml.YAMLToJSON(text)
@@ -373,8 +383,8 @@ var (
 
 // typed decodes one object into its Kubernetes API type with strict field
 // validation. It returns nil, nil for an unknown kind when those are ignored.
-func (d *decoder) typed(js []byte, raw map[string]any) (*manifest, error) {
-	m := &manifest{Object: raw}
+func (d *Decoder) typed(js []byte, raw map[string]any) (*Object, error) {
+	m := &Object{Object: raw}
 	m.APIVersion, _ = raw["apiVersion"].(string)
 	m.Kind, _ = raw["kind"].(string)
 	if md, ok := raw["metadata"].(map[string]any); ok {
@@ -392,29 +402,113 @@ func (d *decoder) typed(js []byte, raw map[string]any) (*manifest, error) {
 	_, _, err := d.strict.Decode(js, nil, nil)
 	switch {
 	case err == nil:
-	case runtime.IsNotRegisteredError(err):
-		if d.ignoreUnknownKinds {
+	case kruntime.IsNotRegisteredError(err):
+		if d.IgnoreUnknownKinds {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("unknown kind %q (apiVersion %s): paved checks built-in Kubernetes kinds only (use --ignore-unknown-kinds to skip others)", m.Kind, m.APIVersion)
-	case runtime.IsStrictDecodingError(err):
-		se, _ := runtime.AsStrictDecodingError(err)
+	case kruntime.IsStrictDecodingError(err):
+		se, _ := kruntime.AsStrictDecodingError(err)
 		for _, e := range se.Errors() {
 			msg := e.Error()
 			if sm := unknownFieldRE.FindStringSubmatch(msg); sm != nil {
-				m.SchemaErrors = append(m.SchemaErrors, schemaError{Path: sm[2], Message: sm[1] + " field \"" + sm[2] + "\""})
+				m.SchemaErrors = append(m.SchemaErrors, SchemaError{Path: sm[2], Message: sm[1] + " field \"" + sm[2] + "\""})
 			} else {
-				m.SchemaErrors = append(m.SchemaErrors, schemaError{Message: msg})
+				m.SchemaErrors = append(m.SchemaErrors, SchemaError{Message: msg})
 			}
 		}
 	default:
 		msg := err.Error()
 		if sm := typeErrorRE.FindStringSubmatch(msg); sm != nil {
-			m.SchemaErrors = append(m.SchemaErrors, schemaError{Path: sm[2],
+			m.SchemaErrors = append(m.SchemaErrors, SchemaError{Path: sm[2],
 				Message: fmt.Sprintf("field %q has the wrong type: got %s, want %s", sm[2], sm[1], sm[3])})
 		} else {
-			m.SchemaErrors = append(m.SchemaErrors, schemaError{Message: msg})
+			m.SchemaErrors = append(m.SchemaErrors, SchemaError{Message: msg})
 		}
 	}
 	return m, nil
+}
+
+// Load reads and decodes every path, files in parallel, keeping the order
+// of the command line.
+func Load(paths []string, stdin io.Reader, dec *Decoder) ([]*Source, []*Object, []*Error) {
+	files, errs := Collect(paths)
+	sources := make([]*Source, len(files))
+	readErrs := make([]*Error, len(files))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				src, err := ReadSource(files[i], stdin)
+				if err != nil {
+					readErrs[i] = err
+					continue
+				}
+				dec.Decode(src)
+				sources[i] = src
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var out []*Source
+	var objs []*Object
+	for i, src := range sources {
+		if readErrs[i] != nil {
+			errs = append(errs, readErrs[i])
+			continue
+		}
+		out = append(out, src)
+		for j := range src.Docs {
+			doc := &src.Docs[j]
+			if doc.Err != nil {
+				ie, ok := doc.Err.(*Error)
+				if !ok {
+					ie = &Error{File: src.Path, Index: doc.Index, Line: doc.Line, Msg: doc.Err.Error()}
+				}
+				errs = append(errs, ie)
+				continue
+			}
+			objs = append(objs, doc.Objects...)
+		}
+	}
+	return out, objs, errs
+}
+
+// WithNamespace returns obj with metadata.namespace set to ns when it has
+// none, the way admission presents an object created in that namespace.
+// obj itself is not modified.
+func WithNamespace(obj map[string]any, ns string) map[string]any {
+	md, ok := obj["metadata"].(map[string]any)
+	if !ok {
+		return obj
+	}
+	if s, _ := md["namespace"].(string); s != "" {
+		return obj
+	}
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		out[k] = v
+	}
+	md2 := make(map[string]any, len(md)+1)
+	for k, v := range md {
+		md2[k] = v
+	}
+	md2["namespace"] = ns
+	out["metadata"] = md2
+	return out
+}
+
+// NamespaceOr is the object's namespace, or def when it names none.
+func (m *Object) NamespaceOr(def string) string {
+	if m.Namespace != "" {
+		return m.Namespace
+	}
+	return def
 }

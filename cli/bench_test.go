@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func BenchmarkCheck1000Deployments(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		code := run(context.Background(), []string{"check", dir}, strings.NewReader(""), io.Discard, io.Discard)
+		code := Run(context.Background(), []string{"check", dir}, strings.NewReader(""), io.Discard, io.Discard)
 		if code != 0 {
 			b.Fatalf("paved check: exit %d; want 0", code)
 		}

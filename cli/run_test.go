@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -11,19 +11,21 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/paved-k8s/paved/report"
 )
 
 // paved runs the CLI in-process and returns its exit code and output.
 func paved(t testing.TB, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	code := Run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
 type jsonReport struct {
-	Results []result   `json:"results"`
-	Errors  []errorRow `json:"errors"`
+	Results []report.Result   `json:"results"`
+	Errors  []report.ErrorRow `json:"errors"`
 }
 
 func checkJSON(t testing.TB, stdin string, args ...string) (int, jsonReport) {
@@ -55,14 +57,14 @@ func TestCheckExamples(t *testing.T) {
 		code int
 		ids  []string
 	}{
-		{"../../examples/good", 0, nil},
-		{"../../examples/broken/no-probes.yaml", 1, []string{"liveness-probe-missing", "readiness-probe-missing"}},
-		{"../../examples/broken/identical-probes.yaml", 1, []string{"probes-identical"}},
-		{"../../examples/broken/short-grace.yaml", 1, []string{"grace-period-order"}},
-		{"../../examples/broken/root-container.yaml", 1, []string{"privilege-escalation", "privileged-container", "run-as-non-root"}},
-		{"../../examples/broken/pdb-blocks-eviction.yaml", 1, []string{"pdb-blocks-eviction"}},
-		{"../../examples/broken/hpa-below-pdb.yaml", 1, []string{"hpa-min-replicas-low", "pdb-blocks-eviction", "pdb-exceeds-hpa-min"}},
-		{"../../examples/broken/typo.yaml", 1, []string{"liveness-probe-missing", "schema-invalid"}},
+		{"../examples/good", 0, nil},
+		{"../examples/broken/no-probes.yaml", 1, []string{"liveness-probe-missing", "readiness-probe-missing"}},
+		{"../examples/broken/identical-probes.yaml", 1, []string{"probes-identical"}},
+		{"../examples/broken/short-grace.yaml", 1, []string{"grace-period-order"}},
+		{"../examples/broken/root-container.yaml", 1, []string{"privilege-escalation", "privileged-container", "run-as-non-root"}},
+		{"../examples/broken/pdb-blocks-eviction.yaml", 1, []string{"pdb-blocks-eviction"}},
+		{"../examples/broken/hpa-below-pdb.yaml", 1, []string{"hpa-min-replicas-low", "pdb-blocks-eviction", "pdb-exceeds-hpa-min"}},
+		{"../examples/broken/typo.yaml", 1, []string{"liveness-probe-missing", "schema-invalid"}},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.path), func(t *testing.T) {
@@ -81,9 +83,9 @@ func TestCheckExamples(t *testing.T) {
 }
 
 func TestSchemaInvalidNamesTheField(t *testing.T) {
-	_, rep := checkJSON(t, "", "../../examples/broken/typo.yaml")
+	_, rep := checkJSON(t, "", "../examples/broken/typo.yaml")
 	for _, r := range rep.Results {
-		if r.Check == schemaCheck {
+		if r.Check == report.SchemaCheck {
 			if r.Path != "spec.template.spec.containers[0].livenessProbes" || !strings.Contains(r.Message, `unknown field "spec.template.spec.containers[0].livenessProbes"`) || r.Action != "enforce" {
 				t.Errorf("schema-invalid: got %+v; want the unknown field named, action enforce", r)
 			}
@@ -97,7 +99,7 @@ func TestMistypedField(t *testing.T) {
 	doc := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: three\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: app, image: 'x:1'}]\n"
 	_, rep := checkJSON(t, doc, "-")
 	for _, r := range rep.Results {
-		if r.Check == schemaCheck {
+		if r.Check == report.SchemaCheck {
 			if !strings.Contains(r.Message, "spec.replicas") {
 				t.Errorf("schema-invalid for a mistyped field: got %q; want it to name spec.replicas", r.Message)
 			}
@@ -108,11 +110,11 @@ func TestMistypedField(t *testing.T) {
 }
 
 func TestTextOutput(t *testing.T) {
-	code, out, _ := paved(t, "", "check", "../../examples/broken/no-probes.yaml")
+	code, out, _ := paved(t, "", "check", "../examples/broken/no-probes.yaml")
 	if code != 1 {
 		t.Errorf("exit code: got %d; want 1", code)
 	}
-	want := `../../examples/broken/no-probes.yaml:29: Deployment/shop/catalog readiness-probe-missing [enforce] container "app" has no readinessProbe`
+	want := `../examples/broken/no-probes.yaml:29: Deployment/shop/catalog readiness-probe-missing [enforce] container "app" has no readinessProbe`
 	if !strings.Contains(out, want) {
 		t.Errorf("text output: got\n%s\nwant a line starting %q", out, want)
 	}
@@ -322,7 +324,7 @@ namespaces:
     checks:
       liveness-probe-missing: audit
 `)
-	code, rep := checkJSON(t, "", "--config", cfg, "../../examples/broken/no-probes.yaml")
+	code, rep := checkJSON(t, "", "--config", cfg, "../examples/broken/no-probes.yaml")
 	if code != 0 {
 		t.Errorf("exit code with both checks relaxed: got %d; want 0", code)
 	}
@@ -334,14 +336,14 @@ namespaces:
 		t.Errorf("actions: got %v; want readiness warn, liveness audit", actions)
 	}
 	bad := write(t, dir, "bad.yaml", "apiVersion: paved.dev/v1alpha1\nkind: Config\nchecks: {cpu-limit-missin: off}\n")
-	code, _, errOut := paved(t, "", "check", "--config", bad, "../../examples/good")
+	code, _, errOut := paved(t, "", "check", "--config", bad, "../examples/good")
 	if code != exitInput || !strings.Contains(errOut, "checks.cpu-limit-missin: unknown check id") {
 		t.Errorf("bad config: got exit %d, %q; want 2 and the key named", code, errOut)
 	}
 }
 
 func TestSARIF(t *testing.T) {
-	code, out, _ := paved(t, "", "check", "-o", "sarif", "../../examples/broken")
+	code, out, _ := paved(t, "", "check", "-o", "sarif", "../examples/broken")
 	if code != 1 {
 		t.Errorf("exit code: got %d; want 1", code)
 	}
@@ -395,7 +397,7 @@ func TestSARIF(t *testing.T) {
 			t.Errorf("result %s: ruleIndex %d points at %s", r.RuleID, r.RuleIndex, run.Tool.Driver.Rules[r.RuleIndex].ID)
 		}
 		loc := r.Locations[0].PhysicalLocation
-		if !strings.HasPrefix(loc.ArtifactLocation.URI, "../../examples/broken/") || loc.Region.StartLine < 1 || r.Message.Text == "" {
+		if !strings.HasPrefix(loc.ArtifactLocation.URI, "../examples/broken/") || loc.Region.StartLine < 1 || r.Message.Text == "" {
 			t.Errorf("result %s: location %+v, message %q", r.RuleID, loc, r.Message.Text)
 		}
 		if r.Level != "error" && r.Level != "warning" && r.Level != "note" {
@@ -439,7 +441,7 @@ func TestChecksAndVersion(t *testing.T) {
 
 // TestDocsCatalogue keeps the table in docs/cli.md generated from the policies.
 func TestDocsCatalogue(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/cli.md")
+	doc, err := os.ReadFile("../docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,13 +457,13 @@ func TestDocsCatalogue(t *testing.T) {
 }
 
 func TestPoliciesFlag(t *testing.T) {
-	code, out, errOut := paved(t, "", "checks", "--policies", "../../engine/testdata/policies")
+	code, out, errOut := paved(t, "", "checks", "--policies", "../engine/testdata/policies")
 	if code != 0 || !strings.Contains(out, "team-label-missing") || strings.Contains(out, "readiness-probe-missing") {
 		t.Fatalf("paved checks --policies: got %d, %q, %q; want only the directory's checks", code, out, errOut)
 	}
 	dir := t.TempDir()
 	p := write(t, dir, "d.yaml", goodDeployment)
-	_, rep := checkJSON(t, "", "--policies", "../../engine/testdata/policies", p)
+	_, rep := checkJSON(t, "", "--policies", "../engine/testdata/policies", p)
 	if got := checkIDs(rep); !slices.Equal(got, []string{"replicas-odd", "team-label-missing"}) {
 		t.Errorf("paved check --policies: got %v; want [replicas-odd team-label-missing]", got)
 	}

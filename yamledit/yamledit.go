@@ -1,4 +1,7 @@
-package main
+// Package yamledit edits YAML documents in place for paved fix: it applies
+// the add operations of a JSON patch to the document's node tree, so that
+// comments, key order and quoting survive, and finds the line of a field.
+package yamledit
 
 import (
 	"bytes"
@@ -8,12 +11,16 @@ import (
 	"strconv"
 	"strings"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	yaml "go.yaml.in/yaml/v3"
+	yaml2 "sigs.k8s.io/yaml"
+
+	"github.com/paved-k8s/paved/engine"
 )
 
-// parseNode parses one document into a node tree (comments and key order
+// ParseNode parses one document into a node tree (comments and key order
 // kept), used to find the line of a field and to apply patches in place.
-func parseNode(text []byte) (*yaml.Node, error) {
+func ParseNode(text []byte) (*yaml.Node, error) {
 	doc, err := parseDocument(text)
 	if err != nil {
 		return nil, err
@@ -36,8 +43,8 @@ func parseDocument(text []byte) (*yaml.Node, error) {
 
 var segmentRE = regexp.MustCompile(`^([^.\[]*)((?:\[\d+\])*)`)
 
-// splitPath turns "spec.containers[0].image" into ["spec","containers",0,"image"].
-func splitPath(p string) []any {
+// SplitPath turns "spec.containers[0].image" into ["spec","containers",0,"image"].
+func SplitPath(p string) []any {
 	var out []any
 	for _, part := range strings.Split(p, ".") {
 		m := segmentRE.FindStringSubmatch(part)
@@ -56,9 +63,9 @@ func splitPath(p string) []any {
 	return out
 }
 
-// lineOf returns the line of the deepest node on the path that exists
+// LineOf returns the line of the deepest node on the path that exists
 // (the field itself, or the parent where it is missing).
-func lineOf(root *yaml.Node, path []any) int {
+func LineOf(root *yaml.Node, path []any) int {
 	n := root
 	line := root.Line
 	for _, seg := range path {
@@ -98,21 +105,14 @@ func childOf(n *yaml.Node, seg any) (value, key *yaml.Node) {
 	return nil, nil
 }
 
-// patchOp is one RFC 6902 operation as the mutation policies emit them.
-type patchOp struct {
-	Op    string          `json:"op"`
-	Path  string          `json:"path"`
-	Value json.RawMessage `json:"value"`
-}
-
 // errUnsupportedPatch makes the caller fall back to rewriting the document.
 var errUnsupportedPatch = fmt.Errorf("patch operation not supported in place")
 
 // applyToNode applies "add" operations to the node tree, appending new keys
 // after the existing ones so the rest of the document stays as written.
-func applyToNode(root *yaml.Node, ops []patchOp) error {
+func applyToNode(root *yaml.Node, ops engine.Patch) error {
 	for _, op := range ops {
-		if op.Op != "add" && op.Op != "replace" {
+		if op.Operation != "add" && op.Operation != "replace" {
 			return errUnsupportedPatch
 		}
 		segs, err := pointerSegments(op.Path)
@@ -136,8 +136,8 @@ func applyToNode(root *yaml.Node, ops []patchOp) error {
 			}
 			parent = child
 		}
-		var v any
-		if err := json.Unmarshal(op.Value, &v); err != nil {
+		v, err := plain(op.Value)
+		if err != nil {
 			return err
 		}
 		var val yaml.Node
@@ -163,7 +163,7 @@ func applyToNode(root *yaml.Node, ops []patchOp) error {
 			if err != nil || n < 0 || n > len(parent.Content) {
 				return errUnsupportedPatch
 			}
-			if op.Op == "replace" {
+			if op.Operation == "replace" {
 				if n == len(parent.Content) {
 					return errUnsupportedPatch
 				}
@@ -233,4 +233,59 @@ func blockStyle(n *yaml.Node) {
 	for _, c := range n.Content {
 		blockStyle(c)
 	}
+}
+
+// plain converts a patch value to the plain JSON types (float64 for
+// numbers) that the YAML encoder writes as JSON would.
+func plain(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
+}
+
+// Apply applies ops to one YAML document in place on its node tree, so
+// comments, key order and quoting survive; if an operation cannot be
+// applied that way, the document is rewritten from its patched JSON.
+func Apply(text []byte, ops engine.Patch) ([]byte, error) {
+	if doc, err := parseDocument(text); err == nil {
+		if err := applyToNode(doc.Content[0], ops); err == nil {
+			out, err := encodeNode(doc, compactSequences(text))
+			if err == nil {
+				// Keep the blank lines (or missing final newline) that
+				// separated this document from the next.
+				trailing := text[len(bytes.TrimRight(text, "\r\n\t ")):]
+				return append(bytes.TrimRight(out, "\n"), trailing...), nil
+			}
+		}
+	}
+	js, err := yaml2.YAMLToJSON(text)
+	if err != nil {
+		return nil, err
+	}
+	patched, err := ops.Apply(js)
+	if err != nil {
+		return nil, err
+	}
+	return yaml2.JSONToYAML(patched)
+}
+
+// ApplyJSON applies ops to a JSON document and writes it indented.
+func ApplyJSON(data []byte, ops engine.Patch) ([]byte, error) {
+	b, err := json.Marshal(ops)
+	if err != nil {
+		return nil, err
+	}
+	p, err := jsonpatch.DecodePatch(b)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.ApplyIndent(bytes.TrimSpace(data), "  ")
+	if err != nil {
+		return nil, fmt.Errorf("apply patch: %w", err)
+	}
+	return append(out, '\n'), nil
 }

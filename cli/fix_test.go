@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/manifest"
+	"github.com/paved-k8s/paved/report"
 )
 
 func copyTree(t testing.TB, from, to string) {
@@ -39,11 +42,11 @@ func fixableLeft(t testing.TB, paths ...string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, objs, errs := load(paths, strings.NewReader(""), newDecoder())
+	_, objs, errs := manifest.Load(paths, strings.NewReader(""), manifest.NewDecoder())
 	if len(errs) > 0 {
 		t.Fatalf("load: %v", errs)
 	}
-	findings, _, _, evalErrs := evaluate(context.Background(), e, objs, "default", false)
+	findings, _, _, evalErrs := evaluate(context.Background(), e, enforce.New(e, nil), objs, "default", false)
 	for _, err := range evalErrs {
 		if err != nil {
 			t.Fatal(err)
@@ -62,8 +65,8 @@ func fixableLeft(t testing.TB, paths ...string) []string {
 
 func TestFixThenCheck(t *testing.T) {
 	dir := t.TempDir()
-	copyTree(t, "../../examples", dir)
-	copyTree(t, "../../engine/testdata/fixtures", filepath.Join(dir, "fixtures"))
+	copyTree(t, "../examples", dir)
+	copyTree(t, "../engine/testdata/fixtures", filepath.Join(dir, "fixtures"))
 	if left := fixableLeft(t, dir); len(left) == 0 {
 		t.Fatal("the fixtures have no fixable violations to begin with")
 	}
@@ -96,7 +99,7 @@ func TestFixThenCheck(t *testing.T) {
 	// The fixed files still decode strictly: fix adds no invalid field.
 	_, rep := checkJSON(t, "", dir)
 	for _, r := range rep.Results {
-		if r.Check == schemaCheck && !strings.HasSuffix(r.File, "typo.yaml") {
+		if r.Check == report.SchemaCheck && !strings.HasSuffix(r.File, "typo.yaml") {
 			t.Errorf("after fix: %s: %s", r.File, r.Message)
 		}
 	}

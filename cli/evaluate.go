@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/paved-k8s/paved/enforce"
+	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/manifest"
+	"github.com/paved-k8s/paved/related"
+	"github.com/paved-k8s/paved/report"
+)
+
+// evaluate runs the engine over every object, in parallel, with the other
+// objects of the run as related objects, and enforces the config on the
+// violations as the webhook does. mutate selects Mutate (for fix)
+// instead of Validate.
+func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs []*manifest.Object, defaultNS string, mutate bool) ([][]report.Finding, []engine.Decision, []string, []error) {
+	idx := related.New()
+	for _, m := range objs {
+		m.Eval = manifest.WithNamespace(m.Object, defaultNS)
+		idx.Add(m.Eval, m.NamespaceOr(defaultNS))
+	}
+	cfg := e.Config()
+	warnings := make([][]string, len(objs))
+	findings := make([][]report.Finding, len(objs))
+	decisions := make([]engine.Decision, len(objs))
+	errs := make([]error, len(objs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				m := objs[i]
+				if !e.CoversKind(m.Kind) {
+					findings[i] = schemaFindings(m)
+					continue
+				}
+				ns := m.NamespaceOr(defaultNS)
+				in := engine.Input{Operation: "CREATE", Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.For(m.Eval, ns)}
+				var d engine.Decision
+				var err error
+				if mutate {
+					d, err = e.Mutate(ctx, in)
+				} else {
+					d, err = e.Validate(ctx, in)
+				}
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				decisions[i] = d
+				verdict := enf.Apply(cfg, enforce.ObjectOf(in), d.Violations)
+				warnings[i] = verdict.Warnings
+				fs := schemaFindings(m)
+				for _, v := range verdict.Violations {
+					fs = append(fs, report.Finding{Obj: m, Violation: v})
+				}
+				findings[i] = fs
+			}
+		}()
+	}
+loop:
+	for i := range objs {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	close(work)
+	wg.Wait()
+	var allWarnings []string
+	seen := map[string]bool{}
+	for _, ws := range warnings {
+		for _, w := range ws {
+			if !seen[w] {
+				seen[w] = true
+				allWarnings = append(allWarnings, w)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return findings, decisions, allWarnings, []error{err}
+	}
+	return findings, decisions, allWarnings, errs
+}
+
+// schemaFindings reports the object's unknown, duplicate or mistyped fields.
+func schemaFindings(m *manifest.Object) []report.Finding {
+	var fs []report.Finding
+	for _, se := range m.SchemaErrors {
+		fs = append(fs, report.Finding{Obj: m, Line: se.Line, Violation: enforce.Violation{Action: engine.ActionEnforce, Violation: engine.Violation{Check: report.SchemaCheck, Severity: engine.SeverityHigh, Path: se.Path,
+			Message: se.Message + ": the API server rejects it under strict field validation (kubectl's default) and drops it otherwise; fix or remove the field"}}})
+	}
+	return fs
+}
+
+func objectError(m *manifest.Object, err error) *manifest.Error {
+	return &manifest.Error{File: m.Source.Path, Index: m.Doc.Index, Line: m.Doc.Line, Msg: fmt.Sprintf("%s %s: %v", m.Kind, m.Name, err)}
+}

@@ -1,0 +1,227 @@
+// Package enforce turns the engine's violations into actions: the check's
+// default action from the catalogue, the config's cluster-wide and
+// per-namespace overrides, exemptions (and their expiry), and the UPDATE
+// ratchet. The CLI and the webhook call it alike, so a manifest gets the
+// same verdict from `paved check` as at admission.
+package enforce
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/engine"
+)
+
+// Violation is a violation with its effective action.
+type Violation struct {
+	engine.Violation
+	// Action is the effective action after config overrides, exemptions
+	// and the UPDATE ratchet.
+	Action engine.Action `json:"action"`
+	// Exemption names the exemption that turned this violation off, if any.
+	Exemption *ExemptionRef `json:"exemption,omitempty"`
+}
+
+// ExemptionRef identifies an exemption of the config.
+type ExemptionRef struct {
+	Index   int       `json:"index"`
+	Reason  string    `json:"reason"`
+	Expires time.Time `json:"expires"`
+}
+
+// Verdict is what enforcement makes of one object's violations.
+type Verdict struct {
+	// Violations with their actions, those at action off included so that
+	// callers can count them, sorted by check and path.
+	Violations []Violation `json:"violations"`
+	// Warnings are messages for the user that are not violations, such as
+	// an expired exemption that no longer applies.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Count returns how many violations have the action.
+func (v Verdict) Count(a engine.Action) int {
+	n := 0
+	for _, x := range v.Violations {
+		if x.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// Catalogue is the part of the engine enforcement reads: each check's
+// default action. *engine.Engine implements it.
+type Catalogue interface {
+	Check(id string) (engine.Check, bool)
+}
+
+var _ Catalogue = (*engine.Engine)(nil)
+
+// Enforcer applies a config to violations.
+type Enforcer struct {
+	catalogue Catalogue
+	now       func() time.Time
+}
+
+// New returns an Enforcer over the catalogue; now decides whether
+// exemptions have expired (nil: time.Now).
+func New(c Catalogue, now func() time.Time) *Enforcer {
+	if now == nil {
+		now = time.Now
+	}
+	return &Enforcer{catalogue: c, now: now}
+}
+
+// Object identifies the evaluated object as exemptions name it.
+type Object struct {
+	Namespace, Kind, Name string
+}
+
+// ObjectOf reads the object's identity from an engine input: the namespace
+// of the object, else of the request; the name, else its generateName.
+func ObjectOf(in engine.Input) Object {
+	r := Object{Namespace: in.Namespace.Name}
+	r.Kind, _ = in.Object["kind"].(string)
+	if md, ok := in.Object["metadata"].(map[string]any); ok {
+		if ns, _ := md["namespace"].(string); ns != "" {
+			r.Namespace = ns
+		}
+		r.Name, _ = md["name"].(string)
+		if r.Name == "" {
+			r.Name, _ = md["generateName"].(string)
+		}
+	}
+	return r
+}
+
+// Apply gives each violation its action under cfg: the check's default, the
+// overrides, then an active exemption (off), then the ratchet (an enforce
+// violation the old object already had becomes warn on UPDATE, so a legacy
+// workload can still be scaled or relabelled). Expired exemptions that
+// would have applied come back as warnings.
+func (e *Enforcer) Apply(cfg *config.Config, obj Object, vs []engine.Violation) Verdict {
+	if len(vs) == 0 {
+		return Verdict{}
+	}
+	nsOverrides := matchingNamespaces(cfg, obj.Namespace)
+	now := e.now()
+	var out Verdict
+	warned := map[int]bool{}
+	out.Violations = make([]Violation, 0, len(vs))
+	for _, r := range vs {
+		v := Violation{Violation: r, Action: engine.ActionEnforce}
+		if c, ok := e.catalogue.Check(r.Check); ok {
+			v.Action = c.Action
+		}
+		v.Action = actionFor(cfg, nsOverrides, r.Check, v.Action)
+		for i, ex := range cfg.Exemptions {
+			if !exemptionMatches(ex, obj, r.Check) {
+				continue
+			}
+			if !ex.Expires.ActiveOn(now) {
+				if !warned[i] {
+					warned[i] = true
+					out.Warnings = append(out.Warnings, fmt.Sprintf("exemption %d for %s (%s) expired on %s and no longer applies; reason given: %s",
+						i, describeExemption(ex), strings.Join(ex.Checks, ","), ex.Expires, ex.Reason))
+				}
+				continue
+			}
+			v.Action = engine.ActionOff
+			v.Exemption = &ExemptionRef{Index: i, Reason: ex.Reason, Expires: ex.Expires.Time}
+			break
+		}
+		if r.Preexisting && v.Action == engine.ActionEnforce {
+			v.Action = engine.ActionWarn
+		}
+		out.Violations = append(out.Violations, v)
+	}
+	sort.SliceStable(out.Violations, func(i, j int) bool {
+		a, b := out.Violations[i], out.Violations[j]
+		if a.Check != b.Check {
+			return a.Check < b.Check
+		}
+		return a.Path < b.Path
+	})
+	return out
+}
+
+// matchingNamespaces returns the namespace overrides that apply to ns, most
+// specific first: the exact name, then globs from longest to shortest.
+func matchingNamespaces(cfg *config.Config, ns string) []config.NamespaceOverride {
+	if len(cfg.Namespaces) == 0 {
+		return nil
+	}
+	var globs []string
+	for pattern := range cfg.Namespaces {
+		if pattern == ns {
+			continue
+		}
+		if ok, _ := path.Match(pattern, ns); ok {
+			globs = append(globs, pattern)
+		}
+	}
+	sort.Slice(globs, func(i, j int) bool {
+		if len(globs[i]) != len(globs[j]) {
+			return len(globs[i]) > len(globs[j])
+		}
+		return globs[i] < globs[j]
+	})
+	var out []config.NamespaceOverride
+	if o, ok := cfg.Namespaces[ns]; ok {
+		out = append(out, o)
+	}
+	for _, g := range globs {
+		out = append(out, cfg.Namespaces[g])
+	}
+	return out
+}
+
+// actionFor applies the overrides in order of precedence: a per-check action
+// in the most specific namespace entry that names the check, else the
+// namespace-wide action of the most specific entry that sets one, else the
+// cluster-wide per-check action, else the check's default.
+func actionFor(cfg *config.Config, ns []config.NamespaceOverride, id string, def engine.Action) engine.Action {
+	for _, o := range ns {
+		if a, ok := o.Checks[id]; ok {
+			return engine.Action(a)
+		}
+	}
+	for _, o := range ns {
+		if o.Action != "" {
+			return engine.Action(o.Action)
+		}
+	}
+	if a, ok := cfg.Checks[id]; ok {
+		return engine.Action(a)
+	}
+	return def
+}
+
+func exemptionMatches(ex config.Exemption, obj Object, check string) bool {
+	return globMatch(ex.Namespace, obj.Namespace) && globMatch(ex.Kind, obj.Kind) && globMatch(ex.Name, obj.Name) &&
+		(slices.Contains(ex.Checks, "*") || slices.Contains(ex.Checks, check))
+}
+
+func globMatch(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	ok, _ := path.Match(pattern, s)
+	return ok
+}
+
+func describeExemption(ex config.Exemption) string {
+	or := func(s string) string {
+		if s == "" {
+			return "*"
+		}
+		return s
+	}
+	return or(ex.Namespace) + "/" + or(ex.Kind) + "/" + or(ex.Name)
+}

@@ -1,0 +1,102 @@
+package webhook
+
+import (
+	"context"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// request is one admission request on its way through the pipeline.
+type request struct {
+	hook     string
+	req      admission.Request
+	class    kindClass
+	obj, old map[string]any // decoded request.object and request.oldObject
+	nsLabels map[string]string
+}
+
+// name names the object for logs and messages.
+func (r *request) name() string { return objectName(r.req, r.obj) }
+
+// skipRule returns why the webhook answers a request without evaluating
+// it, or "" to go on.
+type skipRule struct {
+	name string
+	skip func(ctx context.Context, h *Handler, r *request) string
+}
+
+// firstSkip returns the reason of the first rule that skips r.
+func firstSkip(ctx context.Context, h *Handler, r *request, rules []skipRule) string {
+	for _, rule := range rules {
+		if reason := rule.skip(ctx, h, r); reason != "" {
+			return reason
+		}
+	}
+	return ""
+}
+
+// requestSkips look only at the request, before its objects are decoded.
+var requestSkips = []skipRule{
+	{"operation", func(_ context.Context, _ *Handler, r *request) string {
+		if r.req.Operation != admissionv1.Create && r.req.Operation != admissionv1.Update {
+			return "operation not evaluated"
+		}
+		return ""
+	}},
+	{"kind", func(_ context.Context, _ *Handler, r *request) string {
+		if r.class == classIgnored {
+			return "kind not evaluated"
+		}
+		return ""
+	}},
+	{"namespaces are only validated", func(_ context.Context, _ *Handler, r *request) string {
+		if r.class == classNamespace && r.hook == hookMutate {
+			return "namespaces are only validated"
+		}
+		return ""
+	}},
+	{"subresource", func(_ context.Context, _ *Handler, r *request) string {
+		if r.class != classNamespace && r.req.SubResource != "" {
+			return "subresource " + r.req.SubResource
+		}
+		return ""
+	}},
+	{"exempt namespace", func(_ context.Context, h *Handler, r *request) string {
+		if r.class != classNamespace && (r.req.Namespace == h.namespace || r.req.Namespace == "kube-system") {
+			return "namespace exempt"
+		}
+		return ""
+	}},
+}
+
+// objectSkips look at the decoded objects and the namespace's labels.
+var objectSkips = []skipRule{
+	{"unchanged", func(_ context.Context, _ *Handler, r *request) string {
+		if r.req.Operation == admissionv1.Update && unchangedSpec(r.obj, r.old) {
+			return "spec, labels and annotations unchanged"
+		}
+		return ""
+	}},
+	// Defaults go into a pod template only when the update changes it
+	// anyway: relabelling or scaling a legacy workload must not start a
+	// rollout, and pod specs and Job templates are immutable.
+	{"template unchanged", func(_ context.Context, _ *Handler, r *request) string {
+		if r.hook == hookMutate && r.req.Operation == admissionv1.Update && !templateChanged(r.req.Kind.Kind, r.obj, r.old) {
+			return "pod template unchanged"
+		}
+		return ""
+	}},
+	{"ignored namespace", func(_ context.Context, _ *Handler, r *request) string {
+		if _, ignored := r.nsLabels[IgnoreLabel]; ignored {
+			return "namespace labelled " + IgnoreLabel
+		}
+		return ""
+	}},
+	{"services are only validated", func(_ context.Context, _ *Handler, r *request) string {
+		if r.class == classService && r.hook == hookMutate {
+			return "services are only validated"
+		}
+		return ""
+	}},
+}
