@@ -272,7 +272,7 @@ func (h *Handler) Register(mux *http.ServeMux, log *slog.Logger) {
 	lg := logr.FromSlogHandler(log.Handler())
 	for hook, handler := range map[string]admission.Handler{hookMutate: h.Mutating(), hookValidate: h.Validating()} {
 		wh, _ := admission.StandaloneWebhook(&admission.Webhook{Handler: handler}, admission.StandaloneOptions{Logger: lg})
-		mux.Handle("/"+hook, h.metrics.timed(hook, wh))
+		mux.Handle("/"+hook, h.metrics.timed(hook, checkEnvelope(wh)))
 	}
 }
 
