@@ -11,6 +11,7 @@ import (
 
 	"github.com/paved-k8s/paved/e2e/controlplane"
 	"github.com/paved-k8s/paved/e2e/pavedwebhook"
+	"github.com/paved-k8s/paved/internal/waitfor"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,11 +54,23 @@ func TestConfigHotReload(t *testing.T) {
 		t.Errorf("webhook process: got running=%v pid %d; want the same process %d still running", w.Running(), w.Pid(), pid)
 	}
 
-	// A broken config is refused and the one in force stays.
+	// A broken config is refused and the one in force stays: wait until the
+	// webhook has read it and counted the failed reload, then ask again.
+	failure := map[string]string{"result": "failure"}
+	failed, err := w.Metric("paved_config_reloads_total", failure)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := w.SetConfig([]byte("apiVersion: paved.dev/v1alpha1\nkind: Config\nchecks:\n  no-such-check: enforce\n")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
+	waitfor.Condition(t, 30*time.Second, "the invalid config counted as a failed reload", func() error {
+		n, err := w.Metric("paved_config_reloads_total", failure)
+		if err == nil && n <= failed {
+			err = fmt.Errorf("paved_config_reloads_total{result=\"failure\"} is %v, was %v before", n, failed)
+		}
+		return err
+	})
 	r = e.kubectl(controlplane.AdminUser, latest, "apply", "--dry-run=server", "-n", ns, "-f", "-")
 	if r.err != nil {
 		t.Errorf("after writing an invalid config: got %s; want the warn config still in force", r)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/paved-k8s/paved/e2e/controlplane"
 	"github.com/paved-k8s/paved/e2e/pavedwebhook"
+	"github.com/paved-k8s/paved/internal/waitfor"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -350,15 +351,8 @@ func buildCLI(ctx context.Context, root, dir string) (string, error) {
 	return bin, nil
 }
 
-// eventually retries f every 200ms until it returns nil or timeout passes,
-// and returns its last error.
+// eventually retries f until it returns nil or timeout passes, and
+// returns its last error.
 func eventually(timeout time.Duration, f func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return waitfor.Until(timeout, "condition", f)
 }

@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"github.com/paved-k8s/paved/internal/waitfor"
+
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -89,7 +91,7 @@ func TestClusterMode(t *testing.T) {
 	}
 
 	plain := &http.Client{Timeout: 5 * time.Second}
-	eventually(t, 90*time.Second, "/readyz 200", func() bool {
+	waitfor.True(t, 90*time.Second, "/readyz 200", func() bool {
 		code, _ := get(t, plain, metricsURL+"/readyz")
 		return code == 200
 	})
@@ -105,7 +107,7 @@ func TestClusterMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca := secret.Data["ca.crt"]
-	eventually(t, 30*time.Second, "CA bundle injected into both configurations", func() bool {
+	waitfor.True(t, 30*time.Second, "CA bundle injected into both configurations", func() bool {
 		m, err1 := cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, "paved", metav1.GetOptions{})
 		v, err2 := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "paved", metav1.GetOptions{})
 		return err1 == nil && err2 == nil && string(m.Webhooks[0].ClientConfig.CABundle) == string(ca) && string(v.Webhooks[0].ClientConfig.CABundle) == string(ca)

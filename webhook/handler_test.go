@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/paved-k8s/paved/engine"
 )
 
 // podSpec is a pod spec with one container that declares the port named
@@ -46,18 +47,13 @@ func applyPatch(t testing.TB, obj map[string]any, resp *admissionv1.AdmissionRes
 	if resp.PatchType == nil || *resp.PatchType != admissionv1.PatchTypeJSONPatch {
 		t.Fatalf("patchType = %v; want JSONPatch", resp.PatchType)
 	}
-	p, err := jsonpatchapply.DecodePatch(resp.Patch)
-	if err != nil {
+	var p engine.Patch
+	if err := json.Unmarshal(resp.Patch, &p); err != nil {
 		t.Fatalf("decoding patch %s: %v", resp.Patch, err)
 	}
-	doc, _ := json.Marshal(obj)
-	out, err := p.Apply(doc)
+	m, err := p.ApplyObject(obj)
 	if err != nil {
-		t.Fatalf("applying patch %s: %v", resp.Patch, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(out, &m); err != nil {
-		t.Fatal(err)
+		t.Fatalf("patch %s: %v", resp.Patch, err)
 	}
 	return m
 }

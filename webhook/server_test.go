@@ -14,20 +14,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/paved-k8s/paved/internal/waitfor"
 	admissionv1 "k8s.io/api/admission/v1"
 )
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 func TestHealthAndMetrics(t *testing.T) {
 	s := startServer(t, "", func(o *Options) { o.ProfileEvery = 1 })
@@ -44,7 +34,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: admissionv1.Create, obj: workloads(t, "team")["Deployment"]}))
 
 	// Sampled per-check timing runs in the background after the answer.
-	eventually(t, 10*time.Second, "per-check timing recorded", func() bool {
+	waitfor.True(t, 10*time.Second, "per-check timing recorded", func() bool {
 		_, body := get(t, s.client, s.metricsURL+"/metrics")
 		return strings.Contains(body, `paved_check_evaluation_duration_seconds_count{check="run-as-non-root"}`)
 	})
@@ -121,7 +111,7 @@ func TestConfigReload(t *testing.T) {
 	}
 
 	writeConfig(t, s.configPath, "apiVersion: paved.dev/v1alpha1\nkind: Config\nnamespaces:\n  team:\n    action: warn\n")
-	eventually(t, 10*time.Second, "valid config applied", func() bool {
+	waitfor.True(t, 10*time.Second, "valid config applied", func() bool {
 		return post(t, s.client, s.url+"/validate", bare).Allowed
 	})
 	if got := metricValue(t, reg, "paved_config_reloads_total", map[string]string{"result": "success"}); got != 1 {
@@ -129,7 +119,7 @@ func TestConfigReload(t *testing.T) {
 	}
 
 	writeConfig(t, s.configPath, "apiVersion: paved.dev/v1alpha1\nkind: Config\nchecks:\n  no-such-check: enforce\n")
-	eventually(t, 10*time.Second, "invalid config counted", func() bool {
+	waitfor.True(t, 10*time.Second, "invalid config counted", func() bool {
 		return metricValue(t, reg, "paved_config_reloads_total", map[string]string{"result": "failure"}) == 1
 	})
 	if r := post(t, s.client, s.url+"/validate", bare); !r.Allowed {
@@ -162,8 +152,8 @@ func TestCertificateReload(t *testing.T) {
 		t.Fatalf("serial = %d; want 1", got)
 	}
 	next := writeCert(t, s.certDir, 2)
-	eventually(t, 15*time.Second, "new certificate served", func() bool { return serial() == 2 })
-	eventually(t, 5*time.Second, "expiry gauge updated", func() bool {
+	waitfor.True(t, 15*time.Second, "new certificate served", func() bool { return serial() == 2 })
+	waitfor.True(t, 5*time.Second, "expiry gauge updated", func() bool {
 		return metricValue(t, reg, "paved_certificate_expiry_timestamp_seconds", nil) == float64(next.NotAfter.Unix())
 	})
 
@@ -178,7 +168,7 @@ func TestCertificateReload(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	s := startServer(t, "", func(o *Options) { o.ShutdownDelay = time.Second })
 	s.cancel()
-	eventually(t, 5*time.Second, "readyz 503", func() bool {
+	waitfor.True(t, 5*time.Second, "readyz 503", func() bool {
 		code, body := get(t, s.client, s.metricsURL+"/readyz")
 		return code == 503 && strings.Contains(body, "[-] shutting down")
 	})

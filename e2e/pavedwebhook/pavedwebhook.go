@@ -11,11 +11,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -314,6 +316,38 @@ func (w *Webhook) waitReady(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// Metric returns the value of the sample of the webhook's metric name whose
+// labels include labels (0 when there is none yet), read from /metrics.
+func (w *Webhook) Metric(name string, labels map[string]string) (float64, error) {
+	resp, err := http.Get("http://" + w.MetricsAddr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(body)) {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		match := true
+		for k, v := range labels {
+			if !strings.Contains(line, k+"="+strconv.Quote(v)) {
+				match = false
+			}
+		}
+		if !match {
+			continue
+		}
+		fields := strings.Fields(line)
+		return strconv.ParseFloat(fields[len(fields)-1], 64)
+	}
+	return 0, nil
 }
 
 // ServingCA returns a pool with the CA that signed the serving certificate.
