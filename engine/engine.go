@@ -1,7 +1,9 @@
 // Package engine runs paved's Rego policies: it compiles them once, evaluates
 // an Input (the same shape for the admission webhook and the CLI) and returns
-// a Decision with the violations, their effective actions under the config,
-// and the JSON patch that applies the defaults.
+// a Decision with the raw violations and the typed JSON patch that applies
+// the mutation packages' defaults. What to do about a violation is package
+// enforce's decision; which other objects go into Input.Related is package
+// related's.
 package engine
 
 import (
