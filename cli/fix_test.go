@@ -153,6 +153,29 @@ func TestFixForms(t *testing.T) {
 			t.Errorf("fixable violations remain: %v\n%s", left, data)
 		}
 	})
+	// A Pod written without metadata: the patch creates metadata before the
+	// annotation that records the defaults, in YAML and in JSON.
+	for name, text := range map[string]string{
+		"no-metadata.yaml": "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: app\n    image: x:1\n    ports:\n    - {name: http, containerPort: 80}\n",
+		"no-metadata.json": `{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "app", "image": "x:1", "ports": [{"name": "http", "containerPort": 80}]}]}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := write(t, dir, name, text)
+			if left := fixableLeft(t, p); len(left) == 0 {
+				t.Fatal("the pod has no fixable violations to begin with")
+			}
+			if code, _, errOut := paved(t, "", "fix", "--write", p); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			data, _ := os.ReadFile(p)
+			if !strings.Contains(string(data), "paved.dev/defaulted") {
+				t.Errorf("fixed pod has no defaulted annotation:\n%s", data)
+			}
+			if left := fixableLeft(t, p); len(left) > 0 {
+				t.Errorf("fixable violations remain: %v\n%s", left, data)
+			}
+		})
+	}
 	t.Run("stdin", func(t *testing.T) {
 		code, out, errOut := paved(t, bare, "fix", "--write", "-")
 		if code != 0 || !strings.Contains(out, "readinessProbe") {
