@@ -181,3 +181,24 @@ func (c *countError) Error() string {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestPointer(t *testing.T) {
+	tests := []struct {
+		path []any
+		want string
+	}{
+		{[]any{"metadata", "annotations", "paved.dev/defaulted"}, "/metadata/annotations/paved.dev~1defaulted"},
+		{[]any{"spec", "containers", json.Number("0"), "a~b"}, "/spec/containers/0/a~0b"},
+		{[]any{"x", 12.0}, "/x/12"},
+		{[]any{}, ""},
+	}
+	for _, tt := range tests {
+		got, err := pointer(tt.path)
+		if err != nil || got != tt.want {
+			t.Errorf("pointer(%v): got %q, %v; want %q", tt.path, got, err, tt.want)
+		}
+	}
+	if _, err := pointer([]any{true}); err == nil {
+		t.Errorf("pointer([true]): got no error; want one")
+	}
+}

@@ -1,23 +1,19 @@
-package engine
+package engine_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/rego"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
+	. "github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/related"
 )
 
-// fixture is one object of a fixture file, with the other objects of the
-// same file as its related objects.
+// fixture is one object of a fixture file, with the file's other objects
+// as its related objects, picked by package related as the CLI and the
+// webhook pick them.
 type fixture struct {
 	name string
 	in   Input
@@ -25,70 +21,26 @@ type fixture struct {
 
 func loadFixtures(t testing.TB) []fixture {
 	t.Helper()
-	var files []string
-	for _, dir := range []string{"../examples", "testdata/fixtures"} {
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".json")) {
-				files = append(files, p)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatalf("walk %s: %v", dir, err)
-		}
-	}
 	var out []fixture
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := utilyaml.NewYAMLReader(bufioReader(data))
-		var objs []map[string]any
-		for {
-			doc, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			var obj map[string]any
-			if err := yaml.Unmarshal(doc, &obj); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if obj != nil {
-				objs = append(objs, obj)
-			}
-		}
-		for i, obj := range objs {
-			var rel Related
-			for j, o := range objs {
-				if j == i {
-					continue
-				}
-				switch o["kind"] {
-				case "PodDisruptionBudget":
-					rel.PDBs = append(rel.PDBs, o)
-				case "HorizontalPodAutoscaler":
-					rel.HPAs = append(rel.HPAs, o)
-				case "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet":
-					rel.Workloads = append(rel.Workloads, o)
-				}
-			}
+	for _, f := range FixtureFiles(t) {
+		idx := related.New()
+		nsOf := func(obj map[string]any) string {
 			md, _ := obj["metadata"].(map[string]any)
 			ns, _ := md["namespace"].(string)
-			name := f + "/" + obj["kind"].(string) + "/" + md["name"].(string)
-			out = append(out, fixture{name: name, in: Input{Operation: "CREATE", Object: obj, Namespace: Namespace{Name: ns}, Related: rel}})
+			return ns
 		}
-	}
-	if len(out) < 10 {
-		t.Fatalf("found %d fixture objects; want at least 10", len(out))
+		for _, obj := range f.Objects {
+			idx.Add(obj, nsOf(obj))
+		}
+		for _, obj := range f.Objects {
+			md, _ := obj["metadata"].(map[string]any)
+			ns := nsOf(obj)
+			name := f.Name + "/" + obj["kind"].(string) + "/" + md["name"].(string)
+			out = append(out, fixture{name: name, in: Input{Operation: "CREATE", Object: obj, Namespace: Namespace{Name: ns}, Related: idx.For(obj, ns)}})
+		}
 	}
 	return out
 }
-
-func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
 
 func realEngine(t testing.TB) *Engine {
 	t.Helper()
@@ -157,22 +109,13 @@ func TestMutationFixesWhatItClaims(t *testing.T) {
 func TestKindQueriesMatchMain(t *testing.T) {
 	e := realEngine(t)
 	ctx := context.Background()
-	key := func(r rawViolation) string { return r.Check + " " + r.Path + " " + r.Message }
 	fixtures := loadFixtures(t)
 	for _, kind := range []string{"Service", "ConfigMap", "Namespace"} {
 		fixtures = append(fixtures, fixture{name: kind, in: Input{Object: map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": "x"}}}})
 	}
 	for _, f := range fixtures {
 		t.Run(f.name, func(t *testing.T) {
-			input, err := toValue(f.in, e.state.Load().params)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs, err := e.all.Eval(ctx, rego.EvalParsedInput(input))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := decodeViolations(rs[0].Bindings["violations"], "")
+			want, err := MainViolations(ctx, e, f.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,11 +125,11 @@ func TestKindQueriesMatchMain(t *testing.T) {
 			}
 			got := map[string]bool{}
 			for _, v := range d.Violations {
-				got[key(rawViolation{Check: v.Check, Path: v.Path, Message: v.Message})] = true
+				got[v.Check+" "+v.Path+" "+v.Message] = true
 			}
 			for _, w := range want {
-				if !got[key(w)] {
-					t.Errorf("data.paved.main.violations has %s at %s, which the %s query misses (is %s missing from the check's kinds?)", w.Check, w.Path, f.in.Object["kind"], f.in.Object["kind"])
+				if !got[w] {
+					t.Errorf("data.paved.main.violations has %q, which the %s query misses (is %s missing from the check's kinds?)", w, f.in.Object["kind"], f.in.Object["kind"])
 				}
 			}
 			if len(d.Violations) != len(want) {
@@ -205,7 +148,7 @@ func TestPatch(t *testing.T) {
 	e := realEngine(t)
 	ctx := context.Background()
 	edge := func(edit func(obj map[string]any)) Input {
-		obj := twoContainerDeployment()
+		obj := TwoContainerDeployment()
 		edit(obj)
 		return Input{Operation: "CREATE", Object: obj, Namespace: Namespace{Name: "shop"}}
 	}
@@ -300,23 +243,3 @@ func TestPatch(t *testing.T) {
 	}
 }
 
-func TestPointer(t *testing.T) {
-	tests := []struct {
-		path []any
-		want string
-	}{
-		{[]any{"metadata", "annotations", "paved.dev/defaulted"}, "/metadata/annotations/paved.dev~1defaulted"},
-		{[]any{"spec", "containers", json.Number("0"), "a~b"}, "/spec/containers/0/a~0b"},
-		{[]any{"x", 12.0}, "/x/12"},
-		{[]any{}, ""},
-	}
-	for _, tt := range tests {
-		got, err := pointer(tt.path)
-		if err != nil || got != tt.want {
-			t.Errorf("pointer(%v): got %q, %v; want %q", tt.path, got, err, tt.want)
-		}
-	}
-	if _, err := pointer([]any{true}); err == nil {
-		t.Errorf("pointer([true]): got no error; want one")
-	}
-}

@@ -311,9 +311,11 @@ func FuzzEvaluate(f *testing.F) {
 	kinds := []string{"Deployment", "Pod", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Service"}
 	seed, _ := json.Marshal(twoContainerDeployment())
 	f.Add(uint8(0), uint8(0), seed)
-	for _, fx := range loadFixtures(f) {
-		b, _ := json.Marshal(fx.in.Object)
-		f.Add(uint8(0), uint8(0), b)
+	for _, ff := range FixtureFiles(f) {
+		for _, obj := range ff.Objects {
+			b, _ := json.Marshal(obj)
+			f.Add(uint8(0), uint8(0), b)
+		}
 	}
 	f.Add(uint8(6), uint8(0), []byte(`{"name":1,"ports":"x","securityContext":[]}`))
 	f.Add(uint8(14), uint8(6), []byte(`[null,{"restartPolicy":"Always","lifecycle":{"preStop":{"exec":{"command":["sh","-c","sleep x"]}}}}]`))
