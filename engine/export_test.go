@@ -103,4 +103,3 @@ func realEngine(t testing.TB) *Engine {
 	}
 	return e
 }
-

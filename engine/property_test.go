@@ -242,4 +242,3 @@ func TestPatch(t *testing.T) {
 		})
 	}
 }
-
