@@ -1,6 +1,8 @@
 package controlplane_test
 
 import (
+	"github.com/paved-k8s/paved/internal/waitfor"
+
 	"context"
 	"os/exec"
 	"strings"
@@ -42,16 +44,11 @@ func TestStartStop(t *testing.T) {
 	}
 
 	// The controller manager creates the default ServiceAccount.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if err := waitfor.Until(30*time.Second, "the default ServiceAccount", func() error {
 		_, err := admin.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("default ServiceAccount: got %v; want it created by kube-controller-manager\n%s", err, cp.Logs(20))
-		}
-		time.Sleep(200 * time.Millisecond)
+		return err
+	}); err != nil {
+		t.Fatalf("%v; want it created by kube-controller-manager\n%s", err, cp.Logs(20))
 	}
 
 	out, err := exec.Command(cp.Kubectl(), "--kubeconfig", cp.KubeconfigPath("alice"), "get", "pods").CombinedOutput()
