@@ -25,6 +25,7 @@ import (
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/client-go/kubernetes/scheme"
+	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -287,9 +288,19 @@ func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 	if err != nil {
 		// A duplicate key is what strict field validation reports as a
 		// duplicate field; any other problem means the YAML is broken.
+		// A key that a merge key (<<: *base) brings in and the mapping
+		// then sets is an override, which kubectl accepts; only a key
+		// written twice in one mapping is a duplicate.
+		written := writtenTwice(text)
 		for _, m := range duplicateKeyRE.FindAllStringSubmatch(err.Error(), -1) {
 			n, _ := strconv.Atoi(m[1])
+			if !written[n] {
+				continue
+			}
 			dups = append(dups, SchemaError{Message: fmt.Sprintf("duplicate field %q", m[2]), Line: n + doc.Line - 1})
+		}
+		if len(dups) == 0 && len(duplicateKeyRE.FindAllStringSubmatch(err.Error(), -1)) > 0 {
+			js, err = yaml.YAMLToJSON(text)
 		}
 		if len(dups) > 0 {
 			js, err = yaml.YAMLToJSON(text)
@@ -511,4 +522,35 @@ func (m *Object) NamespaceOr(def string) string {
 		return m.Namespace
 	}
 	return def
+}
+
+// writtenTwice returns the lines (within the document) of keys written a
+// second time in the same mapping, merge keys (<<) not counted.
+func writtenTwice(text []byte) map[int]bool {
+	var root yamlv3.Node
+	if yamlv3.Unmarshal(text, &root) != nil {
+		return nil
+	}
+	out := map[int]bool{}
+	var walk func(n *yamlv3.Node)
+	walk = func(n *yamlv3.Node) {
+		if n.Kind == yamlv3.MappingNode {
+			seen := map[string]bool{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Value == "<<" && k.Tag == "!!merge" {
+					continue
+				}
+				if seen[k.Value] {
+					out[k.Line] = true
+				}
+				seen[k.Value] = true
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&root)
+	return out
 }
