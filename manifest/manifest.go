@@ -22,10 +22,10 @@ import (
 	"strings"
 	"sync"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/client-go/kubernetes/scheme"
-	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
