@@ -275,6 +275,7 @@ Look around from another terminal:
   export PATH=%[2]s:$PATH
   kubectl get deployments -A
   kubectl get deployment hello -n demo -o yaml          # the injected defaults
+  kubectl create namespace shop                         # the examples' namespace
   kubectl apply --dry-run=server -o yaml -f examples/broken/no-probes.yaml
   kubectl apply -f examples/broken/root-container.yaml   # denied, naming the checks
   kubectl label namespace demo paved.dev/ignore=true     # the guarded label
