@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	. "github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/related"
 )
 
@@ -16,13 +16,13 @@ import (
 // webhook pick them.
 type fixture struct {
 	name string
-	in   Input
+	in   engine.Input
 }
 
 func loadFixtures(t testing.TB) []fixture {
 	t.Helper()
 	var out []fixture
-	for _, f := range FixtureFiles(t) {
+	for _, f := range engine.FixtureFiles(t) {
 		idx := related.New()
 		nsOf := func(obj map[string]any) string {
 			md, _ := obj["metadata"].(map[string]any)
@@ -36,15 +36,15 @@ func loadFixtures(t testing.TB) []fixture {
 			md, _ := obj["metadata"].(map[string]any)
 			ns := nsOf(obj)
 			name := f.Name + "/" + obj["kind"].(string) + "/" + md["name"].(string)
-			out = append(out, fixture{name: name, in: Input{Operation: "CREATE", Object: obj, Namespace: Namespace{Name: ns}, Related: idx.For(obj, ns)}})
+			out = append(out, fixture{name: name, in: engine.Input{Operation: "CREATE", Object: obj, Namespace: engine.Namespace{Name: ns}, Related: idx.For(obj, ns)}})
 		}
 	}
 	return out
 }
 
-func realEngine(t testing.TB) *Engine {
+func realEngine(t testing.TB) *engine.Engine {
 	t.Helper()
-	e, err := New(context.Background())
+	e, err := engine.New(context.Background())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -52,7 +52,7 @@ func realEngine(t testing.TB) *Engine {
 }
 
 // applyPatch returns obj with the decision's patch applied.
-func applyPatch(t testing.TB, obj map[string]any, patch Patch) map[string]any {
+func applyPatch(t testing.TB, obj map[string]any, patch engine.Patch) map[string]any {
 	t.Helper()
 	out, err := patch.ApplyObject(obj)
 	if err != nil {
@@ -111,11 +111,11 @@ func TestKindQueriesMatchMain(t *testing.T) {
 	ctx := context.Background()
 	fixtures := loadFixtures(t)
 	for _, kind := range []string{"Service", "ConfigMap", "Namespace"} {
-		fixtures = append(fixtures, fixture{name: kind, in: Input{Object: map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": "x"}}}})
+		fixtures = append(fixtures, fixture{name: kind, in: engine.Input{Object: map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": "x"}}}})
 	}
 	for _, f := range fixtures {
 		t.Run(f.name, func(t *testing.T) {
-			want, err := MainViolations(ctx, e, f.in)
+			want, err := engine.MainViolations(ctx, e, f.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,35 +147,35 @@ func TestKindQueriesMatchMain(t *testing.T) {
 func TestPatch(t *testing.T) {
 	e := realEngine(t)
 	ctx := context.Background()
-	edge := func(edit func(obj map[string]any)) Input {
-		obj := TwoContainerDeployment()
+	edge := func(edit func(obj map[string]any)) engine.Input {
+		obj := engine.TwoContainerDeployment()
 		edit(obj)
-		return Input{Operation: "CREATE", Object: obj, Namespace: Namespace{Name: "shop"}}
+		return engine.Input{Operation: "CREATE", Object: obj, Namespace: engine.Namespace{Name: "shop"}}
 	}
 	meta := func(obj map[string]any) map[string]any { return obj["metadata"].(map[string]any) }
 	podSpec := func(obj map[string]any) map[string]any {
 		return obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
 	}
-	bare := Input{Operation: "CREATE", Object: map[string]any{"apiVersion": "v1", "kind": "Pod",
+	bare := engine.Input{Operation: "CREATE", Object: map[string]any{"apiVersion": "v1", "kind": "Pod",
 		"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "app:1"}}}}}
 	tests := []struct {
 		name string
-		in   Input
+		in   engine.Input
 		// check looks at the patched object.
 		check func(t *testing.T, patched map[string]any)
 	}{
 		{"recorded annotation", edge(func(o map[string]any) {
-			meta(o)["annotations"] = map[string]any{DefaultedAnnotation: "zz-other,,run-as-non-root"}
+			meta(o)["annotations"] = map[string]any{engine.DefaultedAnnotation: "zz-other,,run-as-non-root"}
 		}), func(t *testing.T, p map[string]any) {
-			got := meta(p)["annotations"].(map[string]any)[DefaultedAnnotation].(string)
+			got := meta(p)["annotations"].(map[string]any)[engine.DefaultedAnnotation].(string)
 			if !strings.HasSuffix(got, ",zz-other") || strings.Contains(got, ",,") || !strings.Contains(got, "run-as-non-root") {
 				t.Errorf("annotation: got %q; want the applied checks and zz-other, sorted, without empty ids", got)
 			}
 		}},
 		{"numeric annotation", edge(func(o map[string]any) {
-			meta(o)["annotations"] = map[string]any{DefaultedAnnotation: 7}
+			meta(o)["annotations"] = map[string]any{engine.DefaultedAnnotation: 7}
 		}), func(t *testing.T, p map[string]any) {
-			if _, ok := meta(p)["annotations"].(map[string]any)[DefaultedAnnotation].(string); !ok {
+			if _, ok := meta(p)["annotations"].(map[string]any)[engine.DefaultedAnnotation].(string); !ok {
 				t.Errorf("annotation: got %v; want the applied checks", meta(p)["annotations"])
 			}
 		}},
@@ -193,7 +193,7 @@ func TestPatch(t *testing.T) {
 			podSpec(o)["securityContext"] = map[string]any{"seccompProfile": nil}
 		}), nil},
 		{"no metadata", bare, func(t *testing.T, p map[string]any) {
-			if _, ok := meta(p)["annotations"].(map[string]any)[DefaultedAnnotation]; !ok {
+			if _, ok := meta(p)["annotations"].(map[string]any)[engine.DefaultedAnnotation]; !ok {
 				t.Errorf("patched pod: got metadata %v; want the defaulted annotation", p["metadata"])
 			}
 		}},
