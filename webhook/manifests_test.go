@@ -3,10 +3,14 @@ package webhook
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/paved-k8s/paved/config"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 )
 
@@ -35,5 +39,46 @@ func TestShippedConfig(t *testing.T) {
 	}
 	if got := cfg.Webhook.FailureModeOrDefault(); got != "deny" {
 		t.Errorf("failureMode = %q; want deny", got)
+	}
+}
+
+// TestRBACCoversCache checks that the shipped ClusterRole lets the webhook
+// list and watch every kind its related-object cache holds: without that
+// the cache never syncs and /readyz stays 503.
+func TestRBACCoversCache(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "manifests", "paved", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	granted := map[string]bool{} // "group/resource verb"
+	for doc := range strings.SplitSeq(string(data), "\n---") {
+		var role rbacv1.ClusterRole
+		if err := yaml.Unmarshal([]byte(doc), &role); err != nil || role.Kind != "ClusterRole" {
+			continue
+		}
+		for _, r := range role.Rules {
+			if len(r.ResourceNames) > 0 {
+				continue
+			}
+			for _, g := range r.APIGroups {
+				for _, res := range r.Resources {
+					for _, v := range r.Verbs {
+						granted[g+"/"+res+" "+v] = true
+					}
+				}
+			}
+		}
+	}
+	for _, obj := range cachedKinds() {
+		gvks, _, err := scheme.Scheme.ObjectKinds(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plural, _ := meta.UnsafeGuessKindToResource(gvks[0])
+		for _, verb := range []string{"list", "watch"} {
+			if key := plural.Group + "/" + plural.Resource + " " + verb; !granted[key] {
+				t.Errorf("the ClusterRole does not grant %s, which the cache of %s needs", key, gvks[0].Kind)
+			}
+		}
 	}
 }
