@@ -480,3 +480,30 @@ func TestDuplicateField(t *testing.T) {
 		t.Errorf("got exit %d, %q; want 1 and the duplicate field named at line 5", code, out)
 	}
 }
+
+// TestJSONPositions: every JSON result carries its line, whether paved fix
+// fixes it, and inside a List the item's index.
+func TestJSONPositions(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "list.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n"+
+		"- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    containers:\n    - name: app\n      image: x:1\n")
+	_, rep := checkJSON(t, "", p)
+	if len(rep.Results) == 0 {
+		t.Fatal("no results for a bare pod")
+	}
+	fixable := 0
+	for _, r := range rep.Results {
+		if r.Item == nil || *r.Item != 1 {
+			t.Errorf("%s: item %v; want 1", r.Check, r.Item)
+		}
+		if r.Line < 7 || r.Line > 13 {
+			t.Errorf("%s at %s: line %d; want a line of the pod (7-13)", r.Check, r.Path, r.Line)
+		}
+		if r.Fixable {
+			fixable++
+		}
+	}
+	if fixable == 0 {
+		t.Errorf("no result is fixable; want the pod's defaults to be")
+	}
+}

@@ -40,8 +40,13 @@ type Result struct {
 	Message    string `json:"message"`
 	Path       string `json:"path"`
 
-	line    int
-	fixable bool
+	// Line is the line in the file of the field (or of its nearest
+	// existing parent).
+	Line int `json:"line"`
+	// Item is the index in a List's items, absent outside Lists.
+	Item *int `json:"item,omitempty"`
+	// Fixable is true when paved fix sets the field.
+	Fixable bool `json:"fixable"`
 }
 
 // ErrorRow is one unusable input in `paved check -o json`.
@@ -82,7 +87,7 @@ func Build(files int, objs []*manifest.Object, findings [][]Finding, warnings []
 				File: m.Source.Path, Index: m.Doc.Index, APIVersion: m.APIVersion, Kind: m.Kind,
 				Namespace: m.Namespace, Name: m.Name, Check: v.Check, Action: string(v.Action),
 				Severity: string(v.Severity), Message: v.Message, Path: v.Path,
-				line: line, fixable: v.Fixable,
+				Line: line, Fixable: v.Fixable, Item: item(m.Item),
 			})
 		}
 	}
@@ -113,7 +118,7 @@ func (r Report) Count(action engine.Action) int {
 func (r Report) Fixable() int {
 	n := 0
 	for _, x := range r.Results {
-		if x.fixable {
+		if x.Fixable {
 			n++
 		}
 	}
@@ -127,7 +132,7 @@ func WriteText(w io.Writer, r Report) {
 		if x.Namespace != "" {
 			ref = x.Kind + "/" + x.Namespace + "/" + x.Name
 		}
-		fmt.Fprintf(w, "%s:%d: %s %s [%s] %s\n", x.File, x.line, ref, x.Check, x.Action, x.Message)
+		fmt.Fprintf(w, "%s:%d: %s %s [%s] %s\n", x.File, x.Line, ref, x.Check, x.Action, x.Message)
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "error: %s\n", e.Message)
@@ -288,7 +293,7 @@ func WriteSARIF(w io.Writer, r Report, checks []engine.Check, version string) er
 		results = append(results, sarifResult{
 			RuleID: x.Check, RuleIndex: index[x.Check], Level: sarifLevel(x.Action), Message: sarifText{x.Message},
 			Locations: []sarifLocation{{
-				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(x.File)}, Region: sarifRegion{StartLine: max(x.line, 1)}},
+				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(x.File)}, Region: sarifRegion{StartLine: max(x.Line, 1)}},
 				LogicalLocations: []sarifLogical{{FullyQualifiedName: strings.Trim(x.Kind+"/"+x.Namespace+"/"+x.Name+"/"+x.Path, "/"), Kind: "object"}},
 			}},
 		})
@@ -318,3 +323,10 @@ func uri(file string) string {
 
 // HasErrors reports whether some input was unusable.
 func (r Report) HasErrors() bool { return len(r.Errors) > 0 }
+
+func item(i int) *int {
+	if i < 0 {
+		return nil
+	}
+	return &i
+}
