@@ -194,7 +194,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "sarif":
 		err = report.WriteSARIF(stdout, rep, c.engine.Checks(), versionString())
 	default:
-		report.WriteText(stdout, rep)
+		report.WriteText(stdout, stderr, rep)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "paved check: write output: %v\n", err)

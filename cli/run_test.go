@@ -279,9 +279,9 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	t.Run("missing file", func(t *testing.T) {
-		code, out, _ := paved(t, "", "check", filepath.Join(dir, "nope.yaml"))
-		if code != exitInput || !strings.Contains(out, "nope.yaml: stat: no such file or directory") {
-			t.Errorf("got exit %d, %q; want 2 and the file named", code, out)
+		code, _, errOut := paved(t, "", "check", filepath.Join(dir, "nope.yaml"))
+		if code != exitInput || !strings.Contains(errOut, "nope.yaml: stat: no such file or directory") {
+			t.Errorf("got exit %d, stderr %q; want 2 and the file named", code, errOut)
 		}
 	})
 	t.Run("unknown kinds ignored on request", func(t *testing.T) {
@@ -505,5 +505,22 @@ func TestJSONPositions(t *testing.T) {
 	}
 	if fixable == 0 {
 		t.Errorf("no result is fixable; want the pod's defaults to be")
+	}
+}
+
+// TestTextErrorsToStderr: in text output the findings and the summary go
+// to stdout, unusable input to stderr.
+func TestTextErrorsToStderr(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "broken.yaml", "kind: [\n")
+	code, out, errOut := paved(t, "", "check", p, "../examples/broken/no-probes.yaml")
+	if code != exitInput {
+		t.Errorf("exit %d; want 2", code)
+	}
+	if strings.Contains(out, "broken YAML") || !strings.Contains(errOut, "error: "+p) {
+		t.Errorf("stdout %q, stderr %q; want the error on stderr only", out, errOut)
+	}
+	if !strings.Contains(out, "readiness-probe-missing") || !strings.Contains(out, "checked in") {
+		t.Errorf("stdout %q; want the findings and the summary", out)
 	}
 }

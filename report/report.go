@@ -125,8 +125,10 @@ func (r Report) Fixable() int {
 	return n
 }
 
-// WriteText writes one line per finding and a summary.
-func WriteText(w io.Writer, r Report) {
+// WriteText writes one line per finding and the summary to w, and the
+// input errors and warnings to errW (stderr), so that they neither mix with
+// the findings a script reads nor get lost when stdout is redirected.
+func WriteText(w, errW io.Writer, r Report) {
 	for _, x := range r.Results {
 		ref := x.Kind + "/" + x.Name
 		if x.Namespace != "" {
@@ -135,10 +137,10 @@ func WriteText(w io.Writer, r Report) {
 		fmt.Fprintf(w, "%s:%d: %s %s [%s] %s\n", x.File, x.Line, ref, x.Check, x.Action, x.Message)
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(w, "error: %s\n", e.Message)
+		fmt.Fprintf(errW, "error: %s\n", e.Message)
 	}
 	for _, wn := range r.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", wn)
+		fmt.Fprintf(errW, "warning: %s\n", wn)
 	}
 	fmt.Fprintf(w, "%s checked in %s: %d enforce, %d warn, %d audit", Plural(r.objects, "object"), Plural(r.files, "file"),
 		r.Count(engine.ActionEnforce), r.Count(engine.ActionWarn), r.Count(engine.ActionAudit))
