@@ -524,3 +524,36 @@ func TestTextErrorsToStderr(t *testing.T) {
 		t.Errorf("stdout %q; want the findings and the summary", out)
 	}
 }
+
+// TestSARIFErrorLines: a SARIF notification about a broken document points
+// at the document's line, not at line 1.
+func TestSARIFErrorLines(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "two.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n# second\nkind: [\n")
+	_, out, _ := paved(t, "", "check", "-o", "sarif", p)
+	var log struct {
+		Runs []struct {
+			Invocations []struct {
+				ToolExecutionNotifications []struct {
+					Locations []struct {
+						PhysicalLocation struct {
+							Region struct {
+								StartLine int `json:"startLine"`
+							} `json:"region"`
+						} `json:"physicalLocation"`
+					} `json:"locations"`
+				} `json:"toolExecutionNotifications"`
+			} `json:"invocations"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatalf("SARIF: %v\n%s", err, out)
+	}
+	notes := log.Runs[0].Invocations[0].ToolExecutionNotifications
+	if len(notes) != 1 || len(notes[0].Locations) != 1 {
+		t.Fatalf("got notifications %+v; want one for the broken document", notes)
+	}
+	if got := notes[0].Locations[0].PhysicalLocation.Region.StartLine; got != 6 {
+		t.Errorf("notification line %d; want 6, where the broken document's content starts", got)
+	}
+}

@@ -53,6 +53,7 @@ type Result struct {
 type ErrorRow struct {
 	File    string `json:"file"`
 	Index   int    `json:"index"`
+	Line    int    `json:"line,omitempty"` // where the document starts; absent for a whole file
 	Message string `json:"message"`
 }
 
@@ -98,7 +99,7 @@ func Build(files int, objs []*manifest.Object, findings [][]Finding, warnings []
 		return errs[i].Index < errs[j].Index
 	})
 	for _, e := range errs {
-		rep.Errors = append(rep.Errors, ErrorRow{File: e.File, Index: e.Index, Message: e.Error()})
+		rep.Errors = append(rep.Errors, ErrorRow{File: e.File, Index: e.Index, Line: e.Line, Message: e.Error()})
 	}
 	return rep
 }
@@ -303,7 +304,7 @@ func WriteSARIF(w io.Writer, r Report, checks []engine.Check, version string) er
 	notes := []sarifNotification{}
 	for _, e := range r.Errors {
 		notes = append(notes, sarifNotification{Level: "error", Message: sarifText{e.Message},
-			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(e.File)}, Region: sarifRegion{StartLine: 1}}}}})
+			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(e.File)}, Region: sarifRegion{StartLine: max(e.Line, 1)}}}}})
 	}
 	return WriteJSON(w, sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
