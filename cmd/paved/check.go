@@ -122,7 +122,7 @@ func evaluate(ctx context.Context, e *engine.Engine, objs []*manifest, defaultNS
 					continue
 				}
 				ns := m.namespaceOr(defaultNS)
-				in := engine.Input{Operation: "CREATE", Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.related(m, ns)}
+				in := engine.Input{Operation: "CREATE", Source: engine.SourceFile, Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.related(m, ns)}
 				var d engine.Decision
 				var err error
 				if mutate {

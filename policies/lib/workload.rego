@@ -318,3 +318,28 @@ unit_seconds := {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 quantity(q) := q if is_number(q)
 
 quantity(q) := units.parse(q) if is_string(q)
+
+# True when the object was read from a manifest file (input.source "file",
+# which the CLI sets): every field present was written by its author. At
+# admission the API server has already filled in its defaults, which look
+# exactly like written values.
+from_file if input.source == "file"
+
+# api_default_field(v) is what a mutation's default carries so that a leaf
+# holding v counts as unset: {"api_default": v} at admission, where v may be
+# the API server's default, and {} in files, where v was written.
+api_default_field(_) := {} if from_file
+
+api_default_field(v) := {"api_default": v} if not from_file
+
+# num(n) is a number as a person writes it, for messages: whole numbers in
+# full (1e26 prints as 100000000000000000000000000, not 1e+26), other
+# numbers as they are, and anything else (a quoted number, a typo) quoted.
+num(n) := format_int(n, 10) if {
+	is_number(n)
+	n == floor(n)
+} else := sprintf("%v", [n]) if {
+	is_number(n)
+} else := sprintf("%q", [n]) if {
+	is_string(n)
+} else := json.marshal(n)

@@ -66,7 +66,7 @@ violation contains {"msg": msg, "path": max_surge_where, "fixable": false} if {
 fixed(path) if {
 	some d in data.paved.defaults.rollout.defaults
 	d.path == path
-	object.get(input.object, path, null) in {null, d.api_default}
+	object.get(input.object, path, null) in {null, object.get(d, "api_default", null)}
 }
 
 default fixed(_) := false
