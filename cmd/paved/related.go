@@ -10,7 +10,7 @@ import (
 )
 
 // workloadKinds are the kinds cross-resource checks resolve PDBs and HPAs to.
-var workloadKinds = map[string]bool{"Deployment": true, "StatefulSet": true, "ReplicaSet": true, "DaemonSet": true}
+var workloadKinds = map[string]bool{"Deployment": true, "StatefulSet": true, "ReplicaSet": true, "ReplicationController": true, "DaemonSet": true}
 
 // relatedIndex groups the run's PDBs, HPAs and workloads by namespace, so
 // that objects given together are checked together, as the webhook's cache

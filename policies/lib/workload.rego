@@ -12,12 +12,13 @@ pod_spec_paths := {
 	"StatefulSet": ["spec", "template", "spec"],
 	"DaemonSet": ["spec", "template", "spec"],
 	"ReplicaSet": ["spec", "template", "spec"],
+	"ReplicationController": ["spec", "template", "spec"],
 	"Job": ["spec", "template", "spec"],
 	"CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
 }
 
 # Kinds that manage a long-running, replicated set of pods.
-replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet"}
+replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
 
 kind := object.get(input, ["object", "kind"], "")
 
@@ -106,6 +107,7 @@ pod_spec_wheres := {
 	"StatefulSet": "spec.template.spec",
 	"DaemonSet": "spec.template.spec",
 	"ReplicaSet": "spec.template.spec",
+	"ReplicationController": "spec.template.spec",
 	"Job": "spec.template.spec",
 	"CronJob": "spec.jobTemplate.spec.template.spec",
 }
@@ -335,11 +337,28 @@ api_default_field(v) := {"api_default": v} if not from_file
 # num(n) is a number as a person writes it, for messages: whole numbers in
 # full (1e26 prints as 100000000000000000000000000, not 1e+26), other
 # numbers as they are, and anything else (a quoted number, a typo) quoted.
-num(n) := format_int(n, 10) if {
+num(n) := s if {
 	is_number(n)
-	n == floor(n)
+	s := sprintf("%v", [n])
+	not contains(s, "e")
+} else := expanded if {
+	is_number(n)
+	some m in regex.find_all_string_submatch_n(`^(-?)([0-9]+)(?:\.([0-9]+))?e\+?([0-9]+)$`, sprintf("%v", [n]), 1)
+	zeros := to_number(m[4]) - count(m[3])
+	zeros >= 0
+	zeros <= 1000
+	expanded := concat("", array.concat([m[1], m[2], m[3]], ["0" | some _ in numbers.range(1, zeros); zeros > 0]))
+} else := sprintf("%s×10^%s", [m[1], m[2]]) if {
+	is_number(n)
+	some m in regex.find_all_string_submatch_n(`^(-?[0-9.]+)e\+?(-?[0-9]+)$`, sprintf("%v", [n]), 1)
 } else := sprintf("%v", [n]) if {
 	is_number(n)
 } else := sprintf("%q", [n]) if {
 	is_string(n)
 } else := json.marshal(n)
+
+# int_or_string(v) prints an IntOrString field (minAvailable: 2 or "50%"):
+# strings as they are, numbers as num prints them.
+int_or_string(v) := v if is_string(v)
+
+int_or_string(v) := num(v) if not is_string(v)

@@ -10,7 +10,7 @@
 #   severity: high
 #   action: enforce
 #   fixable: true
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController]
 package paved.checks.shutdown.grace_period_order
 
 import data.paved.defaults.shutdown
