@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/rego"
 )
 
 // Messages go to people: no formatting verbs the arguments did not match,
@@ -134,4 +136,36 @@ func summary(fired map[string]int) string {
 		total += n
 	}
 	return fmt.Sprintf("%d messages from %d checks", total, len(fired))
+}
+
+// TestRemovedAPIVersionsReported: every removed version the policies list
+// reaches its check through the engine's per-kind queries, which run only
+// the checks whose METADATA names the kind.
+func TestRemovedAPIVersionsReported(t *testing.T) {
+	e := realEngine(t)
+	ctx := context.Background()
+	rs, err := rego.New(rego.Compiler(e.compiler), rego.Query("x = [[row[1], k] | some row in data.paved.lib.apiversions.table; some k in row[2]]")).Eval(ctx)
+	if err != nil || len(rs) == 0 {
+		t.Fatalf("reading the removed versions: %v", err)
+	}
+	removed, _ := rs[0].Bindings["x"].([]any)
+	if len(removed) < 30 {
+		t.Fatalf("got %d removed versions; want the table of the migration guide", len(removed))
+	}
+	for _, r := range removed {
+		key := r.([]any)
+		apiVersion, kind := key[0].(string), key[1].(string)
+		in := Input{Operation: "CREATE", Source: SourceFile, Object: map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": map[string]any{"name": "old"}}}
+		d, err := e.Validate(ctx, in)
+		if err != nil {
+			t.Fatalf("%s %s: %v", apiVersion, kind, err)
+		}
+		found := false
+		for _, v := range d.Violations {
+			found = found || v.Check == "api-version-removed"
+		}
+		if !found {
+			t.Errorf("%s %s: not reported by api-version-removed (is %s missing from its kinds?)", apiVersion, kind, kind)
+		}
+	}
 }
