@@ -142,8 +142,8 @@ func TestCorpus(t *testing.T) {
 	}
 	t.Logf("corpus: %d files, %d objects; %d accepted as written, %d rejected; webhook-mutated forms accepted: %d of %d (%d carry %s); paved fix outputs accepted: %d of %d, %d skipped",
 		len(files), len(objs), accepted, rejected, mutatedOK, accepted, defaulted, defaultedAnnotation, fixedOK, accepted-fixSkipped, fixSkipped)
-	if accepted < 30 {
-		t.Errorf("only %d corpus objects accepted as written; the corpus should exercise at least 30", accepted)
+	if accepted < 25 {
+		t.Errorf("only %d corpus objects accepted as written; the corpus should exercise at least 25", accepted)
 	}
 	if defaulted == 0 {
 		t.Errorf("no mutated object carries %s: the webhook did not mutate the corpus", defaultedAnnotation)
