@@ -73,8 +73,8 @@ test_hpa_min_three_is_clean if {
 }
 
 # An HPA whose minReplicas is at the budget's minAvailable is one problem:
-# one finding across the three objects, on the HPA, with advice that keeps
-# the budget.
+# in files, one finding across the three objects, on the HPA, with advice
+# that keeps the budget.
 test_hpa_at_the_budget_is_one_finding if {
 	objs := {"workloads": deployment(4), "pdbs": pdb, "hpas": hpa(2)}
 	findings := [[obj.kind, id, v] |
@@ -83,7 +83,7 @@ test_hpa_at_the_budget_is_one_finding if {
 		some id, vs in {
 			"pdb-blocks-eviction": pdb_blocks_eviction.violation,
 			"pdb-exceeds-hpa-min": pdb_exceeds_hpa_min.violation,
-		} with input as {"operation": "CREATE", "object": obj, "related": related}
+		} with input as {"operation": "CREATE", "source": "file", "object": obj, "related": related}
 		some v in vs
 	]
 	count(findings) == 1

@@ -20,13 +20,17 @@ import data.paved.lib.workload
 
 consequence := "no pod can be evicted, so node drains and cluster upgrades hang"
 
-# Each problem is reported once, on the object to change:
+# In files, where every object is evaluated, each problem is reported once,
+# on the object to change:
 # - a setting that blocks every eviction whatever the replica count
 #   (minAvailable 100%, maxUnavailable 0): on the budget;
 # - a minAvailable that leaves none of a workload's replicas evictable: on
 #   the budget when lowering it still leaves a useful one (two replicas or
 #   more), else on the workload, which must run more replicas;
 # - for workloads an HPA scales, pdb-exceeds-hpa-min reports on the HPA.
+# At admission only the arriving object is evaluated, and it may be the
+# one that completes the problem: the budget and the workload are each
+# reported when they arrive.
 
 # On a PodDisruptionBudget: a setting that blocks every eviction.
 violation contains {"msg": msg, "path": sprintf("spec.%s", [s.field]), "fixable": false} if {
@@ -45,29 +49,29 @@ violation contains {"msg": msg, "path": "spec.minAvailable", "fixable": false} i
 	some w in related.selected_workloads
 	not related.hpa_managed(w)
 	n := related.replicas(w)
-	n >= 2
+	reported_on_budget(n)
 	related.blocks_at(input.object, n)
 	msg := sprintf(
-		"PodDisruptionBudget %q requires minAvailable %s, but %s %q runs %s replicas: %s; set spec.minAvailable to %s (or spec.maxUnavailable to 1), or run %s replicas",
+		"PodDisruptionBudget %q requires minAvailable %s, but %s %q runs %s: %s; set spec.minAvailable to %s (or spec.maxUnavailable to 1), or run %s replicas",
 		[
-			workload.name, workload.int_or_string(input.object.spec.minAvailable), w.kind, related.name_of(w), workload.num(n), consequence,
+			workload.name, workload.int_or_string(input.object.spec.minAvailable), w.kind, related.name_of(w), replicas_text(n), consequence,
 			workload.num(n - 1), more_replicas(input.object, n),
 		],
 	)
 }
 
 # On a workload of one replica: no budget but a useless one fits it, so the
-# workload must run more replicas.
+# workload must run more replicas (at admission: whatever it runs).
 violation contains {"msg": msg, "path": "spec.replicas", "fixable": false} if {
 	related.evaluated_workload
 	not related.own_hpa_managed
 	n := related.replicas(input.object)
-	n < 2
+	reported_on_workload(n)
 	some p in related.own_pdbs
 	related.blocks_at(p, n)
 	msg := sprintf(
-		"PodDisruptionBudget %q requires minAvailable %s of the pods, but %s %q runs %s replica: %s; set spec.replicas to %s so the budget can let one pod go",
-		[related.name_of(p), workload.int_or_string(p.spec.minAvailable), workload.kind, workload.name, workload.num(n), consequence, more_replicas(p, n)],
+		"PodDisruptionBudget %q requires minAvailable %s of the pods, but %s %q runs %s: %s; set spec.replicas to %s so the budget can let one pod go",
+		[related.name_of(p), workload.int_or_string(p.spec.minAvailable), workload.kind, workload.name, replicas_text(n), consequence, more_replicas(p, n)],
 	)
 }
 
@@ -75,3 +79,15 @@ violation contains {"msg": msg, "path": "spec.replicas", "fixable": false} if {
 more_replicas(p, n) := sprintf("at least %s", [workload.num(related.unblocking_replicas(p, n))]) if {
 	related.unblocking_replicas(p, n)
 } else := "more"
+
+reported_on_budget(n) if n >= 2
+
+reported_on_budget(_) if not workload.from_file
+
+reported_on_workload(n) if n < 2
+
+reported_on_workload(_) if not workload.from_file
+
+replicas_text(1) := "1 replica"
+
+replicas_text(n) := sprintf("%s replicas", [workload.num(n)]) if n != 1

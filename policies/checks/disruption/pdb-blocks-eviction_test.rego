@@ -113,13 +113,17 @@ on_pdb := {
 	},
 	# Lowering a budget over one replica would make it useless: the
 	# workload is where this is reported.
-	"clean: one replica is reported on the workload": {
-		"input": {"object": pdb({"minAvailable": 1}), "related": {"workloads": [json.remove(deployment(1), ["spec/replicas"])]}},
+	"clean in files: one replica is reported on the workload": {
+		"input": {"source": "file", "object": pdb({"minAvailable": 1}), "related": {"workloads": [json.remove(deployment(1), ["spec/replicas"])]}},
 		"want": {},
 	},
-	"clean: 50% of one replica is reported on the workload": {
-		"input": {"object": pdb({"minAvailable": "50%"}), "related": {"workloads": [deployment(1)]}},
+	"clean in files: 50% of one replica is reported on the workload": {
+		"input": {"source": "file", "object": pdb({"minAvailable": "50%"}), "related": {"workloads": [deployment(1)]}},
 		"want": {},
+	},
+	"at admission the budget arriving after one replica": {
+		"input": {"object": pdb({"minAvailable": 1}), "related": {"workloads": [json.remove(deployment(1), ["spec/replicas"])]}},
+		"want": {"spec.minAvailable": `requires minAvailable 1, but Deployment "web" runs 1 replica`},
 	},
 	"clean: ReplicaSet owned by a Deployment": {
 		"input": {"object": pdb({"minAvailable": 2}), "related": {"workloads": [controlled_rs]}},
@@ -155,9 +159,13 @@ on_workload := {
 		"input": {"object": deployment(1), "related": {"pdbs": [pdb({"minAvailable": 1})], "workloads": [deployment(5)]}},
 		"want": {"spec.replicas": `Deployment "web" runs 1 replica`},
 	},
-	"clean: two replicas are reported on the budget": {
-		"input": {"object": deployment(2), "related": {"pdbs": [pdb({"minAvailable": 2})]}},
+	"clean in files: two replicas are reported on the budget": {
+		"input": {"source": "file", "object": deployment(2), "related": {"pdbs": [pdb({"minAvailable": 2})]}},
 		"want": {},
+	},
+	"at admission the workload arriving after its budget": {
+		"input": {"object": deployment(2), "related": {"pdbs": [pdb({"minAvailable": 2})]}},
+		"want": {"spec.replicas": `Deployment "web" runs 2 replicas`},
 	},
 	"clean: 100% is reported on the budget": {
 		"input": {"object": workload("StatefulSet", 3), "related": {"pdbs": [pdb({"minAvailable": "100%"})]}},
@@ -206,7 +214,7 @@ test_on_workload[note] if {
 	}
 }
 
-# Across every object of a set, each problem is reported once.
+# Across every object of a set of files, each problem is reported once.
 test_one_finding_per_problem[note] if {
 	some note, tc in {
 		"two replicas, budget of two": [deployment(2), pdb({"minAvailable": 2}), "PodDisruptionBudget"],
@@ -216,7 +224,7 @@ test_one_finding_per_problem[note] if {
 	findings := [[obj.kind, v.path] |
 		some obj in [w, p]
 		others := {"workloads": [o | some o in [w]; o != obj], "pdbs": [o | some o in [p]; o != obj]}
-		some v in pdb_blocks_eviction.violation with input as {"object": obj, "related": others}
+		some v in pdb_blocks_eviction.violation with input as {"source": "file", "object": obj, "related": others}
 	]
 	count(findings) == 1
 	findings[0][0] == where

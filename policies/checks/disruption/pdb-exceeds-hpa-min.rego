@@ -12,15 +12,18 @@
 #   severity: high
 #   action: enforce
 #   fixable: false
-#   kinds: [HorizontalPodAutoscaler]
+#   kinds: [HorizontalPodAutoscaler, PodDisruptionBudget]
 package paved.checks.disruption.pdb_exceeds_hpa_min
 
 import data.paved.lib.related
 import data.paved.lib.workload
 
-# Reported once, on the HPA: raising minReplicas keeps the budget useful,
-# where lowering minAvailable to fit a small minimum could leave none. A
-# budget that blocks at any scale is pdb-blocks-eviction's, on the budget.
+# In files, where every object is evaluated, reported once, on the HPA:
+# raising minReplicas keeps the budget useful, where lowering minAvailable to
+# fit a small minimum could leave none. At admission only the arriving
+# object is evaluated, and a budget that arrives after the HPA completes the
+# problem: it is reported too. A budget that blocks at any scale is
+# pdb-blocks-eviction's, on the budget.
 violation contains {"msg": message(input.object, w, p), "path": "spec.minReplicas", "fixable": false} if {
 	workload.kind == related.hpa_kind
 	related.evaluated_served
@@ -37,6 +40,15 @@ message(h, w, p) := sprintf(
 		related.name_of(p), workload.int_or_string(p.spec.minAvailable), at_least(p, related.hpa_min(h)),
 	],
 )
+
+# On the PDB, at admission: an HPA scaling a workload whose pods it selects.
+violation contains {"msg": message(h, w, input.object), "path": "spec.minAvailable", "fixable": false} if {
+	not workload.from_file
+	workload.kind == related.pdb_kind
+	some w in related.selected_workloads
+	some h in related.hpas_of(w)
+	related.blocks_at(input.object, related.hpa_min(h))
+}
 
 at_least(p, n) := sprintf("at least %s", [workload.num(related.unblocking_replicas(p, n))]) if {
 	related.unblocking_replicas(p, n)

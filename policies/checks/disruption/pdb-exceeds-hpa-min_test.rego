@@ -125,7 +125,8 @@ passing := {
 	},
 	# One finding per problem, on the HPA: the budget and the workload stay
 	# silent even when the HPA lets the budget block.
-	"PDB: the HPA is where this fires": {
+	"PDB in files: the HPA is where this fires": {
+		"source": "file",
 		"object": pdb({"minAvailable": 2}),
 		"related": {"hpas": [hpa("Deployment", 2)], "workloads": [deployment]},
 	},
@@ -154,4 +155,13 @@ passing := {
 test_silent[note] if {
 	some note, x in passing
 	count(pdb_exceeds_hpa_min.violation) == 0 with input as x
+}
+
+# At admission a budget arriving after the HPA completes the problem.
+test_fires_on_pdb_at_admission if {
+	vs := pdb_exceeds_hpa_min.violation with input as {"object": pdb({"minAvailable": 2}), "related": {"hpas": [hpa("Deployment", 2)], "workloads": [deployment]}}
+	count(vs) == 1
+	some v in vs
+	v.path == "spec.minAvailable"
+	contains(v.msg, "set spec.minReplicas to at least 3")
 }
