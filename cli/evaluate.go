@@ -41,7 +41,7 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 					continue
 				}
 				ns := m.NamespaceOr(defaultNS)
-				in := engine.Input{Operation: "CREATE", Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.For(m.Eval, ns)}
+				in := engine.Input{Operation: "CREATE", Source: engine.SourceFile, Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.For(m.Eval, ns)}
 				var d engine.Decision
 				var err error
 				if mutate {

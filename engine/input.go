@@ -49,7 +49,7 @@ func toValue(in Input, params ast.Value) (ast.Value, error) {
 		}
 		related = append(related, ast.Item(ast.StringTerm(r.key), ast.ArrayTerm(terms...)))
 	}
-	return ast.NewObject(
+	items := [][2]*ast.Term{
 		ast.Item(ast.StringTerm("operation"), ast.StringTerm(in.Operation)),
 		ast.Item(ast.StringTerm("object"), ast.NewTerm(obj)),
 		ast.Item(ast.StringTerm("oldObject"), ast.NewTerm(old)),
@@ -59,7 +59,11 @@ func toValue(in Input, params ast.Value) (ast.Value, error) {
 		)),
 		ast.Item(ast.StringTerm("related"), ast.ObjectTerm(related...)),
 		ast.Item(ast.StringTerm("params"), ast.NewTerm(params)),
-	), nil
+	}
+	if in.Source != "" {
+		items = append(items, ast.Item(ast.StringTerm("source"), ast.StringTerm(in.Source)))
+	}
+	return ast.NewObject(items...), nil
 }
 
 func objectValue(m map[string]any) (ast.Value, error) {

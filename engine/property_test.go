@@ -242,3 +242,35 @@ func TestPatch(t *testing.T) {
 		})
 	}
 }
+
+// TestMutationFixesWhatItClaimsInFiles is the engine's invariant for
+// inputs read from files, where written API defaults are kept.
+func TestMutationFixesWhatItClaimsInFiles(t *testing.T) {
+	e := realEngine(t)
+	ctx := context.Background()
+	for _, f := range loadFixtures(t) {
+		t.Run(f.name, func(t *testing.T) {
+			in := f.in
+			in.Source = engine.SourceFile
+			d, err := e.Evaluate(ctx, in)
+			if err != nil {
+				t.Fatalf("Evaluate: %v", err)
+			}
+			if d.Patch != nil {
+				in.Object = applyPatch(t, f.in.Object, d.Patch)
+			}
+			d2, err := e.Evaluate(ctx, in)
+			if err != nil {
+				t.Fatalf("Evaluate(mutated): %v", err)
+			}
+			for _, v := range d2.Violations {
+				if v.Fixable {
+					t.Errorf("after the patch: %s at %s is still reported as fixable: %s", v.Check, v.Path, v.Message)
+				}
+			}
+			if d2.Patch != nil {
+				t.Errorf("mutating the mutated object: got patch %s; want none", d2.Patch)
+			}
+		})
+	}
+}

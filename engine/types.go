@@ -27,12 +27,20 @@ const (
 // Input is what the policies evaluate: the same shape for the webhook and the
 // CLI. Params is filled by the engine from its config and need not be set.
 type Input struct {
-	Operation string         `json:"operation"`
+	Operation string `json:"operation"`
+	// Source is SourceFile when the object was read from a manifest file,
+	// where every field present was written by the author; empty at
+	// admission, where the API server's defaults cannot be told apart from
+	// written values.
+	Source    string         `json:"source,omitempty"`
 	Object    map[string]any `json:"object"`
 	OldObject map[string]any `json:"oldObject"`
 	Namespace Namespace      `json:"namespace"`
 	Related   Related        `json:"related"`
 }
+
+// SourceFile is Input.Source for objects read from manifest files.
+const SourceFile = "file"
 
 // Namespace is the namespace the object lives in.
 type Namespace struct {

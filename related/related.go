@@ -25,7 +25,7 @@ const (
 // WorkloadKinds are the kinds whose pods a PDB selects and an HPA scales.
 // Whether a check then looks at a workload (a ReplicaSet a Deployment owns
 // is skipped, for example) is the policies' decision.
-var WorkloadKinds = []string{"DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"}
+var WorkloadKinds = []string{"DaemonSet", "Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"}
 
 // IsWorkload reports whether kind is one of WorkloadKinds.
 func IsWorkload(kind string) bool { return slices.Contains(WorkloadKinds, kind) }

@@ -27,6 +27,7 @@ const (
 // classes maps group/kind (the group is empty for the core API) to its class.
 var classes = map[metav1.GroupKind]kindClass{
 	{Group: "", Kind: "Pod"}:                                classWorkload,
+	{Group: "", Kind: "ReplicationController"}:              classWorkload,
 	{Group: "apps", Kind: "Deployment"}:                     classWorkload,
 	{Group: "apps", Kind: "StatefulSet"}:                    classWorkload,
 	{Group: "apps", Kind: "DaemonSet"}:                      classWorkload,
@@ -219,7 +220,7 @@ func templateChanged(kind string, obj, old map[string]any) bool {
 	switch kind {
 	case "Pod":
 		return false
-	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job":
 		path = []string{"spec", "template"}
 	case "CronJob":
 		path = []string{"spec", "jobTemplate", "spec", "template"}

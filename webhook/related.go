@@ -37,6 +37,7 @@ func CacheOptions(scheme *runtime.Scheme) cache.Options {
 			&appsv1.StatefulSet{}:                    {Transform: transform(trimStatefulSet)},
 			&appsv1.ReplicaSet{}:                     {Transform: transform(trimReplicaSet)},
 			&appsv1.DaemonSet{}:                      {Transform: transform(trimDaemonSet)},
+			&corev1.ReplicationController{}:          {Transform: transform(trimReplicationController)},
 		},
 	}
 }
@@ -47,6 +48,7 @@ func cachedKinds() []client.Object {
 	return []client.Object{
 		&corev1.Namespace{}, &policyv1.PodDisruptionBudget{}, &autoscalingv2.HorizontalPodAutoscaler{},
 		&appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.ReplicaSet{}, &appsv1.DaemonSet{},
+		&corev1.ReplicationController{},
 	}
 }
 
@@ -121,6 +123,15 @@ func trimDaemonSet(d *appsv1.DaemonSet) {
 	d.Status = appsv1.DaemonSetStatus{}
 }
 
+func trimReplicationController(r *corev1.ReplicationController) {
+	trimMeta(&r.ObjectMeta)
+	if r.Spec.Template != nil {
+		trimTemplate(r.Spec.Template)
+	}
+	r.Spec = corev1.ReplicationControllerSpec{Replicas: r.Spec.Replicas, Selector: r.Spec.Selector, Template: r.Spec.Template}
+	r.Status = corev1.ReplicationControllerStatus{}
+}
+
 // CacheRelated answers the handler's questions about other objects from a
 // controller-runtime cache.
 type CacheRelated struct {
@@ -186,6 +197,7 @@ func (r *CacheRelated) Objects(ctx context.Context, obj map[string]any, namespac
 		{&appsv1.StatefulSetList{}, "apps/v1", "StatefulSet"},
 		{&appsv1.ReplicaSetList{}, "apps/v1", "ReplicaSet"},
 		{&appsv1.DaemonSetList{}, "apps/v1", "DaemonSet"},
+		{&corev1.ReplicationControllerList{}, "v1", "ReplicationController"},
 	} {
 		if err := r.reader.List(ctx, l.list, in); err != nil {
 			return engine.Related{}, fmt.Errorf("listing %ss: %w", l.kind, err)
@@ -209,7 +221,7 @@ func (r *CacheRelated) Objects(ctx context.Context, obj map[string]any, namespac
 func (r *CacheRelated) SidecarSelected(ctx context.Context, namespace string, selector map[string]string) bool {
 	in := client.InNamespace(namespace)
 	var templates []map[string]string
-	for _, list := range []client.ObjectList{&appsv1.DeploymentList{}, &appsv1.StatefulSetList{}, &appsv1.DaemonSetList{}, &appsv1.ReplicaSetList{}} {
+	for _, list := range []client.ObjectList{&appsv1.DeploymentList{}, &appsv1.StatefulSetList{}, &appsv1.DaemonSetList{}, &appsv1.ReplicaSetList{}, &corev1.ReplicationControllerList{}} {
 		if r.reader.List(ctx, list, in) != nil {
 			continue
 		}

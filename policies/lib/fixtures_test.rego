@@ -7,7 +7,7 @@ package paved.lib.fixtures
 
 import data.paved.lib.workload
 
-serving_kinds := ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]
+serving_kinds := ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"]
 
 batch_kinds := ["Job", "CronJob"]
 
@@ -19,6 +19,7 @@ api_versions := {
 	"StatefulSet": "apps/v1",
 	"DaemonSet": "apps/v1",
 	"ReplicaSet": "apps/v1",
+	"ReplicationController": "v1",
 	"Job": "batch/v1",
 	"CronJob": "batch/v1",
 }
@@ -41,6 +42,12 @@ body(kind, spec) := {"spec": {
 	"selector": {"matchLabels": labels},
 	"template": {"metadata": {"labels": labels}, "spec": spec},
 }} if kind in {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}
+
+# A ReplicationController selects its pods with a plain label map.
+body("ReplicationController", spec) := {"spec": {
+	"selector": labels,
+	"template": {"metadata": {"labels": labels}, "spec": spec},
+}}
 
 body("Job", spec) := {"spec": {"template": {"spec": object.union({"restartPolicy": "Never"}, spec)}}}
 

@@ -8,6 +8,7 @@
 #   the replica counts a PDB is measured against.
 package paved.lib.related
 
+import data.paved.lib.apiversions
 import data.paved.lib.workload
 
 pdb_kind := "PodDisruptionBudget"
@@ -31,11 +32,17 @@ listed(key) := l if {
 # copy may omit kind when the list says it), lives in the evaluated object's
 # namespace (objects without one, as in manifest files the CLI reads, are
 # taken to live there), and is not a copy of the evaluated object, which is
-# newer and is added on its own.
+# newer and is added on its own. Objects of an API version the API server no
+# longer serves are never in scope: they cannot exist on a cluster.
 in_scope(o, kind) if {
 	[object.get(o, "kind", kind), object.get(o, ["metadata", "namespace"], workload.namespace)] == [kind, workload.namespace]
 	[kind, object.get(o, ["metadata", "name"], "")] != evaluated_key
+	not apiversions.is_removed(o)
 }
+
+# True when the evaluated object uses a served API version: only then does
+# it take part in cross-resource checks.
+evaluated_served if not apiversions.is_removed(input.object)
 
 evaluated_key := [workload.kind, workload.name]
 
@@ -55,6 +62,7 @@ default evaluated_workload := false
 evaluated_workload if {
 	workload.kind in workload.replicated_kinds
 	count(controllers(input.object)) == 0
+	evaluated_served
 }
 
 # The controllers owning o, when o is a ReplicaSet.
@@ -91,7 +99,7 @@ hpas_of(w) := array.concat(
 		h.spec.scaleTargetRef.kind == w.kind
 		in_scope(h, hpa_kind)
 	],
-	[input.object | workload.kind == hpa_kind; targets(input.object, w)],
+	[input.object | workload.kind == hpa_kind; evaluated_served; targets(input.object, w)],
 )
 
 # The workloads HPA h scales.
@@ -136,7 +144,7 @@ pdbs_of(w) := array.concat(
 		selects_labels(p, labels)
 		in_scope(p, pdb_kind)
 	],
-	[input.object | workload.kind == pdb_kind; selects_labels(input.object, labels)],
+	[input.object | workload.kind == pdb_kind; evaluated_served; selects_labels(input.object, labels)],
 ) if {
 	labels := workload.pod_labels(w)
 	is_object(labels)
@@ -155,6 +163,7 @@ own_replicas := effective_replicas(input.object)
 # The workloads whose pods the evaluated PDB selects.
 selected_workloads := [w |
 	workload.kind == pdb_kind
+	evaluated_served
 	match_labels := object.get(input.object, ["spec", "selector", "matchLabels"], {})
 	is_object(match_labels)
 	some w in listed("workloads")
@@ -230,4 +239,15 @@ blocks_always("maxUnavailable", v) if zero(v)
 blocks_at(p, n) if {
 	count(always_blocking(p)) == 0
 	min_available_blocks(p, n)
+}
+
+# The fewest pods, more than n, among which PDB p leaves one evictable: what
+# to raise a replica count or minReplicas to while keeping the budget.
+# Undefined when p blocks at any count (minAvailable 100%).
+unblocking_replicas(p, n) := v + 1 if {
+	v := p.spec.minAvailable
+	is_number(v)
+} else := min(counts) if {
+	counts := [m | some m in numbers.range(n + 1, n + 100); not min_available_blocks(p, m)]
+	count(counts) > 0
 }

@@ -12,12 +12,13 @@ pod_spec_paths := {
 	"StatefulSet": ["spec", "template", "spec"],
 	"DaemonSet": ["spec", "template", "spec"],
 	"ReplicaSet": ["spec", "template", "spec"],
+	"ReplicationController": ["spec", "template", "spec"],
 	"Job": ["spec", "template", "spec"],
 	"CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
 }
 
 # Kinds that manage a long-running, replicated set of pods.
-replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet"}
+replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
 
 kind := object.get(input, ["object", "kind"], "")
 
@@ -112,6 +113,7 @@ pod_spec_wheres := {
 	"StatefulSet": "spec.template.spec",
 	"DaemonSet": "spec.template.spec",
 	"ReplicaSet": "spec.template.spec",
+	"ReplicationController": "spec.template.spec",
 	"Job": "spec.template.spec",
 	"CronJob": "spec.jobTemplate.spec.template.spec",
 }
@@ -324,3 +326,45 @@ unit_seconds := {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 quantity(q) := q if is_number(q)
 
 quantity(q) := units.parse(q) if is_string(q)
+
+# True when the object was read from a manifest file (input.source "file",
+# which the CLI sets): every field present was written by its author. At
+# admission the API server has already filled in its defaults, which look
+# exactly like written values.
+from_file if input.source == "file"
+
+# api_default_field(v) is what a mutation's default carries so that a leaf
+# holding v counts as unset: {"api_default": v} at admission, where v may be
+# the API server's default, and {} in files, where v was written.
+api_default_field(_) := {} if from_file
+
+api_default_field(v) := {"api_default": v} if not from_file
+
+# num(n) is a number as a person writes it, for messages: whole numbers in
+# full (1e26 prints as 100000000000000000000000000, not 1e+26), other
+# numbers as they are, and anything else (a quoted number, a typo) quoted.
+num(n) := s if {
+	is_number(n)
+	s := sprintf("%v", [n])
+	not contains(s, "e")
+} else := expanded if {
+	is_number(n)
+	some m in regex.find_all_string_submatch_n(`^(-?)([0-9]+)(?:\.([0-9]+))?e\+?([0-9]+)$`, sprintf("%v", [n]), 1)
+	zeros := to_number(m[4]) - count(m[3])
+	zeros >= 0
+	zeros <= 1000
+	expanded := concat("", array.concat([m[1], m[2], m[3]], ["0" | some _ in numbers.range(1, zeros); zeros > 0]))
+} else := sprintf("%s×10^%s", [m[1], m[2]]) if {
+	is_number(n)
+	some m in regex.find_all_string_submatch_n(`^(-?[0-9.]+)e\+?(-?[0-9]+)$`, sprintf("%v", [n]), 1)
+} else := sprintf("%v", [n]) if {
+	is_number(n)
+} else := sprintf("%q", [n]) if {
+	is_string(n)
+} else := json.marshal(n)
+
+# int_or_string(v) prints an IntOrString field (minAvailable: 2 or "50%"):
+# strings as they are, numbers as num prints them.
+int_or_string(v) := v if is_string(v)
+
+int_or_string(v) := num(v) if not is_string(v)

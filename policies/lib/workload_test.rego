@@ -203,3 +203,15 @@ test_params_override_defaults_key_by_key if {
 	count(got) == count(params.defaults)
 	params.params == params.defaults with input as {"object": {}}
 }
+
+test_num[note] if {
+	some note, tc in {
+		"small": [45, "45"],
+		"huge": [1e26, "100000000000000000000000000"],
+		"out of float range": [1e400, concat("", array.concat(["1"], ["0" | some _ in numbers.range(1, 400)]))],
+		"fraction": [2.5, "2.5"],
+		"string": ["10", `"10"`],
+	}
+	[n, want] := tc
+	workload.num(n) == want
+}

@@ -104,3 +104,27 @@ test_other_kinds_untouched[kind] if {
 	some kind in ["StatefulSet", "DaemonSet", "ReplicaSet", "Pod"]
 	count(rollout.defaults) == 0 with input as {"object": object.union(raw, {"kind": kind})}
 }
+
+# In files a written "25%" is the author's value: the default carries no
+# api_default, so only absent leaves are set, and the check calls the
+# written value unfixable. At admission "25%" may be the API server's.
+test_written_percentages_kept_in_files[source] if {
+	some source, want in {
+		"file": {"api_default": set(), "fixable": {false}},
+		"admission": {"api_default": {"25%"}, "fixable": {true}},
+	}
+	x := object.union({"object": rolling({"maxUnavailable": "25%", "maxSurge": "25%"})}, {"file": {"source": "file"}, "admission": {}}[source])
+	ds := rollout.defaults with input as x
+	count(ds) == 2
+	{d.api_default | some d in ds} == want.api_default
+	vs := rolling_update_unsafe.violation with input as x
+	{v.fixable | some v in vs} == want.fixable
+}
+
+test_absent_leaves_set_in_files if {
+	ds := rollout.defaults with input as {"object": raw, "source": "file"}
+	{[d.path, d.value] | some d in ds} == {
+		[["spec", "strategy", "rollingUpdate", "maxSurge"], 1],
+		[["spec", "strategy", "rollingUpdate", "maxUnavailable"], 0],
+	}
+}

@@ -1,6 +1,7 @@
 package paved.defaults.shutdown_test
 
 import data.paved.lib.fixtures
+import data.paved.lib.workload
 
 # A serving container without a preStop hook, in a pod without a grace period.
 bare := json.remove(fixtures.good_container, ["lifecycle"])
@@ -95,4 +96,69 @@ test_annotation_validity[note] if {
 	obj := json.patch(fixtures.workload("Deployment", bare_spec), [{"op": "add", "path": "/metadata/annotations", "value": annotations}])
 	got := count([1 | data.paved.defaults.shutdown.graceful_timeout_invalid]) with input as {"object": obj}
 	got == {true: 1, false: 0}[invalid]
+}
+
+# The shutdown values paved sets on a Deployment with one bare container,
+# for a pod spec and an input source ("file" or "admission"): the preStop
+# sleep and grace period added ("none" when not added).
+shutdown_after(spec, source) := [
+	object.get(values, "/spec/template/spec/containers/0/lifecycle/preStop", "none"),
+	object.get(values, grace, "none"),
+] if {
+	obj := fixtures.workload("Deployment", spec)
+	ds := data.paved.defaults.shutdown.defaults with input as object.union({"object": obj}, {"file": {"source": "file"}, "admission": {}}[source])
+	values := {workload.pointer(d.path): d.value | some d in ds}
+}
+
+sleep(n) := {"sleep": {"seconds": n}}
+
+# The rules: the grace period is raised only when unset (absent, or 30 at
+# admission, where the API server fills in 30); otherwise the injected
+# sleep is capped at half of it, and none is added below 2 s.
+test_adapts_to_the_grace_period[note] if {
+	some note, tc in {
+		"absent, admission": [{}, "admission", sleep(10), 45],
+		"absent, file": [{}, "file", sleep(10), 45],
+		"API default at admission is raised": [{"terminationGracePeriodSeconds": 30}, "admission", sleep(10), 45],
+		"30 written in a file is kept": [{"terminationGracePeriodSeconds": 30}, "file", sleep(10), "none"],
+		"long enough is kept": [{"terminationGracePeriodSeconds": 60}, "admission", sleep(10), "none"],
+		"20: the sleep fits in half": [{"terminationGracePeriodSeconds": 20}, "admission", sleep(10), "none"],
+		"12: sleep capped at 6": [{"terminationGracePeriodSeconds": 12}, "file", sleep(6), "none"],
+		"5: sleep capped at 2": [{"terminationGracePeriodSeconds": 5}, "admission", sleep(2), "none"],
+		"5 in a file: sleep capped at 2": [{"terminationGracePeriodSeconds": 5}, "file", sleep(2), "none"],
+		"2: sleep 1": [{"terminationGracePeriodSeconds": 2}, "admission", sleep(1), "none"],
+		"1: no room for a sleep": [{"terminationGracePeriodSeconds": 1}, "admission", "none", "none"],
+		"0: no room for a sleep": [{"terminationGracePeriodSeconds": 0}, "admission", "none", "none"],
+		"0 in a file": [{"terminationGracePeriodSeconds": 0}, "file", "none", "none"],
+	}
+	[grace_field, source, want_prestop, want_grace] := tc
+	shutdown_after(object.union({"containers": [bare]}, grace_field), source) == [want_prestop, want_grace]
+}
+
+# The invariant behind the rules: the sleep paved injects never exceeds the
+# grace period the pod ends up with (the API server rejects a longer one),
+# and stays below it so the app keeps time to stop.
+test_injected_sleep_stays_below_the_grace_period[note] if {
+	some grace_period in [0, 1, 2, 3, 5, 9, 10, 11, 19, 20, 21, 29, 30, 31, 44, 45, 3600]
+	some source in ["file", "admission"]
+	note := sprintf("%v/%s", [grace_period, source])
+	[prestop, raised] := shutdown_after({"terminationGracePeriodSeconds": grace_period, "containers": [bare]}, source)
+	final := object.get({"none": grace_period}, [raised], raised)
+	every s in [prestop.sleep.seconds | prestop != "none"] {
+		s < final
+	}
+}
+
+test_admission_keeps_the_api_default_marker if {
+	ds := data.paved.defaults.shutdown.defaults with input as {"object": fixtures.workload("Deployment", bare_spec)}
+	some d in ds
+	d.check == "grace-period-order"
+	d.api_default == 30
+}
+
+test_file_defaults_carry_no_api_default if {
+	ds := data.paved.defaults.shutdown.defaults with input as {"object": fixtures.workload("Deployment", bare_spec), "source": "file"}
+	some d in ds
+	d.check == "grace-period-order"
+	not "api_default" in object.keys(d)
 }

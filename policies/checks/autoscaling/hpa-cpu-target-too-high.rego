@@ -70,7 +70,7 @@ violation contains {"msg": msg, "path": workload.path_string(t.path), "fixable":
 	is_number(t.value)
 	t.value > max_utilization
 	msg := sprintf(
-		"HorizontalPodAutoscaler %q scales on %v%% CPU: past about %d%% latency climbs steeply and new pods need a minute to become ready, so it scales out too late for the peak; target averageUtilization %d",
-		[workload.name, t.value, max_utilization, params.params.hpa_target_cpu_utilization],
+		"HorizontalPodAutoscaler %q scales on %s%% CPU: past about %d%% latency climbs steeply and new pods need a minute to become ready, so it scales out too late for the peak; target averageUtilization %d",
+		[workload.name, workload.num(t.value), max_utilization, params.params.hpa_target_cpu_utilization],
 	)
 }

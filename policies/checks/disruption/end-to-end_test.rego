@@ -71,3 +71,28 @@ test_hpa_min_three_is_clean if {
 	got := fired({"operation": "CREATE", "object": hpa(3), "related": {"workloads": [deployment(2)], "pdbs": [pdb], "hpas": []}})
 	got == set()
 }
+
+# An HPA whose minReplicas is at the budget's minAvailable is one problem:
+# one check, on the HPA and on the budget (whichever arrives second at
+# admission), never on the workload, with advice that keeps the budget.
+test_hpa_at_the_budget_is_one_check if {
+	objs := {"workloads": deployment(4), "pdbs": pdb, "hpas": hpa(2)}
+	findings := [[obj.kind, id, v] |
+		some key, obj in objs
+		related := {k: [o] | some k, o in objs; k != key}
+		some id, vs in {
+			"pdb-blocks-eviction": pdb_blocks_eviction.violation,
+			"pdb-exceeds-hpa-min": pdb_exceeds_hpa_min.violation,
+		} with input as {"operation": "CREATE", "source": "file", "object": obj, "related": related}
+		some v in vs
+	]
+	{[kind, id, v.path] | some [kind, id, v] in findings} == {
+		["HorizontalPodAutoscaler", "pdb-exceeds-hpa-min", "spec.minReplicas"],
+		["PodDisruptionBudget", "pdb-exceeds-hpa-min", "spec.minAvailable"],
+	}
+	every f in findings {
+		v := f[2]
+		contains(v.msg, "set spec.minReplicas to at least 3, which keeps the budget")
+		not contains(v.msg, "below 1")
+	}
+}

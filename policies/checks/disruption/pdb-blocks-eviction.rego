@@ -5,14 +5,14 @@
 #   at or above the replica count, minAvailable 100 %, or maxUnavailable 0)
 #   lets no pod be evicted, so node drains and cluster upgrades hang until
 #   someone deletes the budget by hand. Keep one pod to spare: three replicas
-#   with minAvailable 2. When an HPA scales the workload, its minReplicas is
-#   the replica count that counts.
+#   with minAvailable 2. Workloads an HPA scales are left to
+#   pdb-exceeds-hpa-min, which reports on the HPA.
 # custom:
 #   id: pdb-blocks-eviction
 #   severity: high
 #   action: enforce
 #   fixable: false
-#   kinds: [PodDisruptionBudget, Deployment, StatefulSet, ReplicaSet]
+#   kinds: [PodDisruptionBudget, Deployment, StatefulSet, ReplicaSet, ReplicationController]
 package paved.checks.disruption.pdb_blocks_eviction
 
 import data.paved.lib.related
@@ -20,59 +20,61 @@ import data.paved.lib.workload
 
 consequence := "no pod can be evicted, so node drains and cluster upgrades hang"
 
+# Each problem is one check, on every object it involves, with the same
+# advice, so that paved check and admission agree object by object and
+# admission judges whichever object completes the problem:
+# - a setting that blocks every eviction whatever the replica count
+#   (minAvailable 100%, maxUnavailable 0): on the budget;
+# - a minAvailable that leaves none of a workload's replicas evictable: on
+#   the budget and on the workload;
+# - for workloads an HPA scales, pdb-exceeds-hpa-min reports instead.
+
 # On a PodDisruptionBudget: a setting that blocks every eviction.
 violation contains {"msg": msg, "path": sprintf("spec.%s", [s.field]), "fixable": false} if {
 	workload.kind == related.pdb_kind
 	some s in related.always_blocking(input.object)
 	msg := sprintf(
-		"PodDisruptionBudget %q sets %s %v: %s; set maxUnavailable: 1, or a minAvailable below the replica count",
-		[workload.name, s.field, s.value, consequence],
+		"PodDisruptionBudget %q sets %s %s: %s; set spec.maxUnavailable to 1 instead, which keeps every pod but one available",
+		[workload.name, s.field, workload.int_or_string(s.value), consequence],
 	)
 }
 
-# On a PodDisruptionBudget: minAvailable leaves no pod of a workload it
-# selects evictable.
+# On a PodDisruptionBudget: minAvailable leaves no pod of a workload of two
+# or more replicas evictable.
 violation contains {"msg": msg, "path": "spec.minAvailable", "fixable": false} if {
 	workload.kind == related.pdb_kind
 	some w in related.selected_workloads
-	n := related.effective_replicas(w)
+	not related.hpa_managed(w)
+	n := related.replicas(w)
 	related.blocks_at(input.object, n)
 	msg := sprintf(
-		"PodDisruptionBudget %q requires minAvailable %v, but %s %d replica(s): %s; set minAvailable below %d, or %s",
-		[workload.name, input.object.spec.minAvailable, related.replicas_source(w), n, consequence, n, scale_up(related.hpa_managed(w))],
+		"PodDisruptionBudget %q requires minAvailable %s, but %s %q runs %s: %s; set spec.minAvailable to %s (or spec.maxUnavailable to 1), or run %s replicas",
+		[
+			workload.name, workload.int_or_string(input.object.spec.minAvailable), w.kind, related.name_of(w), replicas_text(n), consequence,
+			workload.num(n - 1), more_replicas(input.object, n),
+		],
 	)
 }
 
-# On a workload: a PodDisruptionBudget selecting its pods blocks every eviction.
-violation contains {"msg": msg, "path": path, "fixable": false} if {
+# On a workload of one replica: no budget but a useless one fits it, so the
+# workload must run more replicas (at admission: whatever it runs).
+violation contains {"msg": msg, "path": "spec.replicas", "fixable": false} if {
 	related.evaluated_workload
-	some p in related.own_pdbs
-	some s in related.always_blocking(p)
-	path := workload.pod_labels_where
-	msg := sprintf(
-		"PodDisruptionBudget %q selects the pods of %s %q and sets %s %v: %s; set the budget to maxUnavailable: 1, or a minAvailable below the replica count",
-		[related.name_of(p), workload.kind, workload.name, s.field, s.value, consequence],
-	)
-}
-
-violation contains {"msg": msg, "path": path, "fixable": false} if {
-	related.evaluated_workload
-	some p in related.own_pdbs
-	n := related.own_replicas
-	related.blocks_at(p, n)
-	path := workload_path
-	msg := sprintf(
-		"PodDisruptionBudget %q requires minAvailable %v of the pods, but %s %d replica(s): %s; %s, or lower the budget's minAvailable below %d",
-		[related.name_of(p), p.spec.minAvailable, related.replicas_source(input.object), n, consequence, scale_up(related.own_hpa_managed), n],
-	)
-}
-
-scale_up(true) := "raise the HorizontalPodAutoscaler's minReplicas"
-
-scale_up(false) := "run more replicas"
-
-# Raising spec.replicas fixes a static workload; an autoscaled one is fixed
-# on its HPA or budget, so the path names the labels the budget selects.
-workload_path := "spec.replicas" if {
 	not related.own_hpa_managed
-} else := workload.pod_labels_where
+	n := related.replicas(input.object)
+	some p in related.own_pdbs
+	related.blocks_at(p, n)
+	msg := sprintf(
+		"PodDisruptionBudget %q requires minAvailable %s of the pods, but %s %q runs %s: %s; set spec.replicas to %s so the budget can let one pod go",
+		[related.name_of(p), workload.int_or_string(p.spec.minAvailable), workload.kind, workload.name, replicas_text(n), consequence, more_replicas(p, n)],
+	)
+}
+
+# "at least N", or "more" when no count satisfies the budget.
+more_replicas(p, n) := sprintf("at least %s", [workload.num(related.unblocking_replicas(p, n))]) if {
+	related.unblocking_replicas(p, n)
+} else := "more"
+
+replicas_text(1) := "1 replica"
+
+replicas_text(n) := sprintf("%s replicas", [workload.num(n)]) if n != 1

@@ -18,31 +18,38 @@ package paved.checks.disruption.pdb_exceeds_hpa_min
 import data.paved.lib.related
 import data.paved.lib.workload
 
-# On the HPA: a budget selecting the pods of a workload it scales.
+# In files, where every object is evaluated, reported once, on the HPA:
+# raising minReplicas keeps the budget useful, where lowering minAvailable to
+# fit a small minimum could leave none. At admission only the arriving
+# object is evaluated, and a budget that arrives after the HPA completes the
+# problem: it is reported too. A budget that blocks at any scale is
+# pdb-blocks-eviction's, on the budget.
 violation contains {"msg": message(input.object, w, p), "path": "spec.minReplicas", "fixable": false} if {
 	workload.kind == related.hpa_kind
+	related.evaluated_served
 	n := related.hpa_min(input.object)
 	some w in related.targets_of(input.object)
 	some p in related.pdbs_of(w)
-	related.min_available_blocks(p, n)
+	related.blocks_at(p, n)
 }
 
-# On the PDB: an HPA scaling a workload whose pods it selects.
+message(h, w, p) := sprintf(
+	"HorizontalPodAutoscaler %q may scale %s %q down to %s replicas, but PodDisruptionBudget %q requires minAvailable %s: at the minimum scale no pod can be evicted and node drains hang; set spec.minReplicas to %s, which keeps the budget and lets one pod go",
+	[
+		related.name_of(h), w.kind, related.name_of(w), workload.num(related.hpa_min(h)),
+		related.name_of(p), workload.int_or_string(p.spec.minAvailable), at_least(p, related.hpa_min(h)),
+	],
+)
+
+# On the PDB too, so that whichever of the two arrives second is judged:
+# an HPA scaling a workload whose pods it selects.
 violation contains {"msg": message(h, w, input.object), "path": "spec.minAvailable", "fixable": false} if {
 	workload.kind == related.pdb_kind
 	some w in related.selected_workloads
 	some h in related.hpas_of(w)
-	related.min_available_blocks(input.object, related.hpa_min(h))
+	related.blocks_at(input.object, related.hpa_min(h))
 }
 
-message(h, w, p) := sprintf(
-	"HorizontalPodAutoscaler %q may scale %s %q down to %d replica(s), but PodDisruptionBudget %q requires minAvailable %v: at the minimum scale no pod can be evicted and node drains hang; %s",
-	[
-		related.name_of(h), w.kind, related.name_of(w), related.hpa_min(h),
-		related.name_of(p), p.spec.minAvailable, remedy(p),
-	],
-)
-
-remedy(p) := sprintf("set minReplicas to at least %d, or lower minAvailable", [p.spec.minAvailable + 1]) if {
-	is_number(p.spec.minAvailable)
-} else := "lower minAvailable (a percentage rounds up), or use maxUnavailable: 1"
+at_least(p, n) := sprintf("at least %s", [workload.num(related.unblocking_replicas(p, n))]) if {
+	related.unblocking_replicas(p, n)
+} else := "a higher value"

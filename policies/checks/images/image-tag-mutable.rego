@@ -10,7 +10,7 @@
 #   severity: medium
 #   action: warn
 #   fixable: false
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 package paved.checks.images.image_tag_mutable
 
 import data.paved.lib.workload

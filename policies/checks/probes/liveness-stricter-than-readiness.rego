@@ -10,7 +10,7 @@
 #   severity: medium
 #   action: warn
 #   fixable: false
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController]
 package paved.checks.probes.liveness_stricter_than_readiness
 
 import data.paved.lib.workload
@@ -38,8 +38,8 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 	ready := timings[[entry.where, "readinessProbe"]].window
 	live < ready
 	msg := sprintf(
-		"%s: livenessProbe gives up after %vs (periodSeconds x failureThreshold) but readinessProbe after %vs: a slow pod is restarted before it is taken out of the load balancer; make liveness at least as patient as readiness",
-		[entry.describe, live, ready],
+		"%s: livenessProbe gives up after %s s (periodSeconds x failureThreshold) but readinessProbe after %s s: a slow pod is restarted before it is taken out of the load balancer; make liveness at least as patient as readiness",
+		[entry.describe, workload.num(live), workload.num(ready)],
 	)
 }
 
@@ -53,7 +53,7 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 	ready := timings[[entry.where, "readinessProbe"]].timeout
 	live < ready
 	msg := sprintf(
-		"%s: livenessProbe times out after %vs but readinessProbe after %vs: a slow response restarts the container before readiness sheds its traffic; give liveness a timeoutSeconds at least as long as readiness",
-		[entry.describe, live, ready],
+		"%s: livenessProbe times out after %s s but readinessProbe after %s s: a slow response restarts the container before readiness sheds its traffic; give liveness a timeoutSeconds at least as long as readiness",
+		[entry.describe, workload.num(live), workload.num(ready)],
 	)
 }

@@ -60,5 +60,5 @@ test_cases[note] if {
 
 test_message_gives_both_windows if {
 	some v in check.violation with input as {"object": fixtures.workload("Deployment", fixtures.spec_of([strict]))}
-	contains(v.msg, "livenessProbe gives up after 15s (periodSeconds x failureThreshold) but readinessProbe after 30s")
+	contains(v.msg, "livenessProbe gives up after 15 s (periodSeconds x failureThreshold) but readinessProbe after 30 s")
 }

@@ -28,9 +28,9 @@ test_silent_for_batch_workloads[kind] if {
 test_cases[note] if {
 	some note, tc in {
 		"numeric port declared": {"c": fixtures.with_fields({"livenessProbe": {"tcpSocket": {"port": 8080}}}), "want": set()},
-		"numeric port undeclared": {
+		"numeric port undeclared: the kubelet probes it anyway": {
 			"c": fixtures.with_fields({"livenessProbe": {"tcpSocket": {"port": 9000}}}),
-			"want": {["spec.template.spec.containers[0].livenessProbe.tcpSocket.port", false]},
+			"want": set(),
 		},
 		"numeric port without declared ports": {
 			"c": fixtures.merge(fixtures.without(["ports"]), {"livenessProbe": {"httpGet": {"path": "/h", "port": 8080}}, "readinessProbe": {"httpGet": {"path": "/r", "port": 8080}}}),
@@ -47,9 +47,13 @@ test_cases[note] if {
 			"c": fixtures.with_fields({"startupProbe": {"httpGet": {"path": "/h", "port": "admin"}}}),
 			"want": {["spec.template.spec.containers[0].startupProbe.httpGet.port", false]},
 		},
-		"grpc port": {
+		"grpc port undeclared": {
 			"c": fixtures.with_fields({"livenessProbe": {"grpc": {"port": 9090}}}),
-			"want": {["spec.template.spec.containers[0].livenessProbe.grpc.port", false]},
+			"want": set(),
+		},
+		"tcpSocket name undeclared": {
+			"c": fixtures.with_fields({"livenessProbe": {"tcpSocket": {"port": "admin"}}}),
+			"want": {["spec.template.spec.containers[0].livenessProbe.tcpSocket.port", false]},
 		},
 		"exec has no port": {"c": fixtures.with_fields({"livenessProbe": {"exec": {"command": ["true"]}}}), "want": set()},
 	}
@@ -58,6 +62,6 @@ test_cases[note] if {
 
 test_message_lists_declared_ports if {
 	some v in check.violation with input as {"object": fixtures.workload("Deployment", fixtures.spec_of([bad]))}
-	contains(v.msg, `container "app": readinessProbe httpGet port web is not declared`)
+	contains(v.msg, `container "app": readinessProbe httpGet uses port name "web", which the container does not declare`)
 	contains(v.msg, `it declares "http"=8080`)
 }

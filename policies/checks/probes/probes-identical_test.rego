@@ -40,7 +40,6 @@ test_same_handler_counts[note] if {
 			{"httpGet": {"path": "/health", "port": 8080}, "periodSeconds": 5},
 		),
 		"omitted path is /": probes({"httpGet": {"port": 8080}}, {"httpGet": {"path": "/", "port": 8080}}),
-		"tcpSocket": probes({"tcpSocket": {"port": "http"}}, {"tcpSocket": {"port": 8080}}),
 		"exec": probes({"exec": {"command": ["check", "--ok"]}}, {"exec": {"command": ["check", "--ok"]}}),
 		"grpc": probes({"grpc": {"port": 9090}}, {"grpc": {"port": 9090, "service": ""}}),
 	}
@@ -55,6 +54,7 @@ test_different_handler_passes[note] if {
 		"exec args": probes({"exec": {"command": ["check", "--live"]}}, {"exec": {"command": ["check", "--ready"]}}),
 		"grpc service": probes({"grpc": {"port": 9090, "service": "live"}}, {"grpc": {"port": 9090, "service": "ready"}}),
 		"no handler": probes({"periodSeconds": 10}, {"periodSeconds": 10}),
+		"tcpSocket checks no dependency": probes({"tcpSocket": {"port": "http"}}, {"tcpSocket": {"port": 8080}}),
 	}
 	found(fixtures.spec_of([c]), "Deployment") == set()
 }
@@ -66,4 +66,14 @@ test_silent_when_a_probe_is_missing if {
 test_message_names_the_handler if {
 	some v in check.violation with input as {"object": fixtures.workload("Pod", fixtures.spec_of([same]))}
 	contains(v.msg, `container "app" has identical livenessProbe and readinessProbe (httpGet /health on port 8080)`)
+}
+
+test_message_names_exec_and_grpc[note] if {
+	some note, tc in {
+		"exec": [probes({"exec": {"command": ["check", "--ok"]}}, {"exec": {"command": ["check", "--ok"]}}), `(exec ["check","--ok"])`],
+		"grpc": [probes({"grpc": {"port": 9090}}, {"grpc": {"port": 9090}}), `(grpc on port 9090 service "")`],
+	}
+	[c, want] := tc
+	some v in check.violation with input as {"object": fixtures.workload("Pod", fixtures.spec_of([c]))}
+	contains(v.msg, want)
 }

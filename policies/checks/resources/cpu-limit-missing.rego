@@ -10,7 +10,7 @@
 #   severity: low
 #   action: warn
 #   fixable: true
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 package paved.checks.resources.cpu_limit_missing
 
 import data.paved.defaults.resources

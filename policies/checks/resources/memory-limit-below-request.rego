@@ -10,7 +10,7 @@
 #   severity: high
 #   action: enforce
 #   fixable: false
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 package paved.checks.resources.memory_limit_below_request
 
 import data.paved.lib.workload

@@ -12,7 +12,7 @@
 #   severity: medium
 #   action: warn
 #   fixable: false
-#   kinds: [Deployment, StatefulSet, ReplicaSet]
+#   kinds: [Deployment, StatefulSet, ReplicaSet, ReplicationController]
 package paved.checks.rollout.replicas_too_low
 
 import data.paved.lib.params

@@ -46,8 +46,8 @@ violation contains {"msg": msg, "path": max_unavailable_where, "fixable": fixabl
 	not related.zero(v)
 	fixable := fixed(max_unavailable_path)
 	msg := sprintf(
-		"Deployment %q allows maxUnavailable %v during a rollout: old pods stop before their replacements are ready, dropping capacity on every deploy; set spec.strategy.rollingUpdate.maxUnavailable to 0 and maxSurge to 1 (paved fix sets them when unset)",
-		[workload.name, v],
+		"Deployment %q allows maxUnavailable %s during a rollout: old pods stop before their replacements are ready, dropping capacity on every deploy; set spec.strategy.rollingUpdate.maxUnavailable to 0 and maxSurge to 1 (paved fix sets them when unset)",
+		[workload.name, workload.int_or_string(v)],
 	)
 }
 
@@ -57,8 +57,8 @@ violation contains {"msg": msg, "path": max_surge_where, "fixable": false} if {
 	v := object.get(input.object, max_surge_path, "25%")
 	related.zero(v)
 	msg := sprintf(
-		"Deployment %q sets maxSurge %v: a rollout can only replace pods by stopping them first, dropping capacity on every deploy; set spec.strategy.rollingUpdate.maxSurge to 1 and maxUnavailable to 0",
-		[workload.name, v],
+		"Deployment %q sets maxSurge %s: a rollout can only replace pods by stopping them first, dropping capacity on every deploy; set spec.strategy.rollingUpdate.maxSurge to 1 and maxUnavailable to 0",
+		[workload.name, workload.int_or_string(v)],
 	)
 }
 
@@ -66,7 +66,7 @@ violation contains {"msg": msg, "path": max_surge_where, "fixable": false} if {
 fixed(path) if {
 	some d in data.paved.defaults.rollout.defaults
 	d.path == path
-	object.get(input.object, path, null) in {null, d.api_default}
+	object.get(input.object, path, null) in {null, object.get(d, "api_default", null)}
 }
 
 default fixed(_) := false

@@ -9,7 +9,7 @@
 #   severity: medium
 #   action: enforce
 #   fixable: true
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 package paved.checks.security.capabilities_not_dropped
 
 import data.paved.defaults.security

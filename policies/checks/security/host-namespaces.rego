@@ -9,7 +9,7 @@
 #   severity: critical
 #   action: enforce
 #   fixable: false
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 package paved.checks.security.host_namespaces
 
 import data.paved.lib.workload

@@ -9,7 +9,7 @@
 #   severity: high
 #   action: enforce
 #   fixable: true
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 package paved.checks.security.privilege_escalation
 
 import data.paved.defaults.security

@@ -10,7 +10,7 @@
 #   severity: high
 #   action: enforce
 #   fixable: true
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 package paved.checks.security.run_as_non_root
 
 import data.paved.defaults.security

@@ -10,26 +10,32 @@
 #   severity: high
 #   action: enforce
 #   fixable: true
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController]
 package paved.checks.shutdown.grace_period_order
 
 import data.paved.defaults.shutdown
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-violation contains {"msg": msg, "path": concat(".", [workload.pod_spec_where, "terminationGracePeriodSeconds"]), "fixable": fixable} if {
+# The field to set, as messages and violations name it.
+where := concat(".", [workload.pod_spec_where, "terminationGracePeriodSeconds"])
+
+violation contains {"msg": msg, "path": where, "fixable": shutdown.sets_grace_period} if {
 	workload.serving
 	required := shutdown.required_grace_period(shutdown.current_sleeps)
 	shutdown.grace_period < required
-	fixable := shutdown.grace_period == shutdown.api_default_grace_period
 	msg := sprintf(
-		"terminationGracePeriodSeconds is %v but shutdown needs %v (longest preStop sleep %v + graceful timeout %v + margin %v): the kubelet kills requests the app is still finishing; %s",
+		"%s, but shutdown needs %s s (longest preStop sleep %s s + graceful timeout %s s + margin %s s): the kubelet kills requests the app is still finishing; %s",
 		[
-			shutdown.grace_period, required, max(array.concat([0], shutdown.current_sleeps)),
-			shutdown.graceful_timeout, params.grace_margin_seconds, hint(fixable, required),
+			current, workload.num(required), workload.num(max(array.concat([0], shutdown.current_sleeps))),
+			workload.num(shutdown.graceful_timeout), workload.num(params.grace_margin_seconds), hint(shutdown.sets_grace_period, required),
 		],
 	)
 }
+
+current := sprintf("%s is not set, so the pod gets the API default of %d s", [where, shutdown.api_default_grace_period]) if {
+	shutdown.grace_period_absent
+} else := sprintf("%s is %s s", [where, workload.num(shutdown.grace_period)])
 
 violation contains {"msg": msg, "path": workload.path_string(path), "fixable": false} if {
 	workload.serving
@@ -41,6 +47,6 @@ violation contains {"msg": msg, "path": workload.path_string(path), "fixable": f
 	)
 }
 
-hint(true, _) := sprintf("paved fix sets terminationGracePeriodSeconds to %v", [shutdown.required_grace_period(shutdown.defaulted_sleeps)])
+hint(true, _) := sprintf("paved fix and the mutating webhook set it to %s", [workload.num(shutdown.required_grace_period(shutdown.defaulted_sleeps))])
 
-hint(false, required) := sprintf("raise terminationGracePeriodSeconds to at least %v, or shorten the preStop sleep or the app's graceful timeout (annotation %s)", [required, params.graceful_timeout_annotation])
+hint(false, required) := sprintf("set %s to at least %s, or shorten the preStop sleep or the app's graceful timeout (annotation %s)", [where, workload.num(required), params.graceful_timeout_annotation])

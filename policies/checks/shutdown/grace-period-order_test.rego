@@ -78,7 +78,7 @@ test_reads_the_graceful_timeout_annotation[where] if {
 	vs := check.violation with input as {"object": annotated(where, "60")}
 	fixtures.found(vs) == {["spec.template.spec.terminationGracePeriodSeconds", false]}
 	some v in vs
-	contains(v.msg, "needs 75 (longest preStop sleep 10 + graceful timeout 60 + margin 5)")
+	contains(v.msg, "needs 75 s (longest preStop sleep 10 s + graceful timeout 60 s + margin 5 s)")
 }
 
 test_shorter_annotation_lowers_the_need if {
@@ -102,4 +102,32 @@ test_params_override_defaults if {
 		"params": {"grace_margin_seconds": 10},
 	}
 	fixtures.found(vs) == {["spec.template.spec.terminationGracePeriodSeconds", false]}
+}
+
+msgs(spec, source) := {v.msg | some v in vs} if {
+	vs := check.violation with input as {"object": fixtures.workload("Deployment", spec), "source": source}
+}
+
+test_message_gives_the_real_numbers_and_the_field[note] if {
+	some note, tc in {
+		"unset": [short, "admission", "spec.template.spec.terminationGracePeriodSeconds is not set, so the pod gets the API default of 30 s, but shutdown needs 45 s (longest preStop sleep 10 s + graceful timeout 30 s + margin 5 s): the kubelet kills requests the app is still finishing; paved fix and the mutating webhook set it to 45"],
+		"written short": [hooked({"sleep": {"seconds": 2}}, {"terminationGracePeriodSeconds": 5}), "file", "spec.template.spec.terminationGracePeriodSeconds is 5 s, but shutdown needs 37 s (longest preStop sleep 2 s + graceful timeout 30 s + margin 5 s): the kubelet kills requests the app is still finishing; set spec.template.spec.terminationGracePeriodSeconds to at least 37, or shorten the preStop sleep or the app's graceful timeout (annotation paved.dev/graceful-timeout-seconds)"],
+		"huge sleep": [hooked({"sleep": {"seconds": 1e26}}, {"terminationGracePeriodSeconds": 5}), "file", "spec.template.spec.terminationGracePeriodSeconds is 5 s, but shutdown needs 100000000000000000000000035 s (longest preStop sleep 100000000000000000000000000 s + graceful timeout 30 s + margin 5 s): the kubelet kills requests the app is still finishing; set spec.template.spec.terminationGracePeriodSeconds to at least 100000000000000000000000035, or shorten the preStop sleep or the app's graceful timeout (annotation paved.dev/graceful-timeout-seconds)"],
+	}
+	[spec, source, want] := tc
+	msgs(spec, source) == {want}
+}
+
+test_never_says_30_when_nothing_is_set if {
+	some msg in msgs(short, "file")
+	not contains(msg, "is 30")
+	contains(msg, "is not set")
+}
+
+# In files a written 30 is the author's value: reported, not fixable. At
+# admission it may be the API server's default: fixable.
+test_written_api_default_is_fixable_at_admission_only[source] if {
+	some source, fixable in {"file": false, "admission": true}
+	vs := check.violation with input as {"object": fixtures.workload("Deployment", hooked({"sleep": {"seconds": 10}}, {"terminationGracePeriodSeconds": 30})), "source": source}
+	fixtures.found(vs) == {["spec.template.spec.terminationGracePeriodSeconds", fixable]}
 }

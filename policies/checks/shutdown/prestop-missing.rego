@@ -10,7 +10,7 @@
 #   severity: high
 #   action: enforce
 #   fixable: true
-#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController]
 package paved.checks.shutdown.prestop_missing
 
 import data.paved.defaults.shutdown
@@ -22,7 +22,18 @@ violation contains {"msg": msg, "path": path, "fixable": entry.where in shutdown
 	object.get(entry.container, ["lifecycle", "preStop"], null) == null
 	path := concat(".", [entry.where, "lifecycle.preStop"])
 	msg := sprintf(
-		"%s has no lifecycle.preStop: requests routed to it before load balancers notice it is terminating are cut off; add a preStop sleep of a few seconds (paved fix adds lifecycle.preStop.sleep.seconds: %v)",
-		[entry.describe, params.prestop_sleep_seconds],
+		"%s has no lifecycle.preStop: requests routed to it before load balancers notice it is terminating are cut off; %s",
+		[entry.describe, remedy],
 	)
 }
+
+remedy := sprintf("add a preStop sleep of a few seconds (paved fix adds lifecycle.preStop.sleep.seconds: %s)", [workload.num(shutdown.injected_sleep)]) if {
+	shutdown.injected_sleep >= 1
+} else := sprintf(
+	"%s.terminationGracePeriodSeconds is %s s, which leaves no time for a preStop sleep (the sleep must not outlast it): raise it to at least %s and add a preStop sleep of %s s",
+	[
+		workload.pod_spec_where, workload.num(shutdown.grace_period),
+		workload.num((params.prestop_sleep_seconds + shutdown.graceful_timeout) + params.grace_margin_seconds),
+		workload.num(params.prestop_sleep_seconds),
+	],
+)

@@ -53,3 +53,23 @@ test_message_names_container_and_fix if {
 	contains(v.msg, `container "app" has no lifecycle.preStop`)
 	contains(v.msg, "paved fix adds lifecycle.preStop.sleep.seconds: 10")
 }
+
+# A grace period too short for any sleep: reported, not fixable, with the
+# grace period to set.
+test_no_room_for_a_sleep[grace] if {
+	some grace in [0, 1]
+	spec := fixtures.merge(fixtures.spec_of([bare]), {"terminationGracePeriodSeconds": grace})
+	vs := check.violation with input as {"object": fixtures.workload("Deployment", spec)}
+	fixtures.found(vs) == {["spec.template.spec.containers[0].lifecycle.preStop", false]}
+	some v in vs
+	contains(v.msg, sprintf("spec.template.spec.terminationGracePeriodSeconds is %d s, which leaves no time for a preStop sleep", [grace]))
+	contains(v.msg, "raise it to at least 45")
+}
+
+test_names_the_capped_sleep if {
+	spec := fixtures.merge(fixtures.spec_of([bare]), {"terminationGracePeriodSeconds": 5})
+	vs := check.violation with input as {"object": fixtures.workload("Deployment", spec)}
+	fixtures.found(vs) == {["spec.template.spec.containers[0].lifecycle.preStop", true]}
+	some v in vs
+	contains(v.msg, "paved fix adds lifecycle.preStop.sleep.seconds: 2")
+}
