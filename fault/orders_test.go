@@ -32,7 +32,7 @@ type orders struct {
 func startOrders(t *testing.T, dbURL string, extra ...string) *orders {
 	t.Helper()
 	o := &orders{addr: freeAddr(t)}
-	o.proc = start(t, "orders", nil, append([]string{"--addr=" + o.addr, "--database-url=" + dbURL}, extra...)...)
+	o.proc = start(t, "orders", nil, append([]string{"--addr=" + o.addr, "--admin-addr=" + freeAddr(t), "--database-url=" + dbURL}, extra...)...)
 	waitListening(t, o.proc, o.addr)
 	return o
 }
@@ -47,7 +47,7 @@ const goodOrder = `{"customer_id":"fault","items":[{"sku":"SKU-1","quantity":2,"
 // order is stored, and the peak RSS stays bounded.
 func TestOrdersHostileBodies(t *testing.T) {
 	o := startOrders(t, "sqlite:"+filepath.Join(t.TempDir(), "orders.db"))
-	concurrent, rounds := size(6, 24), size(1, 10)
+	concurrent, rounds := size(6, 12), size(1, 3)
 
 	var ints strings.Builder
 	ints.WriteString(`{"customer_id":"c","items":[`)
