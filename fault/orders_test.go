@@ -32,7 +32,7 @@ type orders struct {
 func startOrders(t *testing.T, dbURL string, extra ...string) *orders {
 	t.Helper()
 	o := &orders{addr: freeAddr(t)}
-	o.proc = start(t, "orders", nil, append([]string{"--addr=" + o.addr, "--admin-addr=" + freeAddr(t), "--database-url=" + dbURL}, extra...)...)
+	o.proc = start(t, "orders", []string{"ORDERS_ADMIN_ADDR=" + freeAddr(t)}, append([]string{"--addr=" + o.addr, "--database-url=" + dbURL}, extra...)...)
 	waitListening(t, o.proc, o.addr)
 	return o
 }

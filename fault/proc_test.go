@@ -48,6 +48,11 @@ var (
 func binary(t *testing.T, name string) string {
 	t.Helper()
 	binOnce.Do(func() {
+		// PAVED_FAULT_BIN runs the cases against binaries built elsewhere,
+		// such as an older commit's, to compare figures.
+		if binDir = os.Getenv("PAVED_FAULT_BIN"); binDir != "" {
+			return
+		}
 		binDir, binErr = os.MkdirTemp("", "paved-fault-bin")
 		if binErr != nil {
 			return
