@@ -29,7 +29,10 @@ type webhook struct {
 const configA = "apiVersion: paved.dev/v1alpha1\nkind: Config\nchecks:\n  image-tag-mutable: warn\n"
 const configB = "apiVersion: paved.dev/v1alpha1\nkind: Config\nchecks:\n  image-tag-mutable: enforce\n"
 
-func startWebhook(t *testing.T, args ...string) *webhook {
+// startWebhook runs paved-webhook standalone; env adds PAVED_* settings
+// (variables rather than flags, so that older binaries, which ignore the
+// ones they lack, run the same cases).
+func startWebhook(t *testing.T, env ...string) *webhook {
 	t.Helper()
 	dir := t.TempDir()
 	tlsCfg := selfSigned(t, dir)
@@ -37,10 +40,9 @@ func startWebhook(t *testing.T, args ...string) *webhook {
 	if err := os.WriteFile(w.configPath, []byte(configA), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w.proc = start(t, "paved-webhook", []string{"GOGC=400"}, append([]string{
-		"--standalone", "--cert-dir=" + dir, "--addr=" + w.addr, "--metrics-addr=" + w.metricsAddr,
-		"--config=" + w.configPath, "--config-poll-interval=100ms", "--log-level=warn",
-	}, args...)...)
+	w.proc = start(t, "paved-webhook", append([]string{"GOGC=400"}, env...),
+		"--standalone", "--cert-dir="+dir, "--addr="+w.addr, "--metrics-addr="+w.metricsAddr,
+		"--config="+w.configPath, "--config-poll-interval=100ms", "--log-level=warn")
 	waitListening(t, w.proc, w.metricsAddr)
 	waitListening(t, w.proc, w.addr)
 	w.client = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 64}}
@@ -119,7 +121,7 @@ func (w *webhook) metric(t *testing.T, name string) string {
 func TestWebhookSlowClients(t *testing.T) {
 	slowBodies, slowHeaders := size(200, 200), size(20, 100)
 	hold := time.Duration(size(6, 15)) * time.Second
-	w := startWebhook(t, "--read-timeout=4s")
+	w := startWebhook(t, "PAVED_READ_TIMEOUT=4s")
 	if _, _, err := w.ask("warm-up"); err != nil {
 		t.Fatalf("ordinary review before the attack: %v", err)
 	}
