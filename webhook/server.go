@@ -317,6 +317,8 @@ const DefaultBodyBudget = 32 << 20
 // connection count times this.
 const freeBodyBytes = 64 << 10
 
+var tooLarge = fmt.Sprintf("request entity is too large; limit is %d bytes", MaxBodyBytes)
+
 // budgetChunk is the least a chunked body is charged at a time.
 const budgetChunk = 256 << 10
 
@@ -367,7 +369,7 @@ func newBodyBudget(limit int64, reg prometheus.Registerer) (*bodyBudget, error) 
 func (b *bodyBudget) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBodyBytes {
-			b.refuse(w, refusedTooLarge, http.StatusRequestEntityTooLarge, "request entity is too large; limit is 7340032 bytes")
+			b.refuse(w, refusedTooLarge, http.StatusRequestEntityTooLarge, tooLarge)
 			return
 		}
 		var charged int64
@@ -411,7 +413,7 @@ func (b *bodyBudget) limit(next http.Handler) http.Handler {
 			n, err := r.Body.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
 			if len(buf) > MaxBodyBytes {
-				b.refuse(w, refusedTooLarge, http.StatusRequestEntityTooLarge, "request entity is too large; limit is 7340032 bytes")
+				b.refuse(w, refusedTooLarge, http.StatusRequestEntityTooLarge, tooLarge)
 				return
 			}
 			if err == io.EOF {
