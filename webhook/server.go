@@ -7,6 +7,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
+	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -369,7 +371,7 @@ func newBodyBudget(limit int64, reg prometheus.Registerer) (*bodyBudget, error) 
 func (b *bodyBudget) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBodyBytes {
-			b.refuse(w, refusedTooLarge, http.StatusRequestEntityTooLarge, tooLarge)
+			b.tooLarge(w)
 			return
 		}
 		var charged int64
@@ -413,7 +415,7 @@ func (b *bodyBudget) limit(next http.Handler) http.Handler {
 			n, err := r.Body.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
 			if len(buf) > MaxBodyBytes {
-				b.refuse(w, refusedTooLarge, http.StatusRequestEntityTooLarge, tooLarge)
+				b.tooLarge(w)
 				return
 			}
 			if err == io.EOF {
@@ -436,6 +438,22 @@ func (b *bodyBudget) limit(next http.Handler) http.Handler {
 	})
 }
 
+// tooLarge answers a body over MaxBodyBytes as controller-runtime's decoder
+// does (an AdmissionReview whose result is 413), so the answer does not
+// change with where the size is noticed.
+func (b *bodyBudget) tooLarge(w http.ResponseWriter) {
+	b.refused.WithLabelValues(refusedTooLarge).Inc()
+	res := admission.Errored(http.StatusRequestEntityTooLarge, errors.New(tooLarge))
+	ar := admissionv1.AdmissionReview{Response: &res.AdmissionResponse}
+	ar.SetGroupVersionKind(admissionv1.SchemeGroupVersion.WithKind("AdmissionReview"))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Connection", "close")
+	_ = json.NewEncoder(w).Encode(ar)
+}
+
+// refuse answers with an HTTP error rather than an AdmissionReview: the
+// webhook did not judge the object, so the API server applies the
+// configuration's failurePolicy, as for any unavailable webhook.
 func (b *bodyBudget) refuse(w http.ResponseWriter, reason string, code int, msg string) {
 	b.refused.WithLabelValues(reason).Inc()
 	if code == http.StatusServiceUnavailable {
