@@ -16,6 +16,11 @@ import (
 	"time"
 )
 
+// apiServerTimeout is the webhook configurations' timeoutSeconds
+// (manifests/paved/webhooks.yaml): how long the API server waits for an
+// answer.
+const apiServerTimeout = 5 * time.Second
+
 // webhookMemoryLimit is the memory limit of the paved-webhook Deployment
 // (manifests/paved/deployment.yaml).
 const webhookMemoryLimit = 512 * mib
@@ -45,7 +50,7 @@ func startWebhook(t *testing.T, env ...string) *webhook {
 		"--config="+w.configPath, "--config-poll-interval=100ms", "--log-level=warn")
 	waitListening(t, w.proc, w.metricsAddr)
 	waitListening(t, w.proc, w.addr)
-	w.client = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 64}}
+	w.client = &http.Client{Timeout: apiServerTimeout, Transport: &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 64}}
 	return w
 }
 
@@ -117,7 +122,7 @@ func (w *webhook) metric(t *testing.T, name string) string {
 // TestWebhookSlowClients holds many connections each with a body one byte
 // short of the 7 MiB cap, and others that trickle their headers, while
 // ordinary reviews keep coming: the webhook must stay under its memory
-// limit and answer every ordinary review within the client timeout (2s).
+// limit and answer every ordinary review within the API server's timeout.
 func TestWebhookSlowClients(t *testing.T) {
 	slowBodies, slowHeaders := size(200, 200), size(20, 100)
 	hold := time.Duration(size(6, 15)) * time.Second
