@@ -10,7 +10,7 @@ PROMETHEUS_VERSION := $(shell cd hack/promtool && $(GO) list -m -f '{{.Version}}
 export PAVED_PROMTOOL ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/promtool/$(PROMETHEUS_VERSION)/promtool
 GO_PACKAGES = $$($(GO) list ./... | grep -v /e2e)
 
-.PHONY: all build test lint go-test opa-test e2e control-plane promtool demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook clean
+.PHONY: all build test lint go-test opa-test e2e control-plane promtool demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook fault clean
 
 all: build
 
@@ -87,6 +87,10 @@ bench-sidecar:
 	$(GO) build -o bin/ ./cmd/paved-sidecar
 	$(GO) build -o bin/bench-sidecar ./bench/sidecar
 	bin/bench-sidecar -sidecar bin/paved-sidecar $(BENCH_ARGS)
+
+## fault: the long fault campaign against the binaries on loopback (go-test runs its short version)
+fault:
+	PAVED_FAULT=long hack/with-postgres.sh $(GO) test -count=1 -v -timeout 30m ./fault
 
 FUZZTIME ?= 60s
 

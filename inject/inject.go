@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/sidecar/ports"
 )
 
 // Labels and annotations that steer injection.
@@ -43,8 +44,8 @@ const (
 	PortName      = "http"     // the sidecar's proxy port takes the app's name
 	AppPortName   = "http-app" // the app's port after the swap
 	AdminPortName = "paved-admin"
-	ProxyPort     = 15080
-	AdminPort     = 15021
+	ProxyPort     = ports.Proxy
+	AdminPort     = ports.Admin
 	// Binary is the sidecar's path in its image (see the Dockerfile).
 	Binary = "/paved-sidecar"
 )

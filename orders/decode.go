@@ -22,10 +22,38 @@ const MaxBodyBytes = 1 << 20
 // errUnsupportedMediaType is returned for a body that is not JSON.
 var errUnsupportedMediaType = errors.New("unsupported media type")
 
-// ValidationError lists every problem found in a request.
+// MaxListedErrors bounds the problems a ValidationError lists; Total still
+// counts them all, so a hostile body cannot make the answer larger than
+// the request.
+const MaxListedErrors = 100
+
+// ValidationError lists the problems found in a request, the first
+// MaxListedErrors of them.
 type ValidationError struct {
 	Errors []ProblemError
+	// Omitted counts the problems found but not listed.
+	Omitted int
 }
+
+// add lists a problem, or counts it once MaxListedErrors are listed.
+func (e *ValidationError) add(location, typ, format string, args ...any) {
+	if len(e.Errors) >= MaxListedErrors {
+		e.Omitted++
+		return
+	}
+	e.Errors = append(e.Errors, ProblemError{Location: location, Type: typ, Message: fmt.Sprintf(format, args...)})
+}
+
+// cap keeps the first MaxListedErrors problems and counts the rest.
+func (e *ValidationError) cap() {
+	if n := len(e.Errors); n > MaxListedErrors {
+		e.Omitted += n - MaxListedErrors
+		e.Errors = e.Errors[:MaxListedErrors:MaxListedErrors]
+	}
+}
+
+// Count is the number of problems found, listed or not.
+func (e *ValidationError) Count() int { return len(e.Errors) + e.Omitted }
 
 func (e *ValidationError) Error() string {
 	msgs := make([]string, len(e.Errors))
@@ -71,28 +99,19 @@ func DecodeStrict(body []byte, schema *openapi3.Schema, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalid("body", "empty_body", "the request body is empty; send a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			return invalid("body", "syntax", "invalid JSON at byte %d: %s", syn.Offset, syn.Error())
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return invalid("body", "syntax", "invalid JSON: the document ends too early")
-		}
-		return invalid("body", "syntax", "invalid JSON: %s", err.Error())
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return invalid("body", "trailing_data", "unexpected data after the JSON document at byte %d", dec.InputOffset())
+	doc, verr, err := parseDocument(body, schema)
+	if err != nil {
+		return err
 	}
 	if err := schema.VisitJSON(doc, openapi3.MultiErrors(), openapi3.VisitAsRequest()); err != nil {
-		verr := &ValidationError{}
 		collectSchemaErrors(err, doc, verr)
 		if len(verr.Errors) == 0 {
 			verr.Errors = []ProblemError{{Location: "body", Type: "invalid_value", Message: "the body does not match the schema"}}
 		}
+	}
+	if len(verr.Errors) > 0 {
 		sortProblems(verr.Errors)
+		verr.cap()
 		return verr
 	}
 	// The schema allowed the document. Decode the validated tree, not the

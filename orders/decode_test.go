@@ -39,6 +39,11 @@ func TestDecodeStrict(t *testing.T) {
 		{"two documents", `{} {}`, []string{"body trailing_data"}},
 		{"garbage after", validOrder + ` x`, []string{"body trailing_data"}},
 		{"whitespace only", " \n ", []string{"body empty_body"}},
+		{"duplicate field", `{"customer_id":"c","customer_id":"d","items":[{"sku":"s","quantity":1,"unit_price_cents":0}]}`, []string{"body.customer_id invalid_value"}},
+		{"NUL in notes", `{"customer_id":"c","items":[{"sku":"s","quantity":1,"unit_price_cents":0}],"notes":"\u0000"}`, []string{"body.notes invalid_value"}},
+		{"invalid UTF-8", "{\"customer_id\":\"c\xff\",\"items\":[{\"sku\":\"s\",\"quantity\":1,\"unit_price_cents\":0}]}", []string{"body.customer_id invalid_value"}},
+		{"too many items, each invalid", `{"customer_id":"c","items":[` + strings.Repeat(`1,`, 500) + `1]}`, []string{"body.items too_many", "body.items[0] invalid_type"}},
+		{"nested too deep", `{"customer_id":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, []string{"body.customer_id" + strings.Repeat("[0]", 32) + " invalid_value"}},
 		{"notes of 500 runes", `{"customer_id":"c","items":[{"sku":"s","quantity":1,"unit_price_cents":0}],"notes":"` + strings.Repeat("ü", 500) + `"}`, nil},
 	}
 	for _, tt := range tests {

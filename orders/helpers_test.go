@@ -75,7 +75,6 @@ func newTestEnvWithStore(t *testing.T, store *SQLStore, opts ...envOption) *test
 	o := Options{
 		Logger:         slog.New(slog.NewJSONHandler(env.logs, nil)),
 		Registerer:     env.registry,
-		Gatherer:       env.registry,
 		TracerProvider: tp,
 		Lifecycle:      env.lifecycle,
 	}

@@ -79,8 +79,12 @@ func TestManifestsCarryTheTemplateDefaults(t *testing.T) {
 	if c.LivenessProbe == nil || c.ReadinessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 		t.Errorf("probes = %+v / %+v; want /healthz and /readyz", c.LivenessProbe, c.ReadinessProbe)
 	}
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8000 || !strings.Contains(strings.Join(c.Args, " "), ":8000") {
-		t.Errorf("ports %+v args %v; want http on 8000, the server's default", c.Ports, c.Args)
+	if len(c.Ports) != 2 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8000 || !strings.Contains(strings.Join(c.Args, " "), "--addr=:8000") ||
+		c.Ports[1].Name != "metrics" || c.Ports[1].ContainerPort != 9090 || !strings.Contains(strings.Join(c.Args, " "), "--admin-addr=:9090") {
+		t.Errorf("ports %+v args %v; want http on 8000 and metrics on 9090, the server's defaults", c.Ports, c.Args)
+	}
+	if def.AdminAddr != ":9090" || def.Addr != ":8000" {
+		t.Errorf("default addresses %s and %s; the manifest says :8000 and :9090", def.Addr, def.AdminAddr)
 	}
 	for _, q := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		if _, ok := c.Resources.Requests[q]; !ok {

@@ -62,8 +62,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &verr):
 		detail := "1 error in the request"
-		if n := len(verr.Errors); n != 1 {
+		if n := verr.Count(); n != 1 {
 			detail = strconv.Itoa(n) + " errors in the request"
+		}
+		if verr.Omitted > 0 {
+			detail += "; the first " + strconv.Itoa(len(verr.Errors)) + " are listed"
 		}
 		writeProblem(w, r, http.StatusUnprocessableEntity, "validation", "The request is invalid", detail, verr.Errors)
 	case errors.As(err, &mbe):

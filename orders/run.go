@@ -11,13 +11,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // Config holds every setting of the orders server; cmd/orders fills it from
 // flags and ORDERS_* environment variables.
 type Config struct {
-	Addr              string
+	Addr string
+	// AdminAddr serves /metrics apart from the API, so that clients that
+	// reach the API (through the sidecar, a Service or an Ingress) never
+	// reach the metrics.
+	AdminAddr         string
 	DatabaseURL       string
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration
@@ -31,6 +36,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr:              ":8000",
+		AdminAddr:         ":9090",
 		DatabaseURL:       "",
 		ReadHeaderTimeout: 10 * time.Second,
 		RequestTimeout:    60 * time.Second,
@@ -63,6 +69,9 @@ func (c Config) Validate() error {
 	if c.Addr == "" {
 		return errors.New("addr: must not be empty")
 	}
+	if c.AdminAddr == "" {
+		return errors.New("admin-addr: must not be empty")
+	}
 	return nil
 }
 
@@ -73,8 +82,18 @@ type Deps struct {
 	TracerProvider trace.TracerProvider
 	// Listener, when set, is served instead of listening on Config.Addr.
 	Listener net.Listener
+	// AdminListener, when set, is served instead of listening on
+	// Config.AdminAddr.
+	AdminListener net.Listener
 	// Lifecycle, when set, lets the caller watch readiness (tests).
 	Lifecycle *Lifecycle
+}
+
+// AdminHandler serves GET /metrics from g, on the admin port.
+func AdminHandler(g prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	return mux
 }
 
 // Run serves the orders API until ctx is done, then shuts down gracefully:
@@ -116,7 +135,6 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	srv, err := NewServer(store, Options{
 		Logger:         logger,
 		Registerer:     deps.Registry,
-		Gatherer:       deps.Registry,
 		TracerProvider: deps.TracerProvider,
 		RequestTimeout: cfg.RequestTimeout,
 		IdempotencyTTL: cfg.IdempotencyTTL,
@@ -132,6 +150,22 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 		}
 	}
+	adminLn := deps.AdminListener
+	if adminLn == nil {
+		if adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w", cfg.AdminAddr, err)
+		}
+	}
+	admin := &http.Server{
+		Handler:           AdminHandler(deps.Registry),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.RequestTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	adminErr := make(chan error, 1)
+	go func() { adminErr <- admin.Serve(adminLn) }()
+	defer admin.Close()
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -147,13 +181,16 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	life.MarkStarted()
-	logger.Info("listening", "addr", ln.Addr().String(), "store", raw.Dialect(),
+	logger.Info("listening", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String(), "store", raw.Dialect(),
 		"request_timeout", cfg.RequestTimeout.String(), "idle_timeout", cfg.IdleTimeout.String(),
 		"graceful_timeout", cfg.GracefulTimeout.String())
 
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-adminErr:
+		_ = hs.Close()
+		return fmt.Errorf("serve admin: %w", err)
 	case <-ctx.Done():
 	}
 	life.MarkDraining()
@@ -167,6 +204,8 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// The last scrape may see the drained state; then the admin port closes.
+	_ = admin.Shutdown(sctx)
 	logger.Info("stopped")
 	return nil
 }

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/paved-k8s/paved/internal/waitfor"
 )
 
 // startRun runs the server on a loopback listener and waits for readiness.
@@ -23,48 +26,41 @@ func startRun(t *testing.T, cfg Config) (url string, life *Lifecycle, reg *prome
 	}
 	life = &Lifecycle{}
 	reg = prometheus.NewRegistry()
+	cfg.AdminAddr = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- Run(ctx, cfg, Deps{Listener: ln, Lifecycle: life, Registry: reg}) }()
 	url = "http://" + ln.Addr().String()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := http.Get(url + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	t.Cleanup(cancel)
+	waitfor.Condition(t, 10*time.Second, "server ready", func() error {
+		res, err := http.Get(url + "/readyz")
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return fmt.Errorf("readyz %d", res.StatusCode)
+		}
+		return nil
+	})
 	return url, life, reg, cancel, errc
 }
 
 // waitInFlight waits until the server is handling n requests.
 func waitInFlight(t *testing.T, reg *prometheus.Registry, n float64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.Condition(t, 10*time.Second, fmt.Sprintf("%v requests in flight", n), func() error {
 		families, err := reg.Gather()
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		for _, f := range families {
 			if f.GetName() == "http_server_active_requests" && f.GetMetric()[0].GetGauge().GetValue() == n {
-				return
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server never had %v requests in flight", n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return fmt.Errorf("not %v in flight", n)
+	})
 }
 
 // slowPost starts POST /orders and sends only half of the body, so that the
@@ -106,23 +102,20 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	waitInFlight(t, reg, 1)
 	cancel()
 
-	deadline := time.Now().Add(5 * time.Second)
-	for !life.draining.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("readiness did not turn to draining after shutdown began")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "readiness draining after shutdown began", life.draining.Load)
 	rec := readinessHandler(life, func(context.Context) error { return nil })
 	if code := probe(rec); code != http.StatusServiceUnavailable {
 		t.Errorf("readiness while draining = %d; want 503", code)
 	}
 	// The listener stops accepting new connections.
-	time.Sleep(50 * time.Millisecond)
-	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second); err == nil {
+	waitfor.Condition(t, 5*time.Second, "the listener closed after shutdown began", func() error {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second)
+		if err != nil {
+			return nil
+		}
 		c.Close()
-		t.Error("a new connection was accepted after shutdown began")
-	}
+		return fmt.Errorf("a new connection was accepted")
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("Run returned %v before the in-flight request finished", err)
@@ -202,5 +195,58 @@ func TestConfigValidate(t *testing.T) {
 	d := DefaultConfig()
 	if d.RequestTimeout != 60*time.Second || d.IdleTimeout != 5*time.Second || d.GracefulTimeout != 30*time.Second || d.Addr != ":8000" {
 		t.Errorf("defaults = %+v; want request 60s, idle 5s, graceful 30s, addr :8000", d)
+	}
+}
+
+// /metrics is served on the admin port only: a client of the API, which
+// reaches it through the sidecar or a Service, never reaches the metrics.
+func TestMetricsOnTheAdminPortOnly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.DatabaseURL = "sqlite::memory:"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, Deps{Listener: ln, AdminListener: adminLn, Registry: prometheus.NewRegistry()})
+	}()
+	api, admin := "http://"+ln.Addr().String(), "http://"+adminLn.Addr().String()
+	waitfor.Condition(t, 10*time.Second, "server ready", func() error {
+		res, err := http.Get(api + "/readyz")
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return fmt.Errorf("readyz %d", res.StatusCode)
+		}
+		return nil
+	})
+	res, err := http.Get(api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API port = %d; want 404", res.StatusCode)
+	}
+	res, err = http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "orders_") {
+		t.Errorf("GET /metrics on the admin port = %d, %d bytes; want 200 with the orders metrics", res.StatusCode, len(body))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }

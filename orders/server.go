@@ -12,7 +12,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
@@ -21,8 +20,7 @@ import (
 // come from main.
 type Options struct {
 	Logger         *slog.Logger
-	Registerer     prometheus.Registerer
-	Gatherer       prometheus.Gatherer // served on /metrics; nil serves no /metrics
+	Registerer     prometheus.Registerer // the metrics, served by AdminHandler apart from the API
 	TracerProvider trace.TracerProvider
 	RequestTimeout time.Duration
 	IdempotencyTTL time.Duration
@@ -99,9 +97,6 @@ func NewServer(store Store, opts Options) (*Server, error) {
 	router.Use(nameRoute)
 	if err := s.registerRoutes(router); err != nil {
 		return nil, err
-	}
-	if opts.Gatherer != nil {
-		router.Handle("/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true})).Methods(http.MethodGet)
 	}
 	router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "Not found", "no route matches this path", nil)

@@ -11,6 +11,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/paved-k8s/paved/sidecar/ports"
 )
 
 // Config is what the sidecar needs to run; cmd/paved-sidecar fills it from
@@ -47,8 +49,8 @@ type Config struct {
 // Defaults returns the configuration the injected sidecar starts with.
 func Defaults() Config {
 	return Config{
-		Listen:              ":15080",
-		Admin:               ":15021",
+		Listen:              ":" + strconv.Itoa(ports.Proxy),
+		Admin:               ":" + strconv.Itoa(ports.Admin),
 		Upstream:            "127.0.0.1:8000",
 		OpenAPI:             "/openapi.json",
 		ReadyPath:           "/readyz",

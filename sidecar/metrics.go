@@ -23,6 +23,8 @@ const (
 	errTimeout  = "timeout"
 	errOther    = "other"
 	errCanceled = "client_canceled"
+	// errClientAborted: the client broke off while sending its body.
+	errClientAborted = "client_aborted"
 )
 
 type metrics struct {
@@ -67,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paved_sidecar_upstream_errors_total",
-			Help: "Requests the app did not answer, by kind: refused (502), timeout (504), other (502), client_canceled.",
+			Help: "Requests the app did not answer, by kind: refused (502), timeout (504), other (502), client_canceled and client_aborted (the client left before the answer, or while sending its body; recorded as status 499).",
 		}, []string{"kind"}),
 		upstreamTime: prometheus.NewHistogram(native(prometheus.HistogramOpts{
 			Name:    "paved_sidecar_upstream_duration_seconds",
@@ -92,7 +94,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
-	for _, k := range []string{errRefused, errTimeout, errOther, errCanceled} {
+	for _, k := range []string{errRefused, errTimeout, errOther, errCanceled, errClientAborted} {
 		m.upstreamErrors.WithLabelValues(k) // export zeros, so rate() works from the start
 	}
 	return m, nil

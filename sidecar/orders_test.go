@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +18,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/paved-k8s/paved/orders"
+
+	"github.com/paved-k8s/paved/internal/waitfor"
 )
 
 // TestOrdersBehindSidecar puts the real orders API (SQLite store) behind
@@ -30,6 +33,7 @@ func TestOrdersBehindSidecar(t *testing.T) {
 	appSpans := tracetest.NewInMemoryExporter()
 	cfg := orders.DefaultConfig()
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "orders.db")
+	cfg.AdminAddr = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	appDone := make(chan error, 1)
 	go func() {
@@ -48,20 +52,17 @@ func TestOrdersBehindSidecar(t *testing.T) {
 	})
 
 	r := startSidecar(t, testConfig("http://"+ln.Addr().String()), true)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.Condition(t, 10*time.Second, "sidecar ready after the orders API started", func() error {
 		res, err := http.Get(r.admin + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("sidecar not ready within 10s of the orders API starting")
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return fmt.Errorf("readyz %d", res.StatusCode)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	waitRoutes(t, r.s)
 	for _, want := range []string{"/orders", "/orders/{id}", "/orders/{id}/cancel"} {
 		if r.s.Routes().Match(strings.ReplaceAll(want, "{id}", "x")) != want {

@@ -24,6 +24,7 @@ type reqState struct {
 	upstream time.Duration // until the app's response headers
 	errKind  string        // set when the app did not answer
 	err      error
+	body     *countingBody // the client's request body, if any
 }
 
 type stateKey struct{}
@@ -81,11 +82,16 @@ func (s *Sidecar) rewrite(pr *httputil.ProxyRequest) {
 func (s *Sidecar) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	st := stateOf(r.Context())
 	kind, code := classify(r, err)
+	if st != nil && st.body != nil && st.body.err != nil {
+		// Reading the client's body failed: the client went away
+		// mid-upload, which says nothing about the app.
+		kind, code = errClientAborted, 499
+	}
 	if st != nil {
 		st.errKind, st.err = kind, err
 	}
 	s.m.upstreamErrors.WithLabelValues(kind).Inc()
-	if kind == errCanceled {
+	if code == 499 {
 		// The client is gone; the status is only for the log and metrics.
 		if rw, ok := w.(*responseWriter); ok {
 			rw.status = 499
@@ -158,8 +164,13 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		in = &countingBody{ReadCloser: r.Body}
 		r.Body = in
+		st.body = in
 	}
 	rw := &responseWriter{ResponseWriter: w, draining: &s.draining}
+	if ambiguousFraming(r.Context()) {
+		// RFC 9112 §6.3: serve it, framed by Transfer-Encoding, then close.
+		w.Header().Set("Connection", "close")
+	}
 	s.proxy.ServeHTTP(rw, r.WithContext(ctx))
 	if rw.status == 0 {
 		rw.status = http.StatusOK // a handler that wrote nothing
@@ -207,12 +218,16 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n   int64
+	err error // the first read error other than io.EOF
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
 	return n, err
 }
 

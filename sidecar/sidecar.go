@@ -167,6 +167,7 @@ func (s *Sidecar) Serve(ctx context.Context, proxyLn, adminLn net.Listener) erro
 	s.m.ready.Set(0)
 	proxySrv := &http.Server{
 		Handler:           s,
+		ConnContext:       withFramingConn,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -177,7 +178,7 @@ func (s *Sidecar) Serve(ctx context.Context, proxyLn, adminLn net.Listener) erro
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- serve(proxySrv, proxyLn) }()
+	go func() { errc <- serve(proxySrv, framingListener{proxyLn}) }()
 	go func() { errc <- serve(adminSrv, adminLn) }()
 	loadCtx, stopLoading := context.WithCancel(ctx)
 	defer stopLoading()

@@ -21,6 +21,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/paved-k8s/paved/internal/waitfor"
 )
 
 const ordersDoc = `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/orders":{},"/orders/{id}":{},"/slow":{}}}`
@@ -163,26 +165,16 @@ func testConfig(upstream string) Config {
 
 func waitRoutes(t *testing.T, s *Sidecar) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Routes().Len() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("route templates not loaded within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "route templates loaded", func() bool { return s.Routes().Len() > 0 })
 }
 
 // settle waits until no request is in flight: responses reach the client
 // before the sidecar records them, and the active gauge drops last.
 func settle(t *testing.T, r *running) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for metricValue(t, r.reg, "http_server_active_requests", nil) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("requests still in flight after 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "no request in flight", func() bool {
+		return metricValue(t, r.reg, "http_server_active_requests", nil) == 0
+	})
 }
 
 func get(t *testing.T, c *http.Client, url string, header http.Header) (*http.Response, string) {

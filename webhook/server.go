@@ -5,9 +5,12 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -65,6 +70,14 @@ type Options struct {
 	// ShutdownTimeout bounds draining in-flight requests.
 	ShutdownTimeout    time.Duration
 	ConfigPollInterval time.Duration
+	// ReadTimeout bounds reading one whole request, headers and body, so a
+	// client that trickles its body cannot hold memory for long.
+	ReadTimeout time.Duration
+	// BodyBudget bounds the request bytes buffered across all requests in
+	// flight before decoding; a request that would exceed it is refused
+	// with 503 and counted. The first freeBodyBytes of each body are not
+	// charged, so ordinary reviews are answered while large ones wait.
+	BodyBudget int64
 
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
@@ -99,6 +112,12 @@ func (o *Options) defaults() {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 20 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 10 * time.Second
+	}
+	if o.BodyBudget <= 0 {
+		o.BodyBudget = DefaultBodyBudget
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -205,14 +224,19 @@ func Run(ctx context.Context, o Options) error {
 		g.Go(func() error { r.run(gctx, cfgData); return nil })
 	}
 
+	budget, err := newBodyBudget(o.BodyBudget, o.Registry)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	mux := http.NewServeMux()
-	h.Register(mux, log)
+	h.register(mux, log, budget.limit)
 	mux.Handle("/healthz", healthz())
 	mux.Handle("/readyz", ready.readyz())
 	srv := &http.Server{
 		Handler:           mux,
 		TLSConfig:         tlsConfig(certs),
 		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       o.ReadTimeout,
 		IdleTimeout:       90 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -269,11 +293,175 @@ func Run(ctx context.Context, o Options) error {
 // admission webhook (AdmissionReview v1, a 7 MiB body cap, panics recovered)
 // and timed from the first byte read to the last byte written.
 func (h *Handler) Register(mux *http.ServeMux, log *slog.Logger) {
+	h.register(mux, log, func(next http.Handler) http.Handler { return next })
+}
+
+func (h *Handler) register(mux *http.ServeMux, log *slog.Logger, wrap func(http.Handler) http.Handler) {
 	lg := logr.FromSlogHandler(log.Handler())
 	for hook, handler := range map[string]admission.Handler{hookMutate: h.Mutating(), hookValidate: h.Validating()} {
 		wh, _ := admission.StandaloneWebhook(&admission.Webhook{Handler: handler}, admission.StandaloneOptions{Logger: lg})
-		mux.Handle("/"+hook, h.metrics.timed(hook, checkEnvelope(wh)))
+		mux.Handle("/"+hook, wrap(h.metrics.timed(hook, checkEnvelope(wh))))
 	}
+}
+
+// MaxBodyBytes is the largest AdmissionReview accepted, the cap
+// controller-runtime's decoder applies.
+const MaxBodyBytes = 7 << 20
+
+// DefaultBodyBudget is the default of Options.BodyBudget: with the decoding
+// copies it keeps a burst of large reviews well inside the Deployment's
+// 512Mi memory limit.
+const DefaultBodyBudget = 32 << 20
+
+// freeBodyBytes of every body are read without charging the budget: a Pod
+// or Deployment review is a few KiB, so ordinary requests never wait on the
+// budget, and what connections can hold without it is bounded by the
+// connection count times this.
+const freeBodyBytes = 64 << 10
+
+var tooLarge = fmt.Sprintf("request entity is too large; limit is %d bytes", MaxBodyBytes)
+
+// budgetChunk is the least a chunked body is charged at a time.
+const budgetChunk = 256 << 10
+
+// bodyBudget reads request bodies in full before the admission decoder sees
+// them, charging what it buffers to a budget shared by all requests in
+// flight. Without it, each slow client holds up to MaxBodyBytes (and the
+// decoder's growing copies) for as long as it likes.
+type bodyBudget struct {
+	sem      *semaphore.Weighted
+	buffered prometheus.Gauge
+	refused  *prometheus.CounterVec
+}
+
+// Reasons a request is refused before decoding.
+const (
+	refusedBudget      = "body_budget"  // the shared budget is spent
+	refusedTooLarge    = "too_large"    // above MaxBodyBytes
+	refusedReadTimeout = "read_timeout" // the body did not arrive within ReadTimeout
+	refusedReadError   = "read_error"   // the client broke the connection
+)
+
+func newBodyBudget(limit int64, reg prometheus.Registerer) (*bodyBudget, error) {
+	b := &bodyBudget{
+		sem: semaphore.NewWeighted(limit),
+		buffered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "paved_webhook_request_body_buffered_bytes",
+			Help: "Request body bytes charged to the body budget (--body-budget) by requests in flight.",
+		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paved_webhook_requests_refused_total",
+			Help: "Requests refused before decoding, by reason (body_budget, too_large, read_timeout, read_error).",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{refusedBudget, refusedTooLarge, refusedReadTimeout, refusedReadError} {
+		b.refused.WithLabelValues(r)
+	}
+	for _, c := range []prometheus.Collector{b.buffered, b.refused} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// limit buffers each body under the budget, then hands the request to next
+// with the buffered body; the charge is released when next returns, so it
+// also covers the decoder's copies.
+func (b *bodyBudget) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			b.tooLarge(w)
+			return
+		}
+		var charged int64
+		defer func() {
+			if charged > 0 {
+				b.sem.Release(charged)
+				b.buffered.Sub(float64(charged))
+			}
+		}()
+		charge := func(n int64) bool {
+			if !b.sem.TryAcquire(n) {
+				return false
+			}
+			charged += n
+			b.buffered.Add(float64(n))
+			return true
+		}
+		// A declared length is charged up front, so the buffer is allocated
+		// once at its final size; a chunked body is charged as it grows.
+		var buf []byte
+		if n := r.ContentLength; n > freeBodyBytes {
+			if !charge(n - freeBodyBytes) {
+				b.refuse(w, refusedBudget, http.StatusServiceUnavailable, "too many large requests in flight; retry")
+				return
+			}
+			buf = make([]byte, 0, n+1)
+		} else if n >= 0 {
+			buf = make([]byte, 0, n+1)
+		}
+		for {
+			if len(buf) == cap(buf) {
+				size := min(max(2*cap(buf), 4<<10), MaxBodyBytes+1)
+				if over := int64(size) - freeBodyBytes - charged; over > 0 {
+					if !charge(max(over, min(budgetChunk, MaxBodyBytes+1-freeBodyBytes-charged))) {
+						b.refuse(w, refusedBudget, http.StatusServiceUnavailable, "too many large requests in flight; retry")
+						return
+					}
+				}
+				buf = append(make([]byte, 0, size), buf...)
+			}
+			n, err := r.Body.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if len(buf) > MaxBodyBytes {
+				b.tooLarge(w)
+				return
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					b.refused.WithLabelValues(refusedReadTimeout).Inc()
+				} else {
+					b.refused.WithLabelValues(refusedReadError).Inc()
+				}
+				// The connection is broken or past its deadline: nobody reads an answer.
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(buf))
+		r.ContentLength = int64(len(buf))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tooLarge answers a body over MaxBodyBytes as controller-runtime's decoder
+// does (an AdmissionReview whose result is 413), so the answer does not
+// change with where the size is noticed.
+func (b *bodyBudget) tooLarge(w http.ResponseWriter) {
+	b.refused.WithLabelValues(refusedTooLarge).Inc()
+	res := admission.Errored(http.StatusRequestEntityTooLarge, errors.New(tooLarge))
+	ar := admissionv1.AdmissionReview{Response: &res.AdmissionResponse}
+	ar.SetGroupVersionKind(admissionv1.SchemeGroupVersion.WithKind("AdmissionReview"))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Connection", "close")
+	_ = json.NewEncoder(w).Encode(ar)
+}
+
+// refuse answers with an HTTP error rather than an AdmissionReview: the
+// webhook did not judge the object, so the API server applies the
+// configuration's failurePolicy, as for any unavailable webhook.
+func (b *bodyBudget) refuse(w http.ResponseWriter, reason string, code int, msg string) {
+	b.refused.WithLabelValues(reason).Inc()
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	// The rest of the body is not read: close rather than drain it.
+	w.Header().Set("Connection", "close")
+	http.Error(w, msg, code)
 }
 
 // clusterConfig returns the API server connection, or nil to run standalone.

@@ -194,6 +194,7 @@ func startServer() (string, func(), error) {
 	}
 	cfg := orders.DefaultConfig()
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "orders.db")
+	cfg.AdminAddr = "127.0.0.1:0"
 	life := &orders.Lifecycle{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

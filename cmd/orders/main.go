@@ -84,7 +84,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 	cfg := orders.DefaultConfig()
 	fs := flag.NewFlagSet("orders", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address of the API")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", cfg.AdminAddr, "address of /metrics, apart from the API")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL,
 		"store: postgres://…, sqlite:<path> or sqlite::memory: (empty: sqlite file orders.db in the working directory)")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", cfg.ReadHeaderTimeout, "time allowed to read request headers")

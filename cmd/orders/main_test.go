@@ -85,7 +85,7 @@ type child struct {
 func startChild(t *testing.T, db string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "ORDERS_TEST_CHILD=1", "ORDERS_ADDR=127.0.0.1:0", "ORDERS_DATABASE_URL="+db, "OTEL_EXPORTER_OTLP_ENDPOINT=")
+	cmd.Env = append(os.Environ(), "ORDERS_TEST_CHILD=1", "ORDERS_ADDR=127.0.0.1:0", "ORDERS_ADMIN_ADDR=127.0.0.1:0", "ORDERS_DATABASE_URL="+db, "OTEL_EXPORTER_OTLP_ENDPOINT=")
 	// A pipe of our own, not StderrPipe: Wait closes that one as soon as
 	// the child exits, which can drop the last lines before they are read.
 	// This one reaches EOF once the child has exited and all is read.

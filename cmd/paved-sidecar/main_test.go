@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/paved-k8s/paved/internal/waitfor"
 )
 
 // The test binary doubles as paved-sidecar, so the process tests run the
@@ -119,12 +122,13 @@ func TestProcess(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for status("http://"+admin+"/readyz") != 200 {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready within 10s; stderr: %s", stderr.String())
+	if err := waitfor.Until(10*time.Second, "ready", func() error {
+		if c := status("http://" + admin + "/readyz"); c != 200 {
+			return fmt.Errorf("readyz %d", c)
 		}
-		time.Sleep(2 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatalf("%v; stderr: %s", err, stderr.String())
 	}
 	// The goal is 100 ms; a loaded test machine can stretch process start,
 	// so only a gross miss fails.

@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "keep serving this long after SIGTERM with /readyz failing")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "bound on draining in-flight requests at shutdown")
 	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", 10*time.Second, "how often paved.yaml is also polled for changes")
+	fs.DurationVar(&o.ReadTimeout, "read-timeout", 10*time.Second, "bound on reading one whole request, headers and body; a client that sends slower is cut off")
+	fs.Int64Var(&o.BodyBudget, "body-budget", webhook.DefaultBodyBudget, "request body bytes buffered across all requests in flight at most; past it large requests get 503 (the first 64 KiB of each body are not charged)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := parse(fs, args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

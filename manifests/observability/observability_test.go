@@ -79,8 +79,8 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		}
 		monitors[pm.Name] = pm
 	}
-	if len(monitors) != 2 {
-		t.Fatalf("podmonitors.yaml: got %d PodMonitors; want paved-webhook and paved-sidecar", len(monitors))
+	if len(monitors) != 3 {
+		t.Fatalf("podmonitors.yaml: got %d PodMonitors; want paved-webhook, paved-sidecar and orders", len(monitors))
 	}
 	// The ports they scrape are the ones the webhook's Deployment and the
 	// injected sidecar declare.
@@ -91,16 +91,16 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	if err := yaml.UnmarshalStrict(read(t, "../paved/deployment.yaml"), &deploy); err != nil {
 		t.Fatalf("manifests/paved/deployment.yaml: %v", err)
 	}
-	webhookMonitor := monitors["paved-webhook"]
-	selector, err := metav1.LabelSelectorAsSelector(&webhookMonitor.Spec.Selector)
-	if err != nil || !selector.Matches(labels.Set(deploy.Spec.Template.Labels)) {
-		t.Errorf("PodMonitor paved-webhook selects %v, which does not match the webhook's pods %v (%v)", webhookMonitor.Spec.Selector, deploy.Spec.Template.Labels, err)
+	monitorMatches(t, monitors["paved-webhook"], deploy)
+	var orders appsv1.Deployment
+	if err := yaml.UnmarshalStrict(read(t, "../orders/deployment.yaml"), &orders); err != nil {
+		t.Fatalf("manifests/orders/deployment.yaml: %v", err)
 	}
-	port := *webhookMonitor.Spec.PodMetricsEndpoints[0].Port
-	if !slices.ContainsFunc(deploy.Spec.Template.Spec.Containers, func(c corev1.Container) bool {
-		return slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == port })
+	monitorMatches(t, monitors["orders"], orders)
+	if port := *monitors["orders"].Spec.PodMetricsEndpoints[0].Port; slices.ContainsFunc(orders.Spec.Template.Spec.Containers, func(c corev1.Container) bool {
+		return slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == port && p.Name == "http" })
 	}) {
-		t.Errorf("PodMonitor paved-webhook scrapes port %q, which the webhook's containers do not declare", port)
+		t.Errorf("PodMonitor orders scrapes the API port %q; /metrics belongs on the admin port", port)
 	}
 	uids := map[string]bool{}
 	for _, name := range dashboardFiles(t) {
@@ -542,4 +542,20 @@ func read(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// monitorMatches checks that pm selects deploy's pods and scrapes a port
+// their containers declare.
+func monitorMatches(t *testing.T, pm monitoringv1.PodMonitor, deploy appsv1.Deployment) {
+	t.Helper()
+	selector, err := metav1.LabelSelectorAsSelector(&pm.Spec.Selector)
+	if err != nil || !selector.Matches(labels.Set(deploy.Spec.Template.Labels)) {
+		t.Errorf("PodMonitor %s selects %v, which does not match the pods of %s %v (%v)", pm.Name, pm.Spec.Selector, deploy.Name, deploy.Spec.Template.Labels, err)
+	}
+	port := *pm.Spec.PodMetricsEndpoints[0].Port
+	if !slices.ContainsFunc(deploy.Spec.Template.Spec.Containers, func(c corev1.Container) bool {
+		return slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == port })
+	}) {
+		t.Errorf("PodMonitor %s scrapes port %q, which the containers of %s do not declare", pm.Name, port, deploy.Name)
+	}
 }
