@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // The tests inspect the images make images wrote when PAVED_IMAGES names
@@ -362,7 +363,8 @@ func TestBinaryRuns(t *testing.T) {
 }
 
 // TestDockerTarball reads each tarball back as docker load does: by its tag
-// in manifest.json, to the same image as the layout.
+// in manifest.json, to the same image as the layout; and checks both the
+// way crane and skopeo do before a push.
 func TestDockerTarball(t *testing.T) {
 	for _, im := range images(t) {
 		t.Run(im.spec.Name, func(t *testing.T) {
@@ -384,6 +386,14 @@ func TestDockerTarball(t *testing.T) {
 			}
 			if cf != want {
 				t.Errorf("tarball config %s; the layout's is %s", cf, want)
+			}
+			// What crane and skopeo verify before they push: every digest,
+			// diff id and size in the manifest and config matches the blobs.
+			if err := validate.Image(img); err != nil {
+				t.Errorf("tarball: %v", err)
+			}
+			if err := validate.Image(im.img); err != nil {
+				t.Errorf("OCI layout: %v", err)
 			}
 		})
 	}
