@@ -101,6 +101,7 @@ func TestTemplateEqualsKustomize(t *testing.T) {
 	if got, want := keys(fromHelm), keys(fromKustomize); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("helm template renders\n  %s\nkustomize build renders\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
+	equal := 0
 	for _, k := range keys(fromKustomize) {
 		h, ok := fromHelm[k]
 		if !ok {
@@ -114,9 +115,11 @@ func TestTemplateEqualsKustomize(t *testing.T) {
 				FromFile: "kustomize build manifests/paved", ToFile: "helm template charts/paved", Context: 3,
 			})
 			t.Errorf("%s differs:\n%s", k, diff)
+			continue
 		}
+		equal++
 	}
-	t.Logf("%d objects equal", len(fromKustomize))
+	t.Logf("%d of %d objects equal", equal, len(fromKustomize))
 }
 
 // TestValues: the values the chart offers change what they say, and
