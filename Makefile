@@ -8,9 +8,14 @@ export PAVED_K8S_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/k8s/$(K8S_V
 # promtool, which checks the alert rules, is built the same way (hack/promtool pins it).
 PROMETHEUS_VERSION := $(shell cd hack/promtool && $(GO) list -m -f '{{.Version}}' github.com/prometheus/prometheus)
 export PAVED_PROMTOOL ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/promtool/$(PROMETHEUS_VERSION)/promtool
+# helm, which lints and renders charts/paved, too (hack/helm pins it).
+HELM_VERSION := $(shell cd hack/helm && $(GO) list -m -f '{{.Version}}' helm.sh/helm/v4)
+export PAVED_HELM ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/helm/$(HELM_VERSION)/helm
+# make images writes an OCI layout and a docker tarball per image here.
+IMAGES_DIR := bin/images
 GO_PACKAGES = $$($(GO) list ./... | grep -v /e2e)
 
-.PHONY: all build test lint go-test opa-test e2e control-plane promtool demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook fault clean
+.PHONY: all build test lint go-test opa-test e2e control-plane promtool helm images chart-lint demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook fault clean
 
 all: build
 
@@ -34,9 +39,9 @@ lint:
 opa-test:
 	$(GO) tool opa test policies/ --fail-on-empty
 
-## go-test: Go unit and integration tests (PostgreSQL started on loopback for the store tests; promtool for the alert rules)
-go-test: promtool
-	hack/with-postgres.sh $(GO) test -count=1 $(GO_PACKAGES)
+## go-test: Go unit and integration tests (PostgreSQL started on loopback for the store tests; promtool for the alert rules; the images of make images; helm and kubectl for the chart)
+go-test: promtool helm control-plane images
+	PAVED_IMAGES=$(CURDIR)/$(IMAGES_DIR) hack/with-postgres.sh $(GO) test -count=1 $(GO_PACKAGES)
 
 ## control-plane: build etcd, kube-apiserver, kube-controller-manager and kubectl (cached)
 control-plane:
@@ -46,8 +51,20 @@ control-plane:
 promtool:
 	hack/promtool/build.sh
 
+## helm: build helm, which lints and renders the chart, into the cache (no-op when present)
+helm:
+	hack/helm/build.sh
+
+## images: build the container images without a Docker engine: an OCI layout and a docker tarball per image in bin/images
+images:
+	$(GO) run ./hack/images -out $(IMAGES_DIR)
+
+## chart-lint: helm lint --strict charts/paved
+chart-lint: helm
+	$(PAVED_HELM) lint --strict charts/paved
+
 ## e2e: end-to-end tests against a real kube-apiserver on loopback
-e2e: control-plane
+e2e: control-plane helm
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 
 ## demo: start paved on a local control plane, apply the samples, show what it did (Ctrl-C or make demo-down stops it)
