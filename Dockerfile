@@ -44,7 +44,7 @@ ENTRYPOINT ["/paved-sidecar"]
 
 FROM base AS orders
 COPY --from=build /out/orders /orders
-EXPOSE 8000
+EXPOSE 8000 9090
 ENTRYPOINT ["/orders"]
 
 FROM base AS paved

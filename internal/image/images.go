@@ -68,7 +68,7 @@ var Images = []Spec{
 		Name:        "orders",
 		Package:     "./cmd/orders",
 		Description: "The orders API, paved's sample workload",
-		Ports:       []int{8000},
+		Ports:       []int{8000, 9090},
 		MaxBytes:    16 * mib,
 	},
 	{

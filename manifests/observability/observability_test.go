@@ -41,6 +41,7 @@ import (
 
 	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/inject"
+	"github.com/paved-k8s/paved/internal/waitfor"
 	"github.com/paved-k8s/paved/sidecar"
 	"github.com/paved-k8s/paved/webhook"
 )
@@ -395,20 +396,18 @@ func webhookMetrics(t *testing.T) []*dto.MetricFamily {
 		}
 	}
 	// Wait for the sampled per-check timings, which run in the background.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		families, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
+	var families []*dto.MetricFamily
+	waitfor.Condition(t, 10*time.Second, "paved_check_evaluation_duration_seconds after sampled requests", func() error {
+		var err error
+		if families, err = reg.Gather(); err != nil {
+			return err
 		}
-		if slices.ContainsFunc(families, func(f *dto.MetricFamily) bool { return f.GetName() == "paved_check_evaluation_duration_seconds" }) {
-			return families
+		if !slices.ContainsFunc(families, func(f *dto.MetricFamily) bool { return f.GetName() == "paved_check_evaluation_duration_seconds" }) {
+			return fmt.Errorf("not gathered yet")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("paved_check_evaluation_duration_seconds did not appear within 10s of sampled requests")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return families
 }
 
 // admit posts an AdmissionReview of a CREATE of obj (none when nil).
