@@ -660,3 +660,16 @@ func TestLinesAfterComments(t *testing.T) {
 		t.Errorf("SARIF: want privileged-container at startLine 17, startColumn 7; got\n%s", sarif)
 	}
 }
+
+// TestListWithBadItem: paved check exits 2 on a List with a misspelled
+// item, and still reports its good items' findings.
+func TestListWithBadItem(t *testing.T) {
+	list := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deploymnet\n  metadata: {name: typo}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    containers:\n    - name: app\n      image: x:1\n      securityContext: {privileged: true}\n"
+	code, rep := checkJSON(t, list, "-")
+	if code != exitInput || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, `items[0]: unknown kind "Deploymnet"`) {
+		t.Errorf("got exit %d, errors %+v; want 2 and the bad item named", code, rep.Errors)
+	}
+	if !slices.Contains(checkIDs(rep), "privileged-container") {
+		t.Errorf("got checks %v; want the Pod's privileged-container", checkIDs(rep))
+	}
+}

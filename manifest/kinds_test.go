@@ -110,3 +110,16 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// TestListWithBadItem: a misspelled item is an error naming the item and
+// the nearest kind, and the List's other items are still read.
+func TestListWithBadItem(t *testing.T) {
+	doc := decodeOne(t, NewDecoder(), "apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deploymnet\n  metadata: {name: typo}\n- 7\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n")
+	want := `items[0]: unknown kind "Deploymnet" in apiVersion apps/v1: the apps group has no such kind; did you mean "Deployment"?; items[1]: not a Kubernetes object (got a number)`
+	if doc.Err == nil || !strings.Contains(doc.Err.Error(), want) {
+		t.Errorf("error: got %v; want it to contain %q", doc.Err, want)
+	}
+	if len(doc.Objects) != 1 || doc.Objects[0].Name != "d" || doc.Objects[0].Item != 2 {
+		t.Errorf("got %+v; want Deployment d as item 2", doc.Objects)
+	}
+}

@@ -58,6 +58,7 @@ type Document struct {
 	Start    int // byte range of the document's text in the source
 	End      int
 	// Objects decoded from the document: one, or the items of a List.
+	// With Err set, a List's Objects are its items that decoded.
 	Objects []*Object
 	Err     error
 }
@@ -343,24 +344,33 @@ func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 		if !ok {
 			return fail("%s has no items list", kind)
 		}
+		// A bad item is an error, but the List's other items are still
+		// read and checked, as a bad document leaves the file's others.
+		var bad []string
 		for i, it := range items {
 			m, ok := it.(map[string]any)
 			if !ok {
-				return fail("items[%d]: not a Kubernetes object (got %s)", i, jsonType(it))
+				bad = append(bad, fmt.Sprintf("items[%d]: not a Kubernetes object (got %s)", i, jsonType(it)))
+				continue
 			}
 			b, err := json.Marshal(m)
 			if err != nil {
-				return fail("items[%d]: %v", i, err)
+				bad = append(bad, fmt.Sprintf("items[%d]: %v", i, err))
+				continue
 			}
 			obj, err := d.typed(b, m)
 			if err != nil {
-				return fail("items[%d]: %v", i, err)
+				bad = append(bad, fmt.Sprintf("items[%d]: %v", i, err))
+				continue
 			}
 			if obj == nil {
 				continue
 			}
 			obj.Source, obj.Doc, obj.Item = src, doc, i
 			doc.Objects = append(doc.Objects, obj)
+		}
+		if len(bad) > 0 {
+			return fail("%s", strings.Join(bad, "; "))
 		}
 		return nil
 	}
@@ -517,8 +527,9 @@ func Load(paths []string, stdin io.Reader, dec *Decoder) ([]*Source, []*Object, 
 					ie = &Error{File: src.Path, Index: doc.Index, Line: doc.Line, Msg: doc.Err.Error()}
 				}
 				errs = append(errs, ie)
-				continue
 			}
+			// A List's good items are kept next to the error about its
+			// bad ones; other broken documents have no objects.
 			objs = append(objs, doc.Objects...)
 		}
 	}
