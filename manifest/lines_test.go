@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -93,5 +94,16 @@ func TestDuplicateAfterComments(t *testing.T) {
 	obj := src.Docs[0].Objects[0]
 	if len(obj.SchemaErrors) != 1 || obj.SchemaErrors[0].Line != 8 || obj.SchemaErrors[0].Column != 3 {
 		t.Errorf("got %+v; want one duplicate field at 8:3", obj.SchemaErrors)
+	}
+}
+
+// TestBrokenYAMLAfterComments: the line a YAML error names counts the
+// comment lines before the document.
+func TestBrokenYAMLAfterComments(t *testing.T) {
+	src := &Source{Path: "b.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# Source: x\n# more\napiVersion: v1\nkind: Service\nmetadata: {name: x\n")}
+	NewDecoder().Decode(src)
+	err := src.Docs[1].Err
+	if err == nil || !strings.Contains(err.Error(), "b.yaml: document 2 (line 7): broken YAML: yaml: line 9:") {
+		t.Errorf("got %v; want document 2 at line 7 and the YAML error at line 9, that of the unclosed mapping", err)
 	}
 }
