@@ -21,7 +21,9 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 	idx := related.New()
 	for _, m := range objs {
 		m.Eval = manifest.WithNamespace(m.Object, defaultNS)
-		idx.Add(m.Eval, m.NamespaceOr(defaultNS))
+		if !m.Custom { // a custom resource named like a Deployment is none
+			idx.Add(m.Eval, m.NamespaceOr(defaultNS))
+		}
 	}
 	cfg := e.Config()
 	warnings := make([][]string, len(objs))
@@ -36,7 +38,7 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 			defer wg.Done()
 			for i := range work {
 				m := objs[i]
-				if !e.CoversKind(m.Kind) {
+				if !checked(e, m) {
 					findings[i] = schemaFindings(m)
 					continue
 				}
@@ -90,11 +92,28 @@ loop:
 	return findings, decisions, allWarnings, errs
 }
 
+// checked reports whether some check applies to m: a built-in kind the
+// catalogue names. Custom resources are never checked, whatever their kind.
+func checked(e *engine.Engine, m *manifest.Object) bool {
+	return !m.Custom && e.CoversKind(m.Kind)
+}
+
+// skippedObjects are the objects no check applies to.
+func skippedObjects(e *engine.Engine, objs []*manifest.Object) []*manifest.Object {
+	var out []*manifest.Object
+	for _, m := range objs {
+		if !checked(e, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // schemaFindings reports the object's unknown, duplicate or mistyped fields.
 func schemaFindings(m *manifest.Object) []report.Finding {
 	var fs []report.Finding
 	for _, se := range m.SchemaErrors {
-		fs = append(fs, report.Finding{Obj: m, Line: se.Line, Violation: enforce.Violation{Action: engine.ActionEnforce, Violation: engine.Violation{Check: report.SchemaCheck, Severity: engine.SeverityHigh, Path: se.Path,
+		fs = append(fs, report.Finding{Obj: m, Line: se.Line, Column: se.Column, Violation: enforce.Violation{Action: engine.ActionEnforce, Violation: engine.Violation{Check: report.SchemaCheck, Severity: engine.SeverityHigh, Path: se.Path,
 			Message: se.Message + ": the API server rejects it under strict field validation (kubectl's default) and drops it otherwise; fix or remove the field"}}})
 	}
 	return fs

@@ -38,7 +38,7 @@ var Version = ""
 const usage = `paved checks and fixes Kubernetes manifests with paved's production-default policies.
 
 Usage:
-  paved check [--config FILE] [-o text|json|sarif] PATH...   report violations
+  paved check [--config FILE] [-o text|json|sarif] [--oneline] PATH...   report violations
   paved fix [--config FILE] [--write] PATH...                 apply the defaults (prints a diff unless --write)
   paved checks [-o text|json|markdown]                        list the catalogue
   paved version                                               print the version
@@ -103,7 +103,7 @@ func newCommon(name, commandUsage string, stderr io.Writer) *common {
 	c.flags.StringVar(&c.configFile, "config", "", "paved.yaml with actions, params and exemptions (default: built-in defaults)")
 	c.flags.StringVar(&c.policiesDir, "policies", "", "load policies from this directory instead of the built-in set")
 	c.flags.StringVar(&c.namespace, "namespace", "default", "namespace of objects that name none")
-	c.flags.BoolVar(&c.ignoreKinds, "ignore-unknown-kinds", false, "skip objects of kinds paved does not know (custom resources) instead of failing")
+	c.flags.BoolVar(&c.ignoreKinds, "ignore-unknown-kinds", false, "leave custom resources (kinds of API groups that are not built in) out of the run and its counts; a misspelled built-in kind stays an error")
 	c.flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", commandUsage)
 		c.flags.PrintDefaults()
@@ -160,6 +160,7 @@ func (c *common) parse(ctx context.Context, args []string) ([]string, int) {
 func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := newCommon("check", "paved check [--config FILE] [-o text|json|sarif] PATH...", stderr)
 	output := c.flags.String("o", "text", "output format: text, json or sarif")
+	oneline := c.flags.Bool("oneline", false, "text output: one line per finding (file:line: object check [action] message) instead of findings grouped per object and the per-check table")
 	paths, code := c.parse(ctx, args)
 	if code >= 0 {
 		return code
@@ -186,7 +187,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			}
 		}
 	}
-	rep := report.Build(len(sources), objs, findings, warnings, errs)
+	rep := report.Build(len(sources), objs, findings, skippedObjects(c.engine, objs), warnings, errs)
 	var err error
 	switch *output {
 	case "json":
@@ -194,7 +195,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "sarif":
 		err = report.WriteSARIF(stdout, rep, c.engine.Checks(), versionString())
 	default:
-		report.WriteText(stdout, stderr, rep)
+		report.WriteText(stdout, stderr, rep, report.TextOptions{Oneline: *oneline})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "paved check: write output: %v\n", err)

@@ -114,12 +114,22 @@ func TestTextOutput(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit code: got %d; want 1", code)
 	}
-	want := `../examples/broken/no-probes.yaml:29: Deployment/shop/catalog readiness-probe-missing [enforce] container "app" has no readinessProbe`
-	if !strings.Contains(out, want) {
-		t.Errorf("text output: got\n%s\nwant a line starting %q", out, want)
+	// The file starts with a comment line: the Deployment starts on line
+	// 2, its container on line 28.
+	for _, want := range []string{
+		"../examples/broken/no-probes.yaml:2: Deployment shop/catalog\n  28:9  enforce  liveness-probe-missing   container \"app\" has no livenessProbe",
+		"\n  28:9  enforce  readiness-probe-missing  container \"app\" has no readinessProbe",
+		"\nCHECK                    ENFORCE  WARN  AUDIT  OFF  FIXABLE\nliveness-probe-missing         1     0      0    0        1\nreadiness-probe-missing        1     0      0    0        1\n",
+		"\n2 objects checked in 1 file: 2 enforce, 0 warn, 0 audit (2 fixable by paved fix)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output: got\n%s\nwant it to contain %q", out, want)
+		}
 	}
-	if !strings.Contains(out, "2 objects checked in 1 file: 2 enforce, 0 warn, 0 audit (2 fixable by paved fix)") {
-		t.Errorf("summary: got\n%s", out)
+	code, out, _ = paved(t, "", "check", "--oneline", "../examples/broken/no-probes.yaml")
+	want := `../examples/broken/no-probes.yaml:28: Deployment/shop/catalog readiness-probe-missing [enforce] container "app" has no readinessProbe`
+	if code != 1 || !strings.Contains(out, want) || strings.Contains(out, "CHECK") {
+		t.Errorf("--oneline: got %d,\n%s\nwant 1, a line starting %q and no per-check table", code, out, want)
 	}
 }
 
@@ -250,8 +260,8 @@ func TestBadInput(t *testing.T) {
 		{"not an object", "list.yaml", "- a\n- b\n", []string{"list.yaml: document 1 (line 1): not a Kubernetes object: the document is a list"}},
 		{"scalar", "scalar.yaml", "hello\n", []string{"document 1 (line 1): not a Kubernetes object: the document is a string"}},
 		{"no kind", "nokind.yaml", "metadata: {name: x}\n", []string{"apiVersion and kind are missing"}},
-		{"unknown kind", "crd.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n", []string{`crd.yaml: document 2 (line 5): unknown kind "Widget" (apiVersion example.com/v1)`}},
-		{"unknown version", "v.yaml", "apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: a}\n", []string{`unknown kind "Deployment" (apiVersion apps/v9)`}},
+		{"misspelled built-in kind", "typo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: w}\n", []string{`typo.yaml: document 2 (line 5): unknown kind "Deploymnet" in apiVersion apps/v1: the apps group has no such kind; did you mean "Deployment"?`}},
+		{"unknown version", "v.yaml", "apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: a}\n", []string{`unknown kind "Deployment" in apiVersion apps/v9: Kubernetes serves Deployment as apps/v1`}},
 		{"List with a scalar item", "l.yaml", "apiVersion: v1\nkind: List\nitems: [1]\n", []string{"items[0]: not a Kubernetes object (got a number)"}},
 		{"10 MB file", "big.yaml", string(big), []string{"big.yaml: larger than 8 MiB"}},
 		{"4 MB document", "bigdoc.yaml", string(bigDoc), []string{"bigdoc.yaml: document 1 (line 1): document is larger than 3 MiB"}},
@@ -282,12 +292,6 @@ func TestBadInput(t *testing.T) {
 		code, _, errOut := paved(t, "", "check", filepath.Join(dir, "nope.yaml"))
 		if code != exitInput || !strings.Contains(errOut, "nope.yaml: stat: no such file or directory") {
 			t.Errorf("got exit %d, stderr %q; want 2 and the file named", code, errOut)
-		}
-	})
-	t.Run("unknown kinds ignored on request", func(t *testing.T) {
-		p := write(t, dir, "crd2.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")
-		if code, _, _ := paved(t, "", "check", "--ignore-unknown-kinds", p); code != 0 {
-			t.Errorf("got exit %d; want 0", code)
 		}
 	})
 }
@@ -475,7 +479,7 @@ func TestPoliciesFlag(t *testing.T) {
 
 func TestDuplicateField(t *testing.T) {
 	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\ndata: {x: \"1\"}\n"
-	code, out, _ := paved(t, doc, "check", "-")
+	code, out, _ := paved(t, doc, "check", "--oneline", "-")
 	if code != 1 || !strings.Contains(out, `-:5: ConfigMap/b schema-invalid [enforce] duplicate field "name"`) {
 		t.Errorf("got exit %d, %q; want 1 and the duplicate field named at line 5", code, out)
 	}
@@ -555,5 +559,117 @@ func TestSARIFErrorLines(t *testing.T) {
 	}
 	if got := notes[0].Locations[0].PhysicalLocation.Region.StartLine; got != 6 {
 		t.Errorf("notification line %d; want 6, where the broken document's content starts", got)
+	}
+}
+
+// TestKinds: CRDs, APIServices and custom resources are no errors; objects
+// no check applies to are skipped and counted; a misspelled built-in kind
+// is an error, also under --ignore-unknown-kinds.
+func TestKinds(t *testing.T) {
+	dir := t.TempDir()
+	crd := "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]\n"
+	apisvc := "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: v1beta1.metrics.k8s.io}\nspec: {group: metrics.k8s.io, version: v1beta1, groupPriorityMinimum: 100, versionPriority: 100, service: {name: metrics-server, namespace: kube-system}}\n"
+	widget := "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 3}\n"
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n"
+	p := write(t, dir, "mixed.yaml", crd+"---\n"+apisvc+"---\n"+widget+"---\n"+cm)
+
+	t.Run("skipped and counted", func(t *testing.T) {
+		code, out, errOut := paved(t, "", "check", p)
+		if code != exitOK || errOut != "" {
+			t.Errorf("exit %d, stderr %q; want 0 and nothing on stderr", code, errOut)
+		}
+		for _, want := range []string{
+			"skipped, no check applies: 1 object (ConfigMap 1)\n",
+			"skipped, custom resources: 1 object (example.com/v1 Widget 1)\n",
+			"4 objects in 1 file (2 checked, 2 skipped): 0 enforce, 0 warn, 0 audit\n",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("got\n%s\nwant it to contain %q", out, want)
+			}
+		}
+		_, jsonOut, _ := paved(t, "", "check", "-o", "json", p)
+		var rep report.Report
+		if err := json.Unmarshal([]byte(jsonOut), &rep); err != nil {
+			t.Fatal(err)
+		}
+		want := []report.Skipped{{APIVersion: "v1", Kind: "ConfigMap", Count: 1}, {APIVersion: "example.com/v1", Kind: "Widget", Custom: true, Count: 1}}
+		if !slices.Equal(rep.Skipped, want) {
+			t.Errorf("JSON skipped: got %+v; want %+v", rep.Skipped, want)
+		}
+	})
+	t.Run("ignore-unknown-kinds drops custom resources", func(t *testing.T) {
+		code, out, _ := paved(t, "", "check", "--ignore-unknown-kinds", p)
+		if code != exitOK || strings.Contains(out, "Widget") || !strings.Contains(out, "3 objects in 1 file (2 checked, 1 skipped)") {
+			t.Errorf("got %d,\n%s\nwant 0, no Widget and 3 objects", code, out)
+		}
+	})
+	t.Run("List with a custom resource", func(t *testing.T) {
+		list := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: example.com/v1\n  kind: Widget\n  metadata: {name: w}\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n  spec:\n    selector: {matchLabels: {app: d}}\n    template:\n      metadata: {labels: {app: d}}\n      spec:\n        containers:\n        - name: app\n          image: x:1\n          securityContext: {privileged: true}\n"
+		code, rep := checkJSON(t, "", write(t, dir, "list.yaml", list))
+		if code != exitEnforced || len(rep.Errors) != 0 {
+			t.Fatalf("got exit %d, errors %+v; want 1 and none", code, rep.Errors)
+		}
+		var privileged *report.Result
+		for i, r := range rep.Results {
+			if r.Check == "privileged-container" {
+				privileged = &rep.Results[i]
+			}
+		}
+		if privileged == nil || privileged.Item == nil || *privileged.Item != 1 || privileged.Line != 18 || privileged.Column != 29 {
+			t.Errorf("privileged-container: got %+v; want item 1 at 18:29", privileged)
+		}
+	})
+	t.Run("misspelled kind under ignore-unknown-kinds", func(t *testing.T) {
+		typo := "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: x:1, securityContext: {privileged: true}}]\n"
+		code, _, errOut := paved(t, "", "check", "--ignore-unknown-kinds", write(t, dir, "typo.yaml", typo))
+		if code != exitInput || !strings.Contains(errOut, `did you mean "Deployment"?`) {
+			t.Errorf("got exit %d, stderr %q; want 2 and the nearest kind named", code, errOut)
+		}
+	})
+	t.Run("fix leaves CRDs and custom resources alone", func(t *testing.T) {
+		code, out, errOut := paved(t, "", "fix", p)
+		if code != exitOK || out != "" || !strings.Contains(errOut, "would change 0 objects in 0 files") {
+			t.Errorf("got exit %d, %q, stderr %q; want 0, no diff", code, out, errOut)
+		}
+	})
+}
+
+// TestLinesAfterComments: text, JSON and SARIF point at the field's line
+// in helm template output, whose documents start with "# Source:" lines.
+func TestLinesAfterComments(t *testing.T) {
+	doc := "---\n# Source: shop/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n# Source: shop/templates/pod.yaml\n# (rendered)\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: x:1\n    securityContext:\n      privileged: true\n"
+	_, rep := checkJSON(t, doc, "-")
+	found := false
+	for _, r := range rep.Results {
+		if r.Check == "privileged-container" {
+			found = true
+			if r.Line != 17 || r.Column != 7 {
+				t.Errorf("JSON privileged-container: got %d:%d; want 17:7", r.Line, r.Column)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no privileged-container result in %+v", rep.Results)
+	}
+	_, out, _ := paved(t, doc, "check", "-")
+	if !strings.Contains(out, "-:9: Pod p\n") || !strings.Contains(out, "\n  17:7  enforce  privileged-container") {
+		t.Errorf("text: got\n%s\nwant the Pod's header at line 9 and privileged-container at 17:7", out)
+	}
+	_, sarif, _ := paved(t, doc, "check", "-o", "sarif", "-")
+	if !strings.Contains(strings.Join(strings.Fields(sarif), ""), `"startLine":17,"startColumn":7}`) {
+		t.Errorf("SARIF: want privileged-container at startLine 17, startColumn 7; got\n%s", sarif)
+	}
+}
+
+// TestListWithBadItem: paved check exits 2 on a List with a misspelled
+// item, and still reports its good items' findings.
+func TestListWithBadItem(t *testing.T) {
+	list := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deploymnet\n  metadata: {name: typo}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    containers:\n    - name: app\n      image: x:1\n      securityContext: {privileged: true}\n"
+	code, rep := checkJSON(t, list, "-")
+	if code != exitInput || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, `items[0]: unknown kind "Deploymnet"`) {
+		t.Errorf("got exit %d, errors %+v; want 2 and the bad item named", code, rep.Errors)
+	}
+	if !slices.Contains(checkIDs(rep), "privileged-container") {
+		t.Errorf("got checks %v; want the Pod's privileged-container", checkIDs(rep))
 	}
 }

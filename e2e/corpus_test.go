@@ -221,8 +221,8 @@ func decodeObjects(data []byte) ([]*unstructured.Unstructured, error) {
 }
 
 // fixCorpus runs paved fix --write on a copy of each corpus file and reads
-// the result back. Objects the current CLI cannot fix are returned in skips,
-// keyed "file#index", with the reason.
+// the result back. Objects of a file paved fix fails on are returned in
+// skips, keyed "file#index", with the reason (and the failure is an error).
 func (e *env) fixCorpus(t *testing.T, files []string, objs []corpusObject) (fixed map[string]*unstructured.Unstructured, skips map[string]string) {
 	t.Helper()
 	fixed, skips = map[string]*unstructured.Unstructured{}, map[string]string{}
@@ -250,22 +250,12 @@ func (e *env) fixCorpus(t *testing.T, files []string, objs []corpusObject) (fixe
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		out, code := runPaved(e.pavedCLI, "fix", "--write", path)
-		if code == 2 {
-			// The CLI refuses the whole file (custom resources and CRDs are
-			// unknown kinds to it today): fix the objects it knows, and
-			// skip the fix half of the others with its reason.
-			reason := "paved fix exits 2: " + firstLine(out)
-			out2, code2 := runPaved(e.pavedCLI, "fix", "--write", "--ignore-unknown-kinds", path)
-			if code2 == 2 {
-				skipFile(f, reason+"; with --ignore-unknown-kinds: "+firstLine(out2))
-				continue
-			}
-			for _, o := range objs {
-				if o.file == f && !builtinGroup(o.obj.GroupVersionKind().Group) {
-					skips[o.file+"#"+fmt.Sprint(o.index)] = reason + " (the object is skipped with --ignore-unknown-kinds)"
-				}
-			}
+		// Every corpus file must be usable input: CRDs and APIServices are
+		// built-in kinds, and custom resources are skipped, not errors.
+		if out, code := runPaved(e.pavedCLI, "fix", "--write", path); code != 0 {
+			t.Errorf("%s: paved fix --write exits %d: %s", f, code, out)
+			skipFile(f, fmt.Sprintf("paved fix exits %d: %s", code, firstLine(out)))
+			continue
 		}
 		got, err := os.ReadFile(path)
 		if err != nil {
@@ -282,13 +272,6 @@ func (e *env) fixCorpus(t *testing.T, files []string, objs []corpusObject) (fixe
 		}
 	}
 	return fixed, skips
-}
-
-// builtinGroup reports whether group is one of the Kubernetes API groups
-// the CLI knows (the core group, apps, batch, ... but not CRD groups or
-// apiextensions, which it does not read yet).
-func builtinGroup(group string) bool {
-	return group == "" || !strings.Contains(group, ".") || strings.HasSuffix(group, ".k8s.io") && group != "apiextensions.k8s.io"
 }
 
 // runPaved runs the paved CLI and returns its combined output and exit code.

@@ -6,7 +6,7 @@ import (
 	"github.com/paved-k8s/paved/yamledit"
 )
 
-// Lines finds the lines of fields lazily, parsing each document once.
+// Lines finds the positions of fields lazily, parsing each document once.
 type Lines struct {
 	nodes map[*Document]*yaml.Node
 }
@@ -14,6 +14,15 @@ type Lines struct {
 // Of returns the line in the file of the field at path (as violations name
 // it, "spec.containers[0].image") of m, or of its nearest existing parent.
 func (l *Lines) Of(m *Object, path string) int {
+	line, _ := l.Pos(m, path)
+	return line
+}
+
+// Pos returns the line and column (both 1-based) in the file of the field
+// at path of m, or of its nearest existing parent: the key of a mapping
+// entry, the item of a list. The empty path is the object itself (in a
+// List, its item). The column is 0 when the document does not parse.
+func (l *Lines) Pos(m *Object, path string) (line, column int) {
 	if l.nodes == nil {
 		l.nodes = map[*Document]*yaml.Node{}
 	}
@@ -23,14 +32,49 @@ func (l *Lines) Of(m *Object, path string) int {
 		l.nodes[m.Doc] = n
 	}
 	if n == nil {
-		return m.Doc.Line
+		return m.Doc.Line, 0
 	}
-	segs := yamledit.SplitPath(path)
+	var segs []any
 	if m.Item >= 0 {
-		segs = append([]any{"items", m.Item}, segs...)
+		segs = append(segs, "items", m.Item)
 	}
-	if path == "" && m.Item < 0 {
-		return m.Doc.Line
+	if path != "" {
+		segs = append(segs, yamledit.SplitPath(path)...)
 	}
-	return yamledit.LineOf(n, segs) + m.Doc.Line - 1
+	at := find(n, segs)
+	// The parser counts lines from the start of the document's text,
+	// which includes the comments before its first key.
+	return at.Line + m.Doc.TextLine - 1, at.Column
+}
+
+// find returns the node that marks the deepest existing field on the path:
+// a mapping entry's key, a list's item.
+func find(root *yaml.Node, path []any) *yaml.Node {
+	n, at := root, root
+	for _, seg := range path {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		var next, mark *yaml.Node
+		switch s := seg.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == s {
+						next, mark = n.Content[i+1], n.Content[i]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
+				next, mark = n.Content[s], n.Content[s]
+			}
+		}
+		if next == nil {
+			break
+		}
+		n, at = next, mark
+	}
+	return at
 }

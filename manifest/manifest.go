@@ -24,8 +24,8 @@ import (
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
-	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 )
 
@@ -47,10 +47,18 @@ type Source struct {
 // Document is one YAML document (or the whole JSON file) of a source.
 type Document struct {
 	Index int // 0-based position among the file's non-empty documents
-	Line  int // 1-based line where the document starts
-	Start int // byte range of the document's text in the source
-	End   int
+	// Line is the 1-based line of the document's first content, after
+	// the comments and blank lines that lead it (the "# Source:" block of
+	// helm template output).
+	Line int
+	// TextLine is the 1-based line where the document's text (Start)
+	// begins, comments included: lines the YAML parser reports within
+	// the document count from it.
+	TextLine int
+	Start    int // byte range of the document's text in the source
+	End      int
 	// Objects decoded from the document: one, or the items of a List.
+	// With Err set, a List's Objects are its items that decoded.
 	Objects []*Object
 	Err     error
 }
@@ -73,6 +81,10 @@ type Object struct {
 	// SchemaErrors are unknown, duplicate or mistyped fields, each naming
 	// the field, as the API server's strict field validation reports them.
 	SchemaErrors []SchemaError
+	// Custom is true for an object of an API group that is not built in
+	// (a custom resource): it cannot be decoded into a type, and no check
+	// applies to it.
+	Custom bool
 }
 
 // SchemaError is an unknown, duplicate or mistyped field of an object.
@@ -80,6 +92,7 @@ type SchemaError struct {
 	Path    string
 	Message string
 	Line    int // line in the file when known without a path (duplicate keys)
+	Column  int // its column, with Line
 }
 
 // Error is input paved cannot use: it names the file and document.
@@ -100,15 +113,25 @@ func (e *Error) Error() string {
 // Decoder turns documents into typed, strictly validated objects.
 type Decoder struct {
 	strict kruntime.Decoder
-	// IgnoreUnknownKinds skips objects whose kind paved does not know
-	// instead of reporting them as errors.
+	kinds  *kindIndex
+	// IgnoreUnknownKinds drops objects of API groups that are not built
+	// in (custom resources) instead of keeping them as Custom objects. A
+	// kind a built-in group does not define is an error either way.
 	IgnoreUnknownKinds bool
 }
 
 // NewDecoder returns a Decoder for the built-in Kubernetes kinds.
 func NewDecoder() *Decoder {
-	return &Decoder{strict: kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme.Scheme, scheme.Scheme,
-		kjson.SerializerOptions{Strict: true})}
+	s, err := newScheme()
+	if err != nil {
+		// Registering the API packages' own types fails only if two of
+		// them claim one kind, a mistake in this package.
+		panic(fmt.Sprintf("manifest: build the scheme: %v", err))
+	}
+	return &Decoder{
+		strict: kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, s, s, kjson.SerializerOptions{Strict: true}),
+		kinds:  newKindIndex(s),
+	}
 }
 
 // Collect expands the command-line paths into files: directories are walked
@@ -199,7 +222,7 @@ func Split(data []byte) []Document {
 	start, startLine, line := 0, 1, 1
 	flush := func(end int) {
 		if !emptyDocument(data[start:end]) {
-			docs = append(docs, Document{Index: len(docs), Line: startLine + leadingBlankLines(data[start:end]), Start: start, End: end})
+			docs = append(docs, Document{Index: len(docs), Line: startLine + leadingBlankLines(data[start:end]), TextLine: startLine, Start: start, End: end})
 		}
 	}
 	for pos := 0; pos < len(data); {
@@ -294,10 +317,11 @@ func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 		written := writtenTwice(text)
 		for _, m := range duplicateKeyRE.FindAllStringSubmatch(err.Error(), -1) {
 			n, _ := strconv.Atoi(m[1])
-			if !written[n] {
+			col, ok := written[n]
+			if !ok {
 				continue
 			}
-			dups = append(dups, SchemaError{Message: fmt.Sprintf("duplicate field %q", m[2]), Line: n + doc.Line - 1})
+			dups = append(dups, SchemaError{Message: fmt.Sprintf("duplicate field %q", m[2]), Line: n + doc.TextLine - 1, Column: col})
 		}
 		if len(dups) == 0 && len(duplicateKeyRE.FindAllStringSubmatch(err.Error(), -1)) > 0 {
 			js, err = yaml.YAMLToJSON(text)
@@ -306,7 +330,7 @@ func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 			js, err = yaml.YAMLToJSON(text)
 		}
 		if err != nil {
-			return fail("broken YAML: %s", strings.TrimPrefix(shiftLines(err.Error(), doc.Line-1), "error converting YAML to JSON: "))
+			return fail("broken YAML: %s", strings.TrimPrefix(shiftLines(err.Error(), doc.TextLine-1), "error converting YAML to JSON: "))
 		}
 	}
 	raw, err := decodeJSONObject(js)
@@ -320,24 +344,33 @@ func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 		if !ok {
 			return fail("%s has no items list", kind)
 		}
+		// A bad item is an error, but the List's other items are still
+		// read and checked, as a bad document leaves the file's others.
+		var bad []string
 		for i, it := range items {
 			m, ok := it.(map[string]any)
 			if !ok {
-				return fail("items[%d]: not a Kubernetes object (got %s)", i, jsonType(it))
+				bad = append(bad, fmt.Sprintf("items[%d]: not a Kubernetes object (got %s)", i, jsonType(it)))
+				continue
 			}
 			b, err := json.Marshal(m)
 			if err != nil {
-				return fail("items[%d]: %v", i, err)
+				bad = append(bad, fmt.Sprintf("items[%d]: %v", i, err))
+				continue
 			}
 			obj, err := d.typed(b, m)
 			if err != nil {
-				return fail("items[%d]: %v", i, err)
+				bad = append(bad, fmt.Sprintf("items[%d]: %v", i, err))
+				continue
 			}
 			if obj == nil {
 				continue
 			}
 			obj.Source, obj.Doc, obj.Item = src, doc, i
 			doc.Objects = append(doc.Objects, obj)
+		}
+		if len(bad) > 0 {
+			return fail("%s", strings.Join(bad, "; "))
 		}
 		return nil
 	}
@@ -414,10 +447,20 @@ func (d *Decoder) typed(js []byte, raw map[string]any) (*Object, error) {
 	switch {
 	case err == nil:
 	case kruntime.IsNotRegisteredError(err):
+		gv, perr := schema.ParseGroupVersion(m.APIVersion)
+		if perr != nil {
+			return nil, fmt.Errorf("apiVersion %q of kind %q: want group/version or v1", m.APIVersion, m.Kind)
+		}
+		if d.kinds.builtin(gv.Group) {
+			// A kind that a built-in group does not define is a typo
+			// (or a version that never served it), not a custom
+			// resource: the API server rejects it.
+			return nil, d.kinds.unknownBuiltin(gv.WithKind(m.Kind))
+		}
 		if d.IgnoreUnknownKinds {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("unknown kind %q (apiVersion %s): paved checks built-in Kubernetes kinds only (use --ignore-unknown-kinds to skip others)", m.Kind, m.APIVersion)
+		m.Custom = true
 	case kruntime.IsStrictDecodingError(err):
 		se, _ := kruntime.AsStrictDecodingError(err)
 		for _, e := range se.Errors() {
@@ -484,8 +527,9 @@ func Load(paths []string, stdin io.Reader, dec *Decoder) ([]*Source, []*Object, 
 					ie = &Error{File: src.Path, Index: doc.Index, Line: doc.Line, Msg: doc.Err.Error()}
 				}
 				errs = append(errs, ie)
-				continue
 			}
+			// A List's good items are kept next to the error about its
+			// bad ones; other broken documents have no objects.
 			objs = append(objs, doc.Objects...)
 		}
 	}
@@ -525,13 +569,14 @@ func (m *Object) NamespaceOr(def string) string {
 }
 
 // writtenTwice returns the lines (within the document) of keys written a
-// second time in the same mapping, merge keys (<<) not counted.
-func writtenTwice(text []byte) map[int]bool {
+// second time in the same mapping, merge keys (<<) not counted, with each
+// key's column.
+func writtenTwice(text []byte) map[int]int {
 	var root yamlv3.Node
 	if yamlv3.Unmarshal(text, &root) != nil {
 		return nil
 	}
-	out := map[int]bool{}
+	out := map[int]int{}
 	var walk func(n *yamlv3.Node)
 	walk = func(n *yamlv3.Node) {
 		if n.Kind == yamlv3.MappingNode {
@@ -542,7 +587,7 @@ func writtenTwice(text []byte) map[int]bool {
 					continue
 				}
 				if seen[k.Value] {
-					out[k.Line] = true
+					out[k.Line] = k.Column
 				}
 				seen[k.Value] = true
 			}

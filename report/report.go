@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
@@ -24,6 +25,7 @@ type Finding struct {
 	Obj       *manifest.Object
 	Violation enforce.Violation
 	Line      int // the line, when known without looking up the path
+	Column    int // its column, with Line
 }
 
 // Result is one row of `paved check -o json`.
@@ -41,12 +43,15 @@ type Result struct {
 	Path       string `json:"path"`
 
 	// Line is the line in the file of the field (or of its nearest
-	// existing parent).
-	Line int `json:"line"`
+	// existing parent), Column its 1-based column (0 when unknown).
+	Line   int `json:"line"`
+	Column int `json:"column"`
 	// Item is the index in a List's items, absent outside Lists.
 	Item *int `json:"item,omitempty"`
 	// Fixable is true when paved fix sets the field.
 	Fixable bool `json:"fixable"`
+
+	objLine int // where the object starts, for the text output's header
 }
 
 // ErrorRow is one unusable input in `paved check -o json`.
@@ -62,36 +67,110 @@ type Report struct {
 	Results  []Result   `json:"results"`
 	Errors   []ErrorRow `json:"errors"`
 	Warnings []string   `json:"warnings,omitempty"`
+	// Skipped counts the objects no check applies to, per apiVersion and
+	// kind: built-in kinds such as ConfigMap, and custom resources.
+	Skipped []Skipped `json:"skipped,omitempty"`
 
 	objects, files int
 	off            int // violations at action off (disabled or exempted)
+	perCheck       map[string]*checkCounts
+}
+
+// Skipped is a count of objects of one kind that no check applies to.
+type Skipped struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Custom is true for a custom resource (a kind of an API group that
+	// is not built in), which paved cannot read against a schema.
+	Custom bool `json:"custom"`
+	Count  int  `json:"count"`
+}
+
+// checkCounts are one check's findings per action.
+type checkCounts struct {
+	enforce, warn, audit, off, fixable int
+}
+
+func (c *checkCounts) add(a engine.Action, fixable bool) {
+	switch a {
+	case engine.ActionEnforce:
+		c.enforce++
+	case engine.ActionWarn:
+		c.warn++
+	case engine.ActionAudit:
+		c.audit++
+	case engine.ActionOff:
+		c.off++
+		return
+	}
+	if fixable {
+		c.fixable++
+	}
 }
 
 // Build collects the findings of objs (read from files files), the warnings
-// and the input errors into a report, in file and document order.
-func Build(files int, objs []*manifest.Object, findings [][]Finding, warnings []string, errs []*manifest.Error) Report {
-	rep := Report{Results: []Result{}, Errors: []ErrorRow{}, Warnings: warnings, objects: len(objs), files: files}
+// and the input errors into a report, in file and document order; skipped
+// are the objects of objs that were not evaluated because no check applies
+// to them. Within an object, findings are in line order.
+func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*manifest.Object, warnings []string, errs []*manifest.Error) Report {
+	rep := Report{Results: []Result{}, Errors: []ErrorRow{}, Warnings: warnings, objects: len(objs), files: files, perCheck: map[string]*checkCounts{}}
 	var l manifest.Lines
 	for _, fs := range findings {
+		var rows []Result
 		for _, f := range fs {
 			v := f.Violation
+			c := rep.perCheck[v.Check]
+			if c == nil {
+				c = &checkCounts{}
+				rep.perCheck[v.Check] = c
+			}
+			c.add(v.Action, v.Fixable)
 			if v.Action == engine.ActionOff {
 				rep.off++
 				continue
 			}
 			m := f.Obj
-			line := f.Line
+			line, col := f.Line, f.Column
 			if line == 0 {
-				line = l.Of(m, v.Path)
+				line, col = l.Pos(m, v.Path)
 			}
-			rep.Results = append(rep.Results, Result{
+			objLine, _ := l.Pos(m, "")
+			rows = append(rows, Result{
 				File: m.Source.Path, Index: m.Doc.Index, APIVersion: m.APIVersion, Kind: m.Kind,
 				Namespace: m.Namespace, Name: m.Name, Check: v.Check, Action: string(v.Action),
 				Severity: string(v.Severity), Message: v.Message, Path: v.Path,
-				Line: line, Fixable: v.Fixable, Item: item(m.Item),
+				Line: line, Column: col, Fixable: v.Fixable, Item: item(m.Item), objLine: objLine,
 			})
 		}
+		sort.SliceStable(rows, func(i, j int) bool {
+			if rows[i].Line != rows[j].Line {
+				return rows[i].Line < rows[j].Line
+			}
+			return rows[i].Column < rows[j].Column
+		})
+		rep.Results = append(rep.Results, rows...)
 	}
+	type kindKey struct {
+		apiVersion, kind string
+		custom           bool
+	}
+	counts := map[kindKey]int{}
+	for _, m := range skipped {
+		counts[kindKey{m.APIVersion, m.Kind, m.Custom}]++
+	}
+	for k, n := range counts {
+		rep.Skipped = append(rep.Skipped, Skipped{APIVersion: k.apiVersion, Kind: k.kind, Custom: k.custom, Count: n})
+	}
+	sort.Slice(rep.Skipped, func(i, j int) bool {
+		a, b := rep.Skipped[i], rep.Skipped[j]
+		if a.Custom != b.Custom {
+			return !a.Custom
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.APIVersion < b.APIVersion
+	})
 	sort.SliceStable(errs, func(i, j int) bool {
 		if errs[i].File != errs[j].File {
 			return errs[i].File < errs[j].File
@@ -126,16 +205,24 @@ func (r Report) Fixable() int {
 	return n
 }
 
-// WriteText writes one line per finding and the summary to w, and the
-// input errors and warnings to errW (stderr), so that they neither mix with
-// the findings a script reads nor get lost when stdout is redirected.
-func WriteText(w, errW io.Writer, r Report) {
-	for _, x := range r.Results {
-		ref := x.Kind + "/" + x.Name
-		if x.Namespace != "" {
-			ref = x.Kind + "/" + x.Namespace + "/" + x.Name
+// TextOptions select the text output's form.
+type TextOptions struct {
+	// Oneline writes one line per finding ("file:line: Kind/ns/name
+	// check [action] message"), for editors and grep, instead of the
+	// findings grouped under their object and the per-check table.
+	Oneline bool
+}
+
+// WriteText writes the findings and the summary to w, and the input errors
+// and warnings to errW (stderr), so that they neither mix with the findings
+// a script reads nor get lost when stdout is redirected.
+func WriteText(w, errW io.Writer, r Report, opts TextOptions) {
+	if opts.Oneline {
+		for _, x := range r.Results {
+			fmt.Fprintf(w, "%s:%d: %s %s [%s] %s\n", x.File, x.Line, ref(x, "/"), x.Check, x.Action, x.Message)
 		}
-		fmt.Fprintf(w, "%s:%d: %s %s [%s] %s\n", x.File, x.Line, ref, x.Check, x.Action, x.Message)
+	} else {
+		writeGrouped(w, r)
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(errW, "error: %s\n", e.Message)
@@ -143,8 +230,18 @@ func WriteText(w, errW io.Writer, r Report) {
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(errW, "warning: %s\n", wn)
 	}
-	fmt.Fprintf(w, "%s checked in %s: %d enforce, %d warn, %d audit", Plural(r.objects, "object"), Plural(r.files, "file"),
-		r.Count(engine.ActionEnforce), r.Count(engine.ActionWarn), r.Count(engine.ActionAudit))
+	if !opts.Oneline {
+		writeCheckTable(w, r)
+	}
+	if len(r.Skipped) > 0 {
+		writeSkipped(w, r.Skipped)
+	}
+	if n := skippedCount(r.Skipped); n > 0 {
+		fmt.Fprintf(w, "%s in %s (%d checked, %d skipped)", Plural(r.objects, "object"), Plural(r.files, "file"), r.objects-n, n)
+	} else {
+		fmt.Fprintf(w, "%s checked in %s", Plural(r.objects, "object"), Plural(r.files, "file"))
+	}
+	fmt.Fprintf(w, ": %d enforce, %d warn, %d audit", r.Count(engine.ActionEnforce), r.Count(engine.ActionWarn), r.Count(engine.ActionAudit))
 	if r.off > 0 {
 		fmt.Fprintf(w, ", %d off", r.off)
 	}
@@ -155,6 +252,103 @@ func WriteText(w, errW io.Writer, r Report) {
 		fmt.Fprintf(w, "; %s", Plural(len(r.Errors), "error"))
 	}
 	fmt.Fprintln(w)
+}
+
+// ref names a result's object: Kind, namespace and name joined by sep.
+func ref(x Result, sep string) string {
+	if x.Namespace != "" {
+		return x.Kind + sep + x.Namespace + "/" + x.Name
+	}
+	return x.Kind + sep + x.Name
+}
+
+// writeGrouped writes each object's findings under a header naming the
+// object and the line it starts on.
+func writeGrouped(w io.Writer, r Report) {
+	for i := 0; i < len(r.Results); {
+		x := r.Results[i]
+		j := i + 1
+		for j < len(r.Results) && sameObject(r.Results[j], x) {
+			j++
+		}
+		name := ref(x, " ")
+		if x.Name == "" {
+			name = x.Kind + " (unnamed)"
+		}
+		if x.Item != nil {
+			name += fmt.Sprintf(" (List item %d)", *x.Item)
+		}
+		fmt.Fprintf(w, "%s:%d: %s\n", x.File, x.objLine, name)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, y := range r.Results[i:j] {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", position(y), y.Action, y.Check, y.Message)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+		i = j
+	}
+}
+
+func sameObject(a, b Result) bool {
+	return a.File == b.File && a.Index == b.Index && a.objLine == b.objLine
+}
+
+func position(x Result) string {
+	if x.Column > 0 {
+		return fmt.Sprintf("%d:%d", x.Line, x.Column)
+	}
+	return fmt.Sprint(x.Line)
+}
+
+// writeCheckTable writes how many findings each check has per action.
+func writeCheckTable(w io.Writer, r Report) {
+	if len(r.perCheck) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(r.perCheck))
+	for id := range r.perCheck {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	width := len("CHECK")
+	for _, id := range ids {
+		width = max(width, len(id))
+	}
+	fmt.Fprintf(w, "%-*s  %7s  %4s  %5s  %3s  %7s\n", width, "CHECK", "ENFORCE", "WARN", "AUDIT", "OFF", "FIXABLE")
+	for _, id := range ids {
+		c := r.perCheck[id]
+		fmt.Fprintf(w, "%-*s  %7d  %4d  %5d  %3d  %7d\n", width, id, c.enforce, c.warn, c.audit, c.off, c.fixable)
+	}
+}
+
+// writeSkipped lists the kinds no check applied to.
+func writeSkipped(w io.Writer, skipped []Skipped) {
+	var builtin, custom []string
+	nb, nc := 0, 0
+	for _, s := range skipped {
+		k := fmt.Sprintf("%s %d", s.Kind, s.Count)
+		if s.Custom {
+			custom = append(custom, fmt.Sprintf("%s %s %d", s.APIVersion, s.Kind, s.Count))
+			nc += s.Count
+			continue
+		}
+		builtin = append(builtin, k)
+		nb += s.Count
+	}
+	if nb > 0 {
+		fmt.Fprintf(w, "skipped, no check applies: %s (%s)\n", Plural(nb, "object"), strings.Join(builtin, ", "))
+	}
+	if nc > 0 {
+		fmt.Fprintf(w, "skipped, custom resources: %s (%s)\n", Plural(nc, "object"), strings.Join(custom, ", "))
+	}
+}
+
+func skippedCount(skipped []Skipped) int {
+	n := 0
+	for _, s := range skipped {
+		n += s.Count
+	}
+	return n
 }
 
 // Plural is "1 word" or "n words".
@@ -236,7 +430,8 @@ type sarifArtifact struct {
 }
 
 type sarifRegion struct {
-	StartLine int `json:"startLine"`
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
 }
 
 type sarifLogical struct {
@@ -296,7 +491,7 @@ func WriteSARIF(w io.Writer, r Report, checks []engine.Check, version string) er
 		results = append(results, sarifResult{
 			RuleID: x.Check, RuleIndex: index[x.Check], Level: sarifLevel(x.Action), Message: sarifText{x.Message},
 			Locations: []sarifLocation{{
-				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(x.File)}, Region: sarifRegion{StartLine: max(x.Line, 1)}},
+				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(x.File)}, Region: sarifRegion{StartLine: max(x.Line, 1), StartColumn: x.Column}},
 				LogicalLocations: []sarifLogical{{FullyQualifiedName: strings.Trim(x.Kind+"/"+x.Namespace+"/"+x.Name+"/"+x.Path, "/"), Kind: "object"}},
 			}},
 		})

@@ -1,0 +1,60 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/paved-k8s/paved/enforce"
+	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/manifest"
+)
+
+func finding(m *manifest.Object, check string, action engine.Action, path string, fixable bool) Finding {
+	return Finding{Obj: m, Violation: enforce.Violation{Action: action, Violation: engine.Violation{Check: check, Path: path, Message: check + " message", Fixable: fixable}}}
+}
+
+// TestWriteText: findings are grouped under their object's header in line
+// order, the per-check table counts every action (off included), and the
+// skipped objects are counted by kind.
+func TestWriteText(t *testing.T) {
+	text := "# Source: x\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a, namespace: ns}\n  spec:\n    containers:\n    - name: c\n      image: x:1\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: cm}\n- apiVersion: example.com/v1\n  kind: Widget\n  metadata: {name: w}\n"
+	src := &manifest.Source{Path: "f.yaml", Data: []byte(text)}
+	manifest.NewDecoder().Decode(src)
+	objs := src.Docs[0].Objects
+	if src.Docs[0].Err != nil || len(objs) != 3 {
+		t.Fatalf("decode: %v, %d objects", src.Docs[0].Err, len(objs))
+	}
+	pod := objs[0]
+	findings := [][]Finding{{
+		finding(pod, "image-tag-mutable", engine.ActionWarn, "spec.containers[0].image", false),
+		finding(pod, "run-as-non-root", engine.ActionEnforce, "spec.containers[0].securityContext", true),
+		finding(pod, "privileged-container", engine.ActionOff, "spec.containers[0]", false),
+	}, nil, nil}
+	rep := Build(1, objs, findings, objs[1:], nil, nil)
+	var out, errOut bytes.Buffer
+	WriteText(&out, &errOut, rep, TextOptions{})
+	want := `f.yaml:5: Pod ns/a (List item 0)
+  10:7  enforce  run-as-non-root    run-as-non-root message
+  11:7  warn     image-tag-mutable  image-tag-mutable message
+
+CHECK                 ENFORCE  WARN  AUDIT  OFF  FIXABLE
+image-tag-mutable           0     1      0    0        0
+privileged-container        0     0      0    1        0
+run-as-non-root             1     0      0    0        1
+skipped, no check applies: 1 object (ConfigMap 1)
+skipped, custom resources: 1 object (example.com/v1 Widget 1)
+3 objects in 1 file (1 checked, 2 skipped): 1 enforce, 1 warn, 0 audit, 1 off (1 fixable by paved fix)
+`
+	if out.String() != want {
+		t.Errorf("text output: got\n%s\nwant\n%s", out.String(), want)
+	}
+	out.Reset()
+	WriteText(&out, &errOut, rep, TextOptions{Oneline: true})
+	if got := out.String(); !strings.HasPrefix(got, "f.yaml:10: Pod/ns/a run-as-non-root [enforce] run-as-non-root message\nf.yaml:11: Pod/ns/a image-tag-mutable [warn]") || strings.Contains(got, "CHECK") {
+		t.Errorf("oneline output: got\n%s", got)
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("stderr: got %q; want nothing", errOut.String())
+	}
+}
