@@ -92,7 +92,7 @@ test_hpa_at_the_budget_is_one_check if {
 	}
 	every f in findings {
 		v := f[2]
-		contains(v.msg, "set spec.minReplicas to at least 3, which keeps the budget")
+		contains(v.msg, "to at least 3, which keeps the budget")
 		not contains(v.msg, "below 1")
 	}
 }

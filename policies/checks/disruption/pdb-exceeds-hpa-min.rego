@@ -24,7 +24,7 @@ import data.paved.lib.workload
 # object is evaluated, and a budget that arrives after the HPA completes the
 # problem: it is reported too. A budget that blocks at any scale is
 # pdb-blocks-eviction's, on the budget.
-violation contains {"msg": message(input.object, w, p), "path": "spec.minReplicas", "fixable": false} if {
+violation contains {"msg": message(input.object, w, p, "spec.minReplicas"), "path": "spec.minReplicas", "fixable": false} if {
 	workload.kind == related.hpa_kind
 	related.evaluated_served
 	n := related.hpa_min(input.object)
@@ -33,17 +33,17 @@ violation contains {"msg": message(input.object, w, p), "path": "spec.minReplica
 	related.blocks_at(p, n)
 }
 
-message(h, w, p) := sprintf(
-	"HorizontalPodAutoscaler %q may scale %s %q down to %s replicas, but PodDisruptionBudget %q requires minAvailable %s: at the minimum scale no pod can be evicted and node drains hang; set spec.minReplicas to %s, which keeps the budget and lets one pod go",
+message(h, w, p, field) := sprintf(
+	"HorizontalPodAutoscaler %q may scale %s %q down to %s replicas, but PodDisruptionBudget %q requires minAvailable %s: at the minimum scale no pod can be evicted and node drains hang; set %s to %s, which keeps the budget and lets one pod go",
 	[
 		related.name_of(h), w.kind, related.name_of(w), workload.num(related.hpa_min(h)),
-		related.name_of(p), workload.int_or_string(p.spec.minAvailable), at_least(p, related.hpa_min(h)),
+		related.name_of(p), workload.int_or_string(p.spec.minAvailable), field, at_least(p, related.hpa_min(h)),
 	],
 )
 
 # On the PDB too, so that whichever of the two arrives second is judged:
 # an HPA scaling a workload whose pods it selects.
-violation contains {"msg": message(h, w, input.object), "path": "spec.minAvailable", "fixable": false} if {
+violation contains {"msg": message(h, w, input.object, sprintf("spec.minReplicas of HorizontalPodAutoscaler %q", [related.name_of(h)])), "path": "spec.minAvailable", "fixable": false} if {
 	workload.kind == related.pdb_kind
 	some w in related.selected_workloads
 	some h in related.hpas_of(w)

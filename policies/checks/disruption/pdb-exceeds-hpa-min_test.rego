@@ -151,10 +151,10 @@ test_silent[note] if {
 }
 
 # At admission a budget arriving after the HPA completes the problem.
-test_fires_on_pdb_at_admission if {
+test_fires_on_pdb if {
 	vs := pdb_exceeds_hpa_min.violation with input as {"object": pdb({"minAvailable": 2}), "related": {"hpas": [hpa("Deployment", 2)], "workloads": [deployment]}}
 	count(vs) == 1
 	some v in vs
 	v.path == "spec.minAvailable"
-	contains(v.msg, "set spec.minReplicas to at least 3")
+	contains(v.msg, "set spec.minReplicas of HorizontalPodAutoscaler \"web-hpa\" to at least 3")
 }
