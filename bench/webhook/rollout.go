@@ -141,7 +141,16 @@ func (r *rollout) admit(res resource, op string, obj, old []byte) ([]byte, error
 
 func recordRollout(c *http.Client, pavedURL string, bareDeployment []byte, n int) ([]request, error) {
 	r := &rollout{c: c, pavedURL: pavedURL}
-	dep, err := r.admit(deployments, "CREATE", bareDeployment, nil)
+	var d map[string]any
+	if err := json.Unmarshal(bareDeployment, &d); err != nil {
+		return nil, err
+	}
+	d["spec"].(map[string]any)["replicas"] = n
+	bare, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	dep, err := r.admit(deployments, "CREATE", bare, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -307,13 +316,14 @@ func suffix() string {
 }
 
 // replay returns a source that sends calls in order, over and over, each
-// pass under a new Deployment name, so no pass repeats an earlier one.
-func replay(calls []request) func() request {
+// pass under a new Deployment name (prefix and the pass's number), so no
+// pass repeats an earlier one and none is answered from the decision cache.
+func replay(prefix string, calls []request) func() request {
 	var i atomic.Int64
 	return func() request {
 		n := i.Add(1) - 1
 		c := calls[n%int64(len(calls))]
-		name := []byte("orders-" + fmt.Sprint(n/int64(len(calls))))
+		name := []byte(prefix + strconv.FormatInt(n/int64(len(calls)), 10))
 		return request{c.path, bytes.ReplaceAll(c.body, []byte(namePlaceholder), name)}
 	}
 }
