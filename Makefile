@@ -95,7 +95,7 @@ openapi-check:
 bench-orders:
 	$(GO) run ./bench/orders $(BENCH_ARGS)
 
-## bench-webhook: paved-webhook vs an allow-all webhook over HTTPS on loopback at 100, 500 and 1,000 req/s (GOGC=400, as manifests/paved runs it)
+## bench-webhook: paved-webhook vs an allow-all webhook over HTTPS on loopback at 100, 500 and 1,000 req/s: distinct, identical and rollout traffic (GOGC=400, as manifests/paved runs it)
 bench-webhook:
 	GOGC=$${GOGC:-400} $(GO) run ./bench/webhook $(BENCH_ARGS)
 

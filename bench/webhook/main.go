@@ -4,7 +4,13 @@
 // package) and so measures the floor: transport, TLS and decoding without
 // any policy.
 //
-//	go run ./bench/webhook [-rates 100,500,1000] [-duration 5s] [-path /validate]
+//	go run ./bench/webhook [-rates 100,500,1000] [-duration 5s] [-paths /validate] [-modes rollout] [-replicas 3,10,30]
+//
+// /validate always receives the object as paved's /mutate left it, as the
+// API server sends it once the mutating webhook has run. The rollout mode
+// replays the calls a Deployment's creation and image update cause: the
+// Deployment, its ReplicaSets, their Pods and the ReplicaSets' scale
+// UPDATEs, each mutated and then validated.
 //
 // Each rate is driven open-loop (requests start on schedule whether or not
 // earlier ones finished; latency counts from the scheduled start, so a
@@ -17,7 +23,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +39,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -45,7 +51,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -59,6 +65,7 @@ type settings struct {
 	inFlight    int
 	paths       []string
 	modes       []string
+	replicas    []int
 }
 
 func run(args []string, out io.Writer) error {
@@ -70,7 +77,8 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&s.concurrency, "concurrency", 8, "clients of the closed-loop throughput run")
 	fs.IntVar(&s.inFlight, "max-concurrent", 0, "paved-webhook's --max-concurrent: evaluations in flight at most (0: its default, one per CPU)")
 	paths := fs.String("paths", "/validate,/mutate", "paved endpoints to measure, comma-separated")
-	modes := fs.String("modes", "distinct,identical", "distinct: every request a different Deployment, so each is evaluated; identical: the same request again, as reinvocations, dry runs and re-applies send it (answered from the decision cache)")
+	modes := fs.String("modes", "distinct,identical,rollout", "distinct: every request a different Deployment, so each is evaluated; identical: the same request again, as reinvocations, dry runs and re-applies send it (answered from the decision cache); rollout: the calls the API server sends to create a Deployment, its ReplicaSet and Pods, then roll out an image update (ignores -paths)")
+	replicas := fs.String("replicas", "3,10,30", "rollout mode: replica counts, comma-separated")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both servers and the load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -86,18 +94,18 @@ func run(args []string, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	for _, r := range strings.Split(*rates, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(r))
-		if err != nil || n <= 0 {
-			return fmt.Errorf("-rates: %q is not a positive number", r)
-		}
-		s.rates = append(s.rates, n)
+	var err error
+	if s.rates, err = positives("-rates", *rates); err != nil {
+		return err
+	}
+	if s.replicas, err = positives("-replicas", *replicas); err != nil {
+		return err
 	}
 	s.paths = strings.Split(*paths, ",")
 	s.modes = strings.Split(*modes, ",")
 	for _, m := range s.modes {
-		if m != "distinct" && m != "identical" {
-			return fmt.Errorf("-modes: %q is neither distinct nor identical", m)
+		if m != "distinct" && m != "identical" && m != "rollout" {
+			return fmt.Errorf("-modes: %q is not distinct, identical or rollout", m)
 		}
 	}
 	// controller-runtime warns on stderr when no logger is set.
@@ -132,22 +140,47 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The validating webhook runs after the mutating one and sees the
+	// mutated object, so /validate gets the Deployment as /mutate left it.
+	_, validateTmpl, _, err := mutatedReview(client, pavedURL, deployments, "CREATE", "uid-"+namePlaceholder, bareDeployment(namePlaceholder), nil)
+	if err != nil {
+		return err
+	}
+	bodies := map[string][]byte{"/mutate": tmpl, "/validate": validateTmpl.body}
 
 	gogc := os.Getenv("GOGC")
 	if gogc == "" {
 		gogc = "100"
 	}
-	fmt.Fprintf(out, "paved-webhook admission benchmark: two-container Deployment CREATE, HTTPS on loopback, GOMAXPROCS=%d, GOGC=%s\n", goMaxProcs(), gogc)
+	fmt.Fprintf(out, "paved-webhook admission benchmark: two-container Deployment (/validate gets it as /mutate left it), HTTPS on loopback, GOMAXPROCS=%d, GOGC=%s\n", goMaxProcs(), gogc)
 	fmt.Fprintf(out, "open loop %s per rate; closed loop %s with %d clients for maximum throughput\n\n", s.duration, s.maxDuration, s.concurrency)
 	defer printServerTimes(out, reg)
 	for _, path := range s.paths {
+		body, ok := bodies[path]
+		if !ok {
+			return fmt.Errorf("-paths: %q is neither /validate nor /mutate", path)
+		}
 		for _, mode := range s.modes {
-			next := distinct(tmpl)
-			if mode == "identical" {
-				same := bytes.ReplaceAll(tmpl, []byte(namePlaceholder), []byte("orders"))
-				next = func() []byte { return same }
+			if mode == "rollout" {
+				continue
 			}
-			if err := measure(out, client, floorURL+path, pavedURL+path, path+" ("+mode+" requests)", next, s); err != nil {
+			next := distinct(path, body)
+			if mode == "identical" {
+				same := request{path, bytes.ReplaceAll(body, []byte(namePlaceholder), []byte("orders"))}
+				next = func() request { return same }
+			}
+			if err := measure(out, client, floorURL, pavedURL, path+" ("+mode+" requests)", next, s); err != nil {
+				return err
+			}
+		}
+	}
+	if slices.Contains(s.modes, "rollout") {
+		for _, n := range s.replicas {
+			calls, err := recordRollout(client, pavedURL, bareDeployment(namePlaceholder), n)
+			if err != nil {
+				return err
+			}
+			if err := measureRollout(out, client, floorURL, pavedURL, n, calls, s); err != nil {
 				return err
 			}
 		}
@@ -155,8 +188,86 @@ func run(args []string, out io.Writer) error {
 	return nil
 }
 
+func positives(flagName, list string) ([]int, error) {
+	var ns []int
+	for _, r := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flagName, r)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}
+
+// measureRollout replays a recorded rollout at every rate against both
+// servers and reports latency and process CPU per request. Both servers
+// and the load generator share this process, so CPU per request includes
+// the client's share and the floor's TLS and decoding; the difference
+// between the two is what paved's policies add.
+func measureRollout(out io.Writer, client *http.Client, floorURL, pavedURL string, n int, calls []request, s settings) error {
+	var mutates, validates int
+	for _, c := range calls {
+		if c.path == "/mutate" {
+			mutates++
+		} else {
+			validates++
+		}
+	}
+	// One source for every run, so paved never sees a name twice, not even
+	// one from its warm-up.
+	next := replay(fmt.Sprintf("orders-r%d-", n), calls)
+	for _, u := range []string{floorURL, pavedURL} {
+		if _, err := openLoop(client, u, next, 200, time.Second); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "rollout of %d replicas: %d admission calls per rollout (%d /mutate, %d /validate), replayed under new names each pass\n", n, len(calls), mutates, validates)
+	fmt.Fprintf(out, "%-8s %-7s %10s %10s %10s %7s %9s %11s %10s %10s\n", "rate/s", "server", "p50", "p99", "max", "errors", "fail-mode", "cpu/req", "p50 ratio", "p99 ratio")
+	for _, rate := range s.rates {
+		floor, floorCPU, err := openLoopCPU(client, floorURL, next, rate, s.duration)
+		if err != nil {
+			return err
+		}
+		paved, pavedCPU, err := openLoopCPU(client, pavedURL, next, rate, s.duration)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %7d %9d %11s\n", rate, "floor", ms(floor.p50), ms(floor.p99), ms(floor.max), floor.errors, floor.failureMode, ms(floorCPU))
+		fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %7d %9d %11s %9.2fx %9.2fx\n", rate, "paved", ms(paved.p50), ms(paved.p99), ms(paved.max), paved.errors, paved.failureMode, ms(pavedCPU),
+			ratio(paved.p50, floor.p50), ratio(paved.p99, floor.p99))
+		fmt.Fprintf(out, "         cpu/req paved - floor (what the policies add): %s\n", ms(pavedCPU-floorCPU))
+		if rate == 500 && n == 10 {
+			goal := paved.p99 < 2*time.Millisecond && ratio(paved.p50, floor.p50) <= 1.5 && pavedCPU-floorCPU <= 250*time.Microsecond && paved.errors == 0 && paved.failureMode == 0
+			fmt.Fprintf(out, "         goal at 500/s (p99 < 2ms, p50 within 1.5x of the floor, policies add <= 0.25ms cpu/req): %s\n", map[bool]string{true: "met", false: "missed"}[goal])
+		}
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// openLoopCPU is openLoop that also returns the process CPU time (user and
+// system) spent per request.
+func openLoopCPU(c *http.Client, url string, next func() request, rate int, d time.Duration) (result, time.Duration, error) {
+	before := processCPU()
+	r, err := openLoop(c, url, next, rate, d)
+	if err != nil {
+		return result{}, 0, err
+	}
+	n := int(float64(rate) * d.Seconds())
+	return r, (processCPU() - before) / time.Duration(n), nil
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // measure runs every rate and the throughput run against both servers.
-func measure(out io.Writer, client *http.Client, floorURL, pavedURL, title string, bodies func() []byte, s settings) error {
+func measure(out io.Writer, client *http.Client, floorURL, pavedURL, title string, bodies func() request, s settings) error {
 	// Warm both servers: connections, TLS sessions, the policy engine.
 	for _, u := range []string{floorURL, pavedURL} {
 		if _, err := openLoop(client, u, bodies, 200, time.Second); err != nil {
@@ -231,7 +342,7 @@ type result struct {
 
 // openLoop sends rate requests per second for d, each at its scheduled
 // time, and reports latencies measured from that schedule.
-func openLoop(c *http.Client, url string, bodies func() []byte, rate int, d time.Duration) (result, error) {
+func openLoop(c *http.Client, url string, next func() request, rate int, d time.Duration) (result, error) {
 	n := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
 	lat := make([]time.Duration, n)
@@ -248,7 +359,7 @@ func openLoop(c *http.Client, url string, bodies func() []byte, rate int, d time
 		wg.Add(1)
 		go func(i int, at time.Time) {
 			defer wg.Done()
-			if err := send(c, url, bodies()); errors.Is(err, errFailureMode) {
+			if err := send(c, url, next()); errors.Is(err, errFailureMode) {
 				failureMode.Add(1)
 			} else if err != nil {
 				errs.Add(1)
@@ -271,7 +382,7 @@ func openLoop(c *http.Client, url string, bodies func() []byte, rate int, d time
 
 // closedLoop runs workers that send back to back for d and returns the
 // completed requests per second.
-func closedLoop(c *http.Client, url string, bodies func() []byte, workers int, d time.Duration) (float64, error) {
+func closedLoop(c *http.Client, url string, next func() request, workers int, d time.Duration) (float64, error) {
 	var done, failed atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
@@ -281,7 +392,7 @@ func closedLoop(c *http.Client, url string, bodies func() []byte, workers int, d
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				if send(c, url, bodies()) != nil { // failure-mode answers do not count as throughput
+				if send(c, url, next()) != nil { // failure-mode answers do not count as throughput
 					failed.Add(1)
 					continue
 				}
@@ -300,8 +411,8 @@ func closedLoop(c *http.Client, url string, bodies func() []byte, workers int, d
 // back. It only scans the body: the load generator shares the CPUs with the
 // servers, and fully decoding paved's larger answers would charge paved for
 // the client's work.
-func send(c *http.Client, url string, body []byte) error {
-	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+func send(c *http.Client, url string, r request) error {
+	resp, err := c.Post(url+r.path, "application/json", bytes.NewReader(r.body))
 	if err != nil {
 		return err
 	}
@@ -402,38 +513,29 @@ const namePlaceholder = "NAME-PLACEHOLDER"
 // distinct returns a source of reviews that never repeats: each names its
 // own Deployment (and uid), so no request can be answered from the decision
 // cache and every one is evaluated.
-func distinct(tmpl []byte) func() []byte {
+func distinct(path string, tmpl []byte) func() request {
 	var n atomic.Int64
-	return func() []byte {
-		return bytes.ReplaceAll(tmpl, []byte(namePlaceholder), []byte("orders-"+strconv.FormatInt(n.Add(1), 10)))
+	return func() request {
+		return request{path, bytes.ReplaceAll(tmpl, []byte(namePlaceholder), []byte("orders-"+strconv.FormatInt(n.Add(1), 10)))}
 	}
 }
 
 // deploymentReview is the AdmissionReview of a two-container Deployment
-// named name, as the API server sends it after defaulting.
+// named name, as the API server sends it to /mutate.
 func deploymentReview(name string) ([]byte, error) {
-	obj := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"` + name + `","namespace":"shop","labels":{"app":"orders"}},
+	return review(deployments, "CREATE", "uid-"+name, bareDeployment(name), nil), nil
+}
+
+// bareDeployment is a two-container Deployment named name, as the API
+// server sends it after defaulting and before any mutating webhook.
+func bareDeployment(name string) []byte {
+	return []byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"` + name + `","namespace":"shop","labels":{"app":"orders"}},
 "spec":{"replicas":3,"selector":{"matchLabels":{"app":"orders"}},"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"}},
 "template":{"metadata":{"labels":{"app":"orders"}},"spec":{"terminationGracePeriodSeconds":30,"securityContext":{},
 "containers":[
 {"name":"app","image":"registry.example/orders:1.4.2","ports":[{"name":"http","containerPort":8080,"protocol":"TCP"}],
  "resources":{"requests":{"cpu":"250m","memory":"256Mi"},"limits":{"memory":"512Mi"}}},
-{"name":"log-shipper","image":"registry.example/fluent-bit:3.0.4","resources":{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"memory":"128Mi"}}}]}}}}`
-	ar := map[string]any{
-		"apiVersion": "admission.k8s.io/v1",
-		"kind":       "AdmissionReview",
-		"request": map[string]any{
-			"uid":       "uid-" + name,
-			"kind":      map[string]any{"group": "apps", "version": "v1", "kind": "Deployment"},
-			"resource":  map[string]any{"group": "apps", "version": "v1", "resource": "deployments"},
-			"name":      name,
-			"namespace": "shop",
-			"operation": "CREATE",
-			"userInfo":  map[string]any{"username": "bench"},
-			"object":    json.RawMessage(obj),
-		},
-	}
-	return json.Marshal(ar)
+{"name":"log-shipper","image":"registry.example/fluent-bit:3.0.4","resources":{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"memory":"128Mi"}}}]}}}}`)
 }
 
 // writeCert writes a self-signed certificate for 127.0.0.1 and returns a
