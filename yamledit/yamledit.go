@@ -13,7 +13,6 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	yaml "go.yaml.in/yaml/v3"
-	yaml2 "sigs.k8s.io/yaml"
 
 	"github.com/paved-k8s/paved/engine"
 )
@@ -247,30 +246,17 @@ func plain(v any) (any, error) {
 	return out, err
 }
 
-// Apply applies ops to one YAML document in place on its node tree, so
-// comments, key order and quoting survive; if an operation cannot be
-// applied that way, the document is rewritten from its patched JSON.
+// Apply applies ops to one YAML document by splicing the added and changed
+// fields into its text (see splice): nothing else in the document changes.
+// An operation that cannot be applied that way (one that would change a
+// node an alias shares, for example) is an error naming the field; the
+// document is then left as it is.
 func Apply(text []byte, ops engine.Patch) ([]byte, error) {
-	if doc, err := parseDocument(text); err == nil {
-		if err := applyToNode(doc.Content[0], ops); err == nil {
-			out, err := encodeNode(doc, compactSequences(text))
-			if err == nil {
-				// Keep the blank lines (or missing final newline) that
-				// separated this document from the next.
-				trailing := text[len(bytes.TrimRight(text, "\r\n\t ")):]
-				return append(bytes.TrimRight(out, "\n"), trailing...), nil
-			}
-		}
-	}
-	js, err := yaml2.YAMLToJSON(text)
+	doc, err := parseDocument(text)
 	if err != nil {
 		return nil, err
 	}
-	patched, err := ops.Apply(js)
-	if err != nil {
-		return nil, err
-	}
-	return yaml2.JSONToYAML(patched)
+	return splice(text, doc, ops)
 }
 
 // ApplyJSON applies ops to a JSON document and writes it indented.
