@@ -1,6 +1,6 @@
-// Package yamledit edits YAML documents in place for paved fix: it applies
-// the add operations of a JSON patch to the document's node tree, so that
-// comments, key order and quoting survive, and finds the line of a field.
+// Package yamledit edits YAML documents in place for paved fix: it splices
+// the fields a JSON patch adds into the document's text, so that every other
+// byte survives, and finds the line of a field.
 package yamledit
 
 import (
@@ -104,79 +104,6 @@ func childOf(n *yaml.Node, seg any) (value, key *yaml.Node) {
 	return nil, nil
 }
 
-// errUnsupportedPatch makes the caller fall back to rewriting the document.
-var errUnsupportedPatch = fmt.Errorf("patch operation not supported in place")
-
-// applyToNode applies "add" operations to the node tree, appending new keys
-// after the existing ones so the rest of the document stays as written.
-func applyToNode(root *yaml.Node, ops engine.Patch) error {
-	for _, op := range ops {
-		if op.Operation != "add" && op.Operation != "replace" {
-			return errUnsupportedPatch
-		}
-		segs, err := pointerSegments(op.Path)
-		if err != nil || len(segs) == 0 {
-			return errUnsupportedPatch
-		}
-		parent := root
-		for _, s := range segs[:len(segs)-1] {
-			var child *yaml.Node
-			if parent.Kind == yaml.SequenceNode {
-				n, err := strconv.Atoi(s)
-				if err != nil {
-					return errUnsupportedPatch
-				}
-				child, _ = childOf(parent, n)
-			} else {
-				child, _ = childOf(parent, s)
-			}
-			if child == nil {
-				return fmt.Errorf("patch %s: parent %q missing", op.Path, s)
-			}
-			parent = child
-		}
-		v, err := plain(op.Value)
-		if err != nil {
-			return err
-		}
-		var val yaml.Node
-		if err := val.Encode(v); err != nil {
-			return err
-		}
-		blockStyle(&val)
-		last := segs[len(segs)-1]
-		switch parent.Kind {
-		case yaml.MappingNode:
-			if existing, _ := childOf(parent, last); existing != nil {
-				*existing = val
-				continue
-			}
-			key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: last}
-			parent.Content = append(parent.Content, key, &val)
-		case yaml.SequenceNode:
-			if last == "-" {
-				parent.Content = append(parent.Content, &val)
-				continue
-			}
-			n, err := strconv.Atoi(last)
-			if err != nil || n < 0 || n > len(parent.Content) {
-				return errUnsupportedPatch
-			}
-			if op.Operation == "replace" {
-				if n == len(parent.Content) {
-					return errUnsupportedPatch
-				}
-				parent.Content[n] = &val
-				continue
-			}
-			parent.Content = append(parent.Content[:n], append([]*yaml.Node{&val}, parent.Content[n:]...)...)
-		default:
-			return errUnsupportedPatch
-		}
-	}
-	return nil
-}
-
 func pointerSegments(p string) ([]string, error) {
 	if !strings.HasPrefix(p, "/") {
 		return nil, fmt.Errorf("bad JSON pointer %q", p)
@@ -206,23 +133,6 @@ func compactSequences(text []byte) bool {
 		}
 	}
 	return true
-}
-
-// encodeNode writes the node back as YAML in the document's style.
-func encodeNode(root *yaml.Node, compact bool) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if compact {
-		enc.CompactSeqIndent()
-	}
-	if err := enc.Encode(root); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // blockStyle clears the flow style the encoder gives empty mappings, so
