@@ -38,7 +38,7 @@ func (src *Source) Fix(patches map[*Object]engine.Patch) (*Fixed, error) {
 		}
 		newText, err := yamledit.Apply(src.Data[doc.Start:doc.End], ops)
 		if err != nil {
-			return nil, fmt.Errorf("%s: document %d (line %d): %w", src.Path, doc.Index+1, doc.Line, err)
+			return nil, fmt.Errorf("document %d (line %d): %w", doc.Index+1, doc.Line, err)
 		}
 		out.Write(src.Data[pos:doc.Start])
 		out.Write(newText)
@@ -87,7 +87,7 @@ func (src *Source) fixJSON(patches map[*Object]engine.Patch) (*Fixed, error) {
 	}
 	out, err := yamledit.ApplyJSON(src.Data, all)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.Path, err)
+		return nil, err
 	}
 	return &Fixed{Source: src, Text: out, Objects: changed}, nil
 }

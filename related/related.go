@@ -57,6 +57,7 @@ type nsObjects struct {
 	pdbByLabel  map[string][]*entry // "key=value" of matchLabels
 	pdbNoLabels []*entry            // PDBs selecting by expressions only
 	hpaByTarget map[string][]*entry // "Kind/name" of scaleTargetRef
+	byID        map[string]*entry   // "Kind/name" of every indexed object
 }
 
 // New returns an empty index.
@@ -66,7 +67,7 @@ func (idx *Index) ns(name string) *nsObjects {
 	o := idx.namespaces[name]
 	if o == nil {
 		o = &nsObjects{wlByLabel: map[string][]*entry{}, wlByName: map[string][]*entry{},
-			pdbByLabel: map[string][]*entry{}, hpaByTarget: map[string][]*entry{}}
+			pdbByLabel: map[string][]*entry{}, hpaByTarget: map[string][]*entry{}, byID: map[string]*entry{}}
 		idx.namespaces[name] = o
 	}
 	return o
@@ -74,15 +75,26 @@ func (idx *Index) ns(name string) *nsObjects {
 
 // Add indexes obj (in its JSON form) as an object of namespace; objects of
 // other kinds than workloads, PDBs and HPAs are ignored. The index keeps obj
-// and returns it as it is from For.
+// and returns it as it is from For. An object with the kind, namespace and
+// name of one added before replaces it, as applying both would on a
+// cluster: the index holds one object per identity, like an informer cache,
+// so a run over many copies of one file stays linear.
 func (idx *Index) Add(obj map[string]any, namespace string) {
 	e := &entry{obj: obj}
 	e.kind, _ = obj["kind"].(string)
 	md, _ := obj["metadata"].(map[string]any)
 	e.name, _ = md["name"].(string)
+	if !Concerns(e.kind) {
+		return
+	}
+	o := idx.ns(namespace)
+	id := e.kind + "/" + e.name
+	if old := o.byID[id]; old != nil {
+		o.remove(old)
+	}
+	o.byID[id] = e
 	switch {
 	case e.kind == PDBKind:
-		o := idx.ns(namespace)
 		var matchLabels map[string]string
 		e.selector, matchLabels = pdbSelector(obj)
 		if len(matchLabels) == 0 {
@@ -92,17 +104,44 @@ func (idx *Index) Add(obj map[string]any, namespace string) {
 			o.pdbByLabel[k+"="+v] = append(o.pdbByLabel[k+"="+v], e)
 		}
 	case e.kind == HPAKind:
-		o := idx.ns(namespace)
 		e.target = hpaTarget(obj)
 		o.hpaByTarget[e.target] = append(o.hpaByTarget[e.target], e)
 	case IsWorkload(e.kind):
-		o := idx.ns(namespace)
 		e.podLabels = PodLabels(obj)
 		o.workloads = append(o.workloads, e)
 		for k, v := range e.podLabels {
 			o.wlByLabel[k+"="+v] = append(o.wlByLabel[k+"="+v], e)
 		}
-		o.wlByName[e.kind+"/"+e.name] = append(o.wlByName[e.kind+"/"+e.name], e)
+		o.wlByName[id] = append(o.wlByName[id], e)
+	}
+}
+
+// remove takes e out of every list it was added to. Each list holds one
+// object per identity, so this costs what the lists of e's labels hold.
+func (o *nsObjects) remove(e *entry) {
+	drop := func(m map[string][]*entry, key string) {
+		l := slices.DeleteFunc(m[key], func(x *entry) bool { return x == e })
+		if len(l) == 0 {
+			delete(m, key)
+		} else {
+			m[key] = l
+		}
+	}
+	switch {
+	case e.kind == PDBKind:
+		o.pdbNoLabels = slices.DeleteFunc(o.pdbNoLabels, func(x *entry) bool { return x == e })
+		_, matchLabels := pdbSelector(e.obj)
+		for k, v := range matchLabels {
+			drop(o.pdbByLabel, k+"="+v)
+		}
+	case e.kind == HPAKind:
+		drop(o.hpaByTarget, e.target)
+	default:
+		o.workloads = slices.DeleteFunc(o.workloads, func(x *entry) bool { return x == e })
+		for k, v := range e.podLabels {
+			drop(o.wlByLabel, k+"="+v)
+		}
+		drop(o.wlByName, e.kind+"/"+e.name)
 	}
 }
 

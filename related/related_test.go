@@ -73,3 +73,42 @@ func TestFor(t *testing.T) {
 		t.Errorf("a PDB in another namespace: got workloads %v; want none", names(r.Workloads))
 	}
 }
+
+// TestLaterCopyReplaces holds the index to one object per identity, as a
+// cluster holds one: a later object of the same kind, namespace and name
+// replaces the earlier one in every lookup, whatever its labels or target.
+func TestLaterCopyReplaces(t *testing.T) {
+	idx := New()
+	pdbFor := func(app string) map[string]any {
+		return object(PDBKind, "budget", map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": app}}})
+	}
+	hpaFor := func(target string) map[string]any {
+		return object(HPAKind, "scaler", map[string]any{"scaleTargetRef": map[string]any{"kind": "Deployment", "name": target}})
+	}
+	for range 100 {
+		idx.Add(workload("Deployment", "web", map[string]any{"app": "web"}), "shop")
+		idx.Add(pdbFor("web"), "shop")
+		idx.Add(hpaFor("web"), "shop")
+	}
+	web := workload("Deployment", "web", map[string]any{"app": "web"})
+	if r := idx.For(web, "shop"); len(r.PDBs) != 1 || len(r.HPAs) != 1 {
+		t.Fatalf("after 100 copies: %d PDBs and %d HPAs; want 1 and 1", len(r.PDBs), len(r.HPAs))
+	}
+	if r := idx.For(pdbFor("web"), "shop"); len(r.Workloads) != 1 {
+		t.Fatalf("after 100 copies: the PDB selects %d workloads; want 1", len(r.Workloads))
+	}
+	// The last copy wins: the budget now selects other pods, the scaler
+	// targets another Deployment and the Deployment has new labels.
+	idx.Add(pdbFor("api"), "shop")
+	idx.Add(hpaFor("api"), "shop")
+	idx.Add(workload("Deployment", "web", map[string]any{"app": "other"}), "shop")
+	if r := idx.For(web, "shop"); len(r.PDBs) != 0 || len(r.HPAs) != 0 {
+		t.Errorf("after replacing: Deployment web has PDBs %v and HPAs %v; want none", names(r.PDBs), names(r.HPAs))
+	}
+	if r := idx.For(pdbFor("other"), "shop"); !slices.Equal(names(r.Workloads), []string{"Deployment/web"}) {
+		t.Errorf("after replacing: a budget on app=other selects %v; want [Deployment/web]", names(r.Workloads))
+	}
+	if r := idx.For(pdbFor("web"), "shop"); len(r.Workloads) != 0 {
+		t.Errorf("after replacing: a budget on app=web selects %v; want none", names(r.Workloads))
+	}
+}

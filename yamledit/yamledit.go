@@ -1,6 +1,6 @@
-// Package yamledit edits YAML documents in place for paved fix: it applies
-// the add operations of a JSON patch to the document's node tree, so that
-// comments, key order and quoting survive, and finds the line of a field.
+// Package yamledit edits YAML documents in place for paved fix: it splices
+// the fields a JSON patch adds into the document's text, so that every other
+// byte survives, and finds the line of a field.
 package yamledit
 
 import (
@@ -13,7 +13,6 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	yaml "go.yaml.in/yaml/v3"
-	yaml2 "sigs.k8s.io/yaml"
 
 	"github.com/paved-k8s/paved/engine"
 )
@@ -105,79 +104,6 @@ func childOf(n *yaml.Node, seg any) (value, key *yaml.Node) {
 	return nil, nil
 }
 
-// errUnsupportedPatch makes the caller fall back to rewriting the document.
-var errUnsupportedPatch = fmt.Errorf("patch operation not supported in place")
-
-// applyToNode applies "add" operations to the node tree, appending new keys
-// after the existing ones so the rest of the document stays as written.
-func applyToNode(root *yaml.Node, ops engine.Patch) error {
-	for _, op := range ops {
-		if op.Operation != "add" && op.Operation != "replace" {
-			return errUnsupportedPatch
-		}
-		segs, err := pointerSegments(op.Path)
-		if err != nil || len(segs) == 0 {
-			return errUnsupportedPatch
-		}
-		parent := root
-		for _, s := range segs[:len(segs)-1] {
-			var child *yaml.Node
-			if parent.Kind == yaml.SequenceNode {
-				n, err := strconv.Atoi(s)
-				if err != nil {
-					return errUnsupportedPatch
-				}
-				child, _ = childOf(parent, n)
-			} else {
-				child, _ = childOf(parent, s)
-			}
-			if child == nil {
-				return fmt.Errorf("patch %s: parent %q missing", op.Path, s)
-			}
-			parent = child
-		}
-		v, err := plain(op.Value)
-		if err != nil {
-			return err
-		}
-		var val yaml.Node
-		if err := val.Encode(v); err != nil {
-			return err
-		}
-		blockStyle(&val)
-		last := segs[len(segs)-1]
-		switch parent.Kind {
-		case yaml.MappingNode:
-			if existing, _ := childOf(parent, last); existing != nil {
-				*existing = val
-				continue
-			}
-			key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: last}
-			parent.Content = append(parent.Content, key, &val)
-		case yaml.SequenceNode:
-			if last == "-" {
-				parent.Content = append(parent.Content, &val)
-				continue
-			}
-			n, err := strconv.Atoi(last)
-			if err != nil || n < 0 || n > len(parent.Content) {
-				return errUnsupportedPatch
-			}
-			if op.Operation == "replace" {
-				if n == len(parent.Content) {
-					return errUnsupportedPatch
-				}
-				parent.Content[n] = &val
-				continue
-			}
-			parent.Content = append(parent.Content[:n], append([]*yaml.Node{&val}, parent.Content[n:]...)...)
-		default:
-			return errUnsupportedPatch
-		}
-	}
-	return nil
-}
-
 func pointerSegments(p string) ([]string, error) {
 	if !strings.HasPrefix(p, "/") {
 		return nil, fmt.Errorf("bad JSON pointer %q", p)
@@ -209,23 +135,6 @@ func compactSequences(text []byte) bool {
 	return true
 }
 
-// encodeNode writes the node back as YAML in the document's style.
-func encodeNode(root *yaml.Node, compact bool) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if compact {
-		enc.CompactSeqIndent()
-	}
-	if err := enc.Encode(root); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // blockStyle clears the flow style the encoder gives empty mappings, so
 // that keys added to them later are written one per line.
 func blockStyle(n *yaml.Node) {
@@ -247,30 +156,17 @@ func plain(v any) (any, error) {
 	return out, err
 }
 
-// Apply applies ops to one YAML document in place on its node tree, so
-// comments, key order and quoting survive; if an operation cannot be
-// applied that way, the document is rewritten from its patched JSON.
+// Apply applies ops to one YAML document by splicing the added and changed
+// fields into its text (see splice): nothing else in the document changes.
+// An operation that cannot be applied that way (one that would change a
+// node an alias shares, for example) is an error naming the field; the
+// document is then left as it is.
 func Apply(text []byte, ops engine.Patch) ([]byte, error) {
-	if doc, err := parseDocument(text); err == nil {
-		if err := applyToNode(doc.Content[0], ops); err == nil {
-			out, err := encodeNode(doc, compactSequences(text))
-			if err == nil {
-				// Keep the blank lines (or missing final newline) that
-				// separated this document from the next.
-				trailing := text[len(bytes.TrimRight(text, "\r\n\t ")):]
-				return append(bytes.TrimRight(out, "\n"), trailing...), nil
-			}
-		}
-	}
-	js, err := yaml2.YAMLToJSON(text)
+	doc, err := parseDocument(text)
 	if err != nil {
 		return nil, err
 	}
-	patched, err := ops.Apply(js)
-	if err != nil {
-		return nil, err
-	}
-	return yaml2.JSONToYAML(patched)
+	return splice(text, doc, ops)
 }
 
 // ApplyJSON applies ops to a JSON document and writes it indented.
