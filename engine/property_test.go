@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -62,44 +63,53 @@ func applyPatch(t testing.TB, obj map[string]any, patch engine.Patch) map[string
 }
 
 // TestMutationFixesWhatItClaims is the engine's invariant: for every
-// fixture, the mutated object has no violation a mutation claims to fix,
+// fixture, at admission and read from a file (where written API defaults
+// are kept), the mutated object has no violation a mutation claims to fix,
 // and mutating it again changes nothing.
 func TestMutationFixesWhatItClaims(t *testing.T) {
 	e := realEngine(t)
+	for _, source := range []string{"", engine.SourceFile} {
+		for _, f := range loadFixtures(t) {
+			f.in.Source = source
+			t.Run(fmt.Sprintf("%s/source=%q", f.name, source), func(t *testing.T) {
+				mutationFixesWhatItClaims(t, e, f)
+			})
+		}
+	}
+}
+
+func mutationFixesWhatItClaims(t *testing.T, e *engine.Engine, f fixture) {
+	t.Helper()
 	ctx := context.Background()
-	for _, f := range loadFixtures(t) {
-		t.Run(f.name, func(t *testing.T) {
-			d, err := e.Evaluate(ctx, f.in)
-			if err != nil {
-				t.Fatalf("Evaluate: %v", err)
-			}
-			fixable := 0
-			for _, v := range d.Violations {
-				if v.Fixable {
-					fixable++
-				}
-			}
-			if fixable > 0 && d.Patch == nil {
-				t.Fatalf("%d fixable violations but no patch", fixable)
-			}
-			in := f.in
-			in.Object = f.in.Object
-			if d.Patch != nil {
-				in.Object = applyPatch(t, f.in.Object, d.Patch)
-			}
-			d2, err := e.Evaluate(ctx, in)
-			if err != nil {
-				t.Fatalf("Evaluate(mutated): %v", err)
-			}
-			for _, v := range d2.Violations {
-				if v.Fixable {
-					t.Errorf("after the patch: %s at %s is still reported as fixable: %s", v.Check, v.Path, v.Message)
-				}
-			}
-			if d2.Patch != nil {
-				t.Errorf("mutating the mutated object: got patch %s; want none", d2.Patch)
-			}
-		})
+	d, err := e.Evaluate(ctx, f.in)
+	if err != nil {
+		t.Fatalf("Evaluate: %v", err)
+	}
+	fixable := 0
+	for _, v := range d.Violations {
+		if v.Fixable {
+			fixable++
+		}
+	}
+	if fixable > 0 && d.Patch == nil {
+		t.Fatalf("%d fixable violations but no patch", fixable)
+	}
+	in := f.in
+	in.Object = f.in.Object
+	if d.Patch != nil {
+		in.Object = applyPatch(t, f.in.Object, d.Patch)
+	}
+	d2, err := e.Evaluate(ctx, in)
+	if err != nil {
+		t.Fatalf("Evaluate(mutated): %v", err)
+	}
+	for _, v := range d2.Violations {
+		if v.Fixable {
+			t.Errorf("after the patch: %s at %s is still reported as fixable: %s", v.Check, v.Path, v.Message)
+		}
+	}
+	if d2.Patch != nil {
+		t.Errorf("mutating the mutated object: got patch %s; want none", d2.Patch)
 	}
 }
 
@@ -238,38 +248,6 @@ func TestPatch(t *testing.T) {
 			wj, _ := json.Marshal(want)
 			if !bytes.Equal(gj, wj) {
 				t.Errorf("half, then the rest:\ngot  %s\nwant %s", gj, wj)
-			}
-		})
-	}
-}
-
-// TestMutationFixesWhatItClaimsInFiles is the engine's invariant for
-// inputs read from files, where written API defaults are kept.
-func TestMutationFixesWhatItClaimsInFiles(t *testing.T) {
-	e := realEngine(t)
-	ctx := context.Background()
-	for _, f := range loadFixtures(t) {
-		t.Run(f.name, func(t *testing.T) {
-			in := f.in
-			in.Source = engine.SourceFile
-			d, err := e.Evaluate(ctx, in)
-			if err != nil {
-				t.Fatalf("Evaluate: %v", err)
-			}
-			if d.Patch != nil {
-				in.Object = applyPatch(t, f.in.Object, d.Patch)
-			}
-			d2, err := e.Evaluate(ctx, in)
-			if err != nil {
-				t.Fatalf("Evaluate(mutated): %v", err)
-			}
-			for _, v := range d2.Violations {
-				if v.Fixable {
-					t.Errorf("after the patch: %s at %s is still reported as fixable: %s", v.Check, v.Path, v.Message)
-				}
-			}
-			if d2.Patch != nil {
-				t.Errorf("mutating the mutated object: got patch %s; want none", d2.Patch)
 			}
 		})
 	}
