@@ -28,9 +28,7 @@ func checkEnvelope(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
-		r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		body, err := reviewBytes(r)
 		if err != nil || len(body) > maxReviewBytes {
 			next.ServeHTTP(w, r)
 			return
@@ -51,6 +49,18 @@ func checkEnvelope(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// reviewBytes returns the request body, in place when the body budget has
+// already buffered it, and leaves r.Body readable from the start.
+func reviewBytes(r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*bufferedBody); ok {
+		return b.data, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, err
 }
 
 // envelopeError says what is wrong with an AdmissionReview's apiVersion and

@@ -432,11 +432,22 @@ func (b *bodyBudget) limit(next http.Handler) http.Handler {
 				return
 			}
 		}
-		r.Body = io.NopCloser(bytes.NewReader(buf))
+		r.Body = &bufferedBody{Reader: bytes.NewReader(buf), data: buf}
 		r.ContentLength = int64(len(buf))
 		next.ServeHTTP(w, r)
 	})
 }
+
+// bufferedBody is a request body read in full and charged to the budget:
+// later steps read its bytes in place instead of copying them again, which
+// the budget would not count.
+type bufferedBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+// Close implements io.Closer; the bytes stay charged until the request ends.
+func (*bufferedBody) Close() error { return nil }
 
 // tooLarge answers a body over MaxBodyBytes as controller-runtime's decoder
 // does (an AdmissionReview whose result is 413), so the answer does not
