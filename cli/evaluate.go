@@ -20,7 +20,7 @@ import (
 func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs []*manifest.Object, defaultNS string, mutate bool) ([][]report.Finding, []engine.Decision, []string, []error) {
 	idx := related.New()
 	for _, m := range objs {
-		m.Eval = manifest.WithNamespace(m.Object, defaultNS)
+		m.Eval = manifest.Admitted(m.Object, defaultNS)
 		if !m.Custom { // a custom resource named like a Deployment is none
 			idx.Add(m.Eval, m.NamespaceOr(defaultNS))
 		}

@@ -234,13 +234,17 @@ func runFix(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			patches[m] = decisions[i].Patch
 		}
 	}
-	changedObjects, changedFiles := 0, 0
+	changedObjects, changedFiles, left := 0, 0, 0
 	for _, src := range sources {
 		f, err := src.Fix(patches)
 		if err != nil {
 			errs = append(errs, &manifest.Error{File: src.Path, Index: -1, Msg: err.Error()})
 			continue
 		}
+		for _, sk := range f.Skipped {
+			fmt.Fprintf(stderr, "note: %s: %s\n", src.Path, sk)
+		}
+		left += len(f.Skipped)
 		if f.Objects == 0 {
 			continue
 		}
@@ -266,7 +270,11 @@ func runFix(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *write {
 		verb = "changed"
 	}
-	fmt.Fprintf(stderr, "paved fix: %s %s in %s\n", verb, report.Plural(changedObjects, "object"), report.Plural(changedFiles, "file"))
+	summary := fmt.Sprintf("paved fix: %s %s in %s", verb, report.Plural(changedObjects, "object"), report.Plural(changedFiles, "file"))
+	if left > 0 {
+		summary += fmt.Sprintf("; %s left to make by hand (see the notes above)", report.Plural(left, "change"))
+	}
+	fmt.Fprintln(stderr, summary)
 	if len(errs) > 0 {
 		return exitInput
 	}

@@ -13,6 +13,9 @@ type Fixed struct {
 	Source  *Source
 	Text    []byte
 	Objects int // objects changed
+	// Skipped are the changes left out, each naming its document and
+	// field and saying why (a node YAML aliases share, for example).
+	Skipped []string
 }
 
 // Fix applies every object's patch to its document, leaving the other
@@ -22,6 +25,7 @@ func (src *Source) Fix(patches map[*Object]engine.Patch) (*Fixed, error) {
 		return src.fixJSON(patches)
 	}
 	var out bytes.Buffer
+	var skipped []string
 	pos, changed := 0, 0
 	for i := range src.Docs {
 		doc := &src.Docs[i]
@@ -36,9 +40,15 @@ func (src *Source) Fix(patches map[*Object]engine.Patch) (*Fixed, error) {
 		if n == 0 {
 			continue
 		}
-		newText, err := yamledit.Apply(src.Data[doc.Start:doc.End], ops)
+		newText, skips, err := yamledit.Apply(src.Data[doc.Start:doc.End], ops)
 		if err != nil {
 			return nil, fmt.Errorf("document %d (line %d): %w", doc.Index+1, doc.Line, err)
+		}
+		for _, sk := range skips {
+			skipped = append(skipped, fmt.Sprintf("document %d (line %d): %s", doc.Index+1, doc.Line, sk))
+		}
+		if bytes.Equal(newText, src.Data[doc.Start:doc.End]) {
+			continue // every change was left out
 		}
 		out.Write(src.Data[pos:doc.Start])
 		out.Write(newText)
@@ -46,10 +56,10 @@ func (src *Source) Fix(patches map[*Object]engine.Patch) (*Fixed, error) {
 		changed += n
 	}
 	if changed == 0 {
-		return &Fixed{Source: src, Text: src.Data}, nil
+		return &Fixed{Source: src, Text: src.Data, Skipped: skipped}, nil
 	}
 	out.Write(src.Data[pos:])
-	return &Fixed{Source: src, Text: out.Bytes(), Objects: changed}, nil
+	return &Fixed{Source: src, Text: out.Bytes(), Objects: changed, Skipped: skipped}, nil
 }
 
 // IsJSON reports whether a file holds JSON rather than YAML.
@@ -85,9 +95,16 @@ func (src *Source) fixJSON(patches map[*Object]engine.Patch) (*Fixed, error) {
 	if changed == 0 {
 		return &Fixed{Source: src, Text: src.Data}, nil
 	}
-	out, err := yamledit.ApplyJSON(src.Data, all)
+	out, skips, err := yamledit.ApplyJSON(src.Data, all)
 	if err != nil {
 		return nil, err
 	}
-	return &Fixed{Source: src, Text: out, Objects: changed}, nil
+	f := &Fixed{Source: src, Text: out, Objects: changed}
+	if bytes.Equal(out, src.Data) {
+		f.Objects = 0
+	}
+	for _, sk := range skips {
+		f.Skipped = append(f.Skipped, sk.String())
+	}
+	return f, nil
 }

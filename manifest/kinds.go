@@ -41,16 +41,22 @@ type kindIndex struct {
 	versions map[schema.GroupKind][]string
 	// groups maps each built-in group to its kinds.
 	groups map[string]sets.Set[string]
+	// lists are the built-in List types (apps/v1 DeploymentList, ...).
+	lists sets.Set[schema.GroupVersionKind]
 }
 
 func newKindIndex(s *kruntime.Scheme) *kindIndex {
-	idx := &kindIndex{versions: map[schema.GroupKind][]string{}, groups: map[string]sets.Set[string]{}}
+	idx := &kindIndex{versions: map[schema.GroupKind][]string{}, groups: map[string]sets.Set[string]{}, lists: sets.New[schema.GroupVersionKind]()}
 	meta := metav1.SchemeGroupVersion.String()
 	for gvk, t := range s.AllKnownTypes() {
 		// Every group version also registers the meta types (ListOptions,
 		// WatchEvent, Status, ...): they are not kinds one writes in a
 		// manifest, and neither are the List types.
-		if t.PkgPath() == "k8s.io/apimachinery/pkg/apis/meta/v1" || gvk.GroupVersion().String() == meta || strings.HasSuffix(gvk.Kind, "List") {
+		if t.PkgPath() == "k8s.io/apimachinery/pkg/apis/meta/v1" || gvk.GroupVersion().String() == meta {
+			continue
+		}
+		if strings.HasSuffix(gvk.Kind, "List") {
+			idx.lists.Insert(gvk)
 			continue
 		}
 		gk := gvk.GroupKind()
@@ -64,6 +70,11 @@ func newKindIndex(s *kruntime.Scheme) *kindIndex {
 		sort.Strings(idx.versions[gk])
 	}
 	return idx
+}
+
+// isList reports whether apiVersion and kind name a built-in List type.
+func (idx *kindIndex) isList(apiVersion, kind string) bool {
+	return idx.lists.Has(schema.FromAPIVersionAndKind(apiVersion, kind))
 }
 
 // builtin reports whether group is a built-in API group.

@@ -123,3 +123,33 @@ func TestListWithBadItem(t *testing.T) {
 		t.Errorf("got %+v; want Deployment d as item 2", doc.Objects)
 	}
 }
+
+// TestTypedLists: the List types of built-in groups (apps/v1
+// DeploymentList, as kubectl get -o yaml writes one kind) are unpacked
+// like v1 List; a custom group's FooList is a custom resource.
+func TestTypedLists(t *testing.T) {
+	for _, tt := range []struct {
+		apiVersion, kind string
+		items            int
+	}{
+		{"apps/v1", "DeploymentList", 2},
+		{"policy/v1", "PodDisruptionBudgetList", 2},
+		{"v1", "PodList", 2},
+		{"example.com/v1", "WidgetList", 0},
+	} {
+		doc := decodeOne(t, NewDecoder(), "apiVersion: "+tt.apiVersion+"\nkind: "+tt.kind+"\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b}\n")
+		if doc.Err != nil {
+			t.Errorf("%s %s: %v", tt.apiVersion, tt.kind, doc.Err)
+			continue
+		}
+		if tt.items == 0 {
+			if len(doc.Objects) != 1 || !doc.Objects[0].Custom {
+				t.Errorf("%s %s: got %d objects; want the List itself, as a custom resource", tt.apiVersion, tt.kind, len(doc.Objects))
+			}
+			continue
+		}
+		if len(doc.Objects) != tt.items || doc.Objects[1].Name != "b" || doc.Objects[1].Item != 1 {
+			t.Errorf("%s %s: got %+v; want its %d items", tt.apiVersion, tt.kind, doc.Objects, tt.items)
+		}
+	}
+}

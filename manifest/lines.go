@@ -41,40 +41,8 @@ func (l *Lines) Pos(m *Object, path string) (line, column int) {
 	if path != "" {
 		segs = append(segs, yamledit.SplitPath(path)...)
 	}
-	at := find(n, segs)
+	at := yamledit.Find(n, segs)
 	// The parser counts lines from the start of the document's text,
 	// which includes the comments before its first key.
 	return at.Line + m.Doc.TextLine - 1, at.Column
-}
-
-// find returns the node that marks the deepest existing field on the path:
-// a mapping entry's key, a list's item.
-func find(root *yaml.Node, path []any) *yaml.Node {
-	n, at := root, root
-	for _, seg := range path {
-		for n.Kind == yaml.AliasNode && n.Alias != nil {
-			n = n.Alias
-		}
-		var next, mark *yaml.Node
-		switch s := seg.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == s {
-						next, mark = n.Content[i+1], n.Content[i]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
-				next, mark = n.Content[s], n.Content[s]
-			}
-		}
-		if next == nil {
-			break
-		}
-		n, at = next, mark
-	}
-	return at
 }

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,8 +73,7 @@ type Object struct {
 	// Object is the object as written (numbers kept exact), the same form
 	// admission hands to the engine.
 	Object map[string]any
-	// Eval is Object with metadata.namespace filled in as admission sees
-	// it (see WithNamespace).
+	// Eval is Object as admission sees it (see Admitted).
 	Eval       map[string]any
 	APIVersion string
 	Kind       string
@@ -339,7 +340,7 @@ func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 	}
 	kind, _ := raw["kind"].(string)
 	apiVersion, _ := raw["apiVersion"].(string)
-	if kind == "List" || (strings.HasSuffix(kind, "List") && apiVersion == "v1" && raw["items"] != nil) {
+	if kind == "List" || (strings.HasSuffix(kind, "List") && raw["items"] != nil && (apiVersion == "v1" || d.kinds.isList(apiVersion, kind))) {
 		items, ok := raw["items"].([]any)
 		if !ok {
 			return fail("%s has no items list", kind)
@@ -534,6 +535,64 @@ func Load(paths []string, stdin io.Reader, dec *Decoder) ([]*Source, []*Object, 
 		}
 	}
 	return out, objs, errs
+}
+
+// Admitted returns obj as admission would hand it to the engine: fields
+// written as null dropped (the API server decodes "resources: ~" as no
+// resources) and metadata.namespace set to ns when obj names none (see
+// WithNamespace). obj itself is not changed.
+func Admitted(obj map[string]any, ns string) map[string]any {
+	return WithNamespace(withoutNulls(obj), ns)
+}
+
+// withoutNulls returns obj without the mapping entries whose value is
+// null, at every depth, copying only the mappings and lists that change.
+func withoutNulls(obj map[string]any) map[string]any {
+	out, _ := pruneNulls(obj)
+	m, _ := out.(map[string]any)
+	return m
+}
+
+// pruneNulls returns v without null mapping entries, and whether that
+// differs from v.
+func pruneNulls(v any) (any, bool) {
+	switch t := v.(type) {
+	case map[string]any:
+		var out map[string]any
+		for k, c := range t {
+			p, changed := pruneNulls(c)
+			if c != nil && !changed {
+				continue
+			}
+			if out == nil {
+				out = maps.Clone(t)
+			}
+			if c == nil {
+				delete(out, k)
+			} else {
+				out[k] = p
+			}
+		}
+		if out == nil {
+			return t, false
+		}
+		return out, true
+	case []any:
+		var out []any
+		for i, c := range t {
+			if p, changed := pruneNulls(c); changed {
+				if out == nil {
+					out = slices.Clone(t)
+				}
+				out[i] = p
+			}
+		}
+		if out == nil {
+			return t, false
+		}
+		return out, true
+	}
+	return v, false
 }
 
 // WithNamespace returns obj with metadata.namespace set to ns when it has

@@ -6,6 +6,7 @@ package yamledit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	yaml "go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/paved-k8s/paved/engine"
 )
@@ -62,46 +64,37 @@ func SplitPath(p string) []any {
 	return out
 }
 
-// LineOf returns the line of the deepest node on the path that exists
-// (the field itself, or the parent where it is missing).
-func LineOf(root *yaml.Node, path []any) int {
-	n := root
-	line := root.Line
+// Find returns the node that marks the deepest field on path that exists
+// under root: a mapping entry's key, a sequence's item (root itself when
+// none does). Aliases are followed.
+func Find(root *yaml.Node, path []any) *yaml.Node {
+	n, at := root, root
 	for _, seg := range path {
-		child, key := childOf(n, seg)
-		if child == nil {
-			break
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
 		}
-		line = child.Line
-		if key != nil {
-			line = key.Line
-		}
-		n = child
-	}
-	return line
-}
-
-// childOf returns the value node (and for mappings the key node) of seg.
-func childOf(n *yaml.Node, seg any) (value, key *yaml.Node) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	switch s := seg.(type) {
-	case string:
-		if n.Kind != yaml.MappingNode {
-			return nil, nil
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == s {
-				return n.Content[i+1], n.Content[i]
+		var next, mark *yaml.Node
+		switch s := seg.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == s {
+						next, mark = n.Content[i+1], n.Content[i]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
+				next, mark = n.Content[s], n.Content[s]
 			}
 		}
-	case int:
-		if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
-			return n.Content[s], nil
+		if next == nil {
+			break
 		}
+		n, at = next, mark
 	}
-	return nil, nil
+	return at
 }
 
 func pointerSegments(p string) ([]string, error) {
@@ -158,30 +151,89 @@ func plain(v any) (any, error) {
 
 // Apply applies ops to one YAML document by splicing the added and changed
 // fields into its text (see splice): nothing else in the document changes.
-// An operation that cannot be applied that way (one that would change a
-// node an alias shares, for example) is an error naming the field; the
-// document is then left as it is.
-func Apply(text []byte, ops engine.Patch) ([]byte, error) {
-	doc, err := parseDocument(text)
-	if err != nil {
-		return nil, err
-	}
-	return splice(text, doc, ops)
+//
+// An operation through a YAML alias or merge key lands on the node the
+// anchor marks when every place that shares it needs the same change.
+// Otherwise the operations through shared nodes, and those the text cannot
+// take as written, are left out and returned as skips, with the reason;
+// the rest are applied. Either way the result is decoded and compared with
+// the patched object, so what is written is what the patch means.
+func Apply(text []byte, ops engine.Patch) ([]byte, []Skip, error) {
+	return apply(text, ops, false)
 }
 
-// ApplyJSON applies ops to a JSON document and writes it indented.
-func ApplyJSON(data []byte, ops engine.Patch) ([]byte, error) {
-	b, err := json.Marshal(ops)
+// ApplyJSON is Apply for a JSON document: the fields are written in JSON,
+// indented as the document's own entries are.
+func ApplyJSON(text []byte, ops engine.Patch) ([]byte, []Skip, error) {
+	return apply(text, ops, true)
+}
+
+func apply(text []byte, ops engine.Patch, jsonSyntax bool) ([]byte, []Skip, error) {
+	doc, err := parseDocument(text)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	p, err := jsonpatch.DecodePatch(b)
+	if out, _, err := splice(text, doc, ops, true, jsonSyntax); err == nil {
+		if ok, err := means(out, text, ops); err != nil {
+			return nil, nil, err
+		} else if ok {
+			return out, nil, nil
+		}
+	} else if !isSkip(err) {
+		return nil, nil, err
+	}
+	out, skips, err := splice(text, doc, ops, false, jsonSyntax)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out, err := p.ApplyIndent(bytes.TrimSpace(data), "  ")
+	kept := make(engine.Patch, 0, len(ops))
+	left := map[string]bool{}
+	for _, sk := range skips {
+		left[sk.Path] = true
+	}
+	for _, op := range ops {
+		if !left[op.Path] {
+			kept = append(kept, op)
+		}
+	}
+	ok, err := means(out, text, kept)
 	if err != nil {
-		return nil, fmt.Errorf("apply patch: %w", err)
+		return nil, nil, err
 	}
-	return append(out, '\n'), nil
+	if !ok {
+		return nil, nil, fmt.Errorf("the edited text would not read as the patched object; the document is left as it is")
+	}
+	return out, skips, nil
+}
+
+func isSkip(err error) bool {
+	var sk *skipError
+	return errors.As(err, &sk)
+}
+
+// means reports whether out decodes to orig with ops applied, as the API
+// server would read both (aliases and merge keys resolved).
+func means(out, orig []byte, ops engine.Patch) (bool, error) {
+	want, err := sigsyaml.YAMLToJSON(orig)
+	if err != nil {
+		return false, err
+	}
+	if len(ops) > 0 {
+		b, err := json.Marshal(ops)
+		if err != nil {
+			return false, err
+		}
+		p, err := jsonpatch.DecodePatch(b)
+		if err != nil {
+			return false, err
+		}
+		if want, err = p.Apply(want); err != nil {
+			return false, fmt.Errorf("apply patch: %w", err)
+		}
+	}
+	got, err := sigsyaml.YAMLToJSON(out)
+	if err != nil {
+		return false, nil
+	}
+	return jsonpatch.Equal(want, got), nil
 }

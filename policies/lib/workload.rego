@@ -20,6 +20,11 @@ pod_spec_paths := {
 # Kinds that manage a long-running, replicated set of pods.
 replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
 
+# replicas_text(n) is "1 replica" or "n replicas", for messages.
+replicas_text(n) := "1 replica" if {
+	n == 1
+} else := sprintf("%d replicas", [n])
+
 kind := object.get(input, ["object", "kind"], "")
 
 name := object.get(input, ["object", "metadata", "name"], "")

@@ -24,7 +24,7 @@ violation contains {"msg": msg, "path": "spec.minReplicas", "fixable": false} if
 	want := params.params.hpa_min_replicas
 	n < want
 	msg := sprintf(
-		"HorizontalPodAutoscaler %q may scale down to %d replica(s): below %d one pod failure or node drain takes out too much capacity while new pods need a minute to become ready; set spec.minReplicas to at least %d",
-		[workload.name, n, want, want],
+		"HorizontalPodAutoscaler %q may scale down to %s: below %d one pod failure or node drain takes out too much capacity while new pods need a minute to become ready; set spec.minReplicas to at least %d",
+		[workload.name, workload.replicas_text(n), want, want],
 	)
 }

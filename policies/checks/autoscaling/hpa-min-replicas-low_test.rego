@@ -24,7 +24,7 @@ test_fires[note] if {
 	some v in vs
 	v.path == "spec.minReplicas"
 	v.fixable == false
-	contains(v.msg, sprintf(`HorizontalPodAutoscaler "web" may scale down to %d replica(s)`, [tc.want]))
+	contains(v.msg, sprintf(`HorizontalPodAutoscaler "web" may scale down to %s:`, [{1: "1 replica", 2: "2 replicas", 3: "3 replicas"}[tc.want]]))
 }
 
 passing := {

@@ -26,7 +26,7 @@ violation contains {"msg": msg, "path": "spec.replicas", "fixable": false} if {
 	want := params.params.min_replicas
 	n < want
 	msg := sprintf(
-		"%s %q runs %d replica(s): with fewer than %d one pod failure, node drain or rollout removes too much capacity and a PodDisruptionBudget cannot keep the rest serving; set spec.replicas to at least %d, or let a HorizontalPodAutoscaler with minReplicas %d scale it",
-		[workload.kind, workload.name, n, want, want, want],
+		"%s %q runs %s: with fewer than %d one pod failure, node drain or rollout removes too much capacity and a PodDisruptionBudget cannot keep the rest serving; set spec.replicas to at least %d, or let a HorizontalPodAutoscaler with minReplicas %d scale it",
+		[workload.kind, workload.name, workload.replicas_text(n), want, want, want],
 	)
 }

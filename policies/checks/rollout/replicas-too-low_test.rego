@@ -42,7 +42,8 @@ test_fires[note] if {
 	some v in vs
 	v.path == "spec.replicas"
 	v.fixable == false
-	contains(v.msg, sprintf("%s \"web\" runs %d replica(s)", [x.object.kind, object.get(x.object, ["spec", "replicas"], 1)]))
+	n := object.get(x.object, ["spec", "replicas"], 1)
+	contains(v.msg, sprintf("%s \"web\" runs %s:", [x.object.kind, {0: "0 replicas", 1: "1 replica", 2: "2 replicas"}[n]]))
 	contains(v.msg, "at least 3")
 }
 
