@@ -230,6 +230,16 @@ func TestListReadsEveryKind(t *testing.T) {
 			objs = append(objs, u)
 		}
 	}
+	// A Pod of a listed ReplicaSet, and one of a controller the audit does not list.
+	rs := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+		"metadata": map[string]any{"name": "web-1", "namespace": "a", "uid": "uid-rs"}, "spec": map[string]any{"replicas": int64(2)}}}
+	objs = append(objs, rs)
+	for _, p := range []struct{ name, owner string }{{"web-1-x", "uid-rs"}, {"op-0", "uid-custom"}} {
+		pod := map[string]any{"apiVersion": "v1", "kind": "Pod",
+			"metadata": map[string]any{"name": p.name, "namespace": "a", "uid": "uid-" + p.name, "labels": map[string]any{"app": "web"}},
+			"spec":     map[string]any{"containers": []any{}}}
+		objs = append(objs, &unstructured.Unstructured{Object: owned(pod, "ReplicaSet", "web-1", p.owner)})
+	}
 	for _, ns := range []string{"a", "b"} {
 		objs = append(objs, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
 			"metadata": map[string]any{"name": ns, "labels": map[string]any{"team": ns}}}})
@@ -243,15 +253,27 @@ func TestListReadsEveryKind(t *testing.T) {
 	if got := snap.Namespaces["b"]["team"]; got != "b" || len(snap.Namespaces) != 2 {
 		t.Errorf("namespaces: got %v; want a and b with their labels", snap.Namespaces)
 	}
-	if len(snap.Objects) != 2*len(audit.Kinds) {
-		t.Fatalf("objects: got %d; want %d", len(snap.Objects), 2*len(audit.Kinds))
+	if len(snap.Objects) != 2*len(audit.Kinds)+3 {
+		t.Fatalf("objects: got %d; want %d", len(snap.Objects), 2*len(audit.Kinds)+3)
 	}
 	var kinds []string
 	for _, o := range snap.Objects {
+		md := o["metadata"].(map[string]any)
+		switch md["name"] {
+		case "web-1-x": // its ReplicaSet was listed: a stub is all Evaluate needs
+			if o["spec"] != nil || md["labels"] != nil || md["ownerReferences"] == nil || md["uid"] != "uid-web-1-x" || o["kind"] != "Pod" {
+				t.Errorf("Pod of a listed ReplicaSet: got %v; want a stub of its kind, identity and owners", o)
+			}
+			continue
+		case "op-0", "web-1":
+			if o["spec"] == nil {
+				t.Errorf("%s: spec dropped; want the whole object (its controller was not listed)", md["name"])
+			}
+			continue
+		}
 		if _, ok := o["status"]; ok {
 			t.Errorf("%v %v: status kept; want it dropped", o["kind"], o["metadata"])
 		}
-		md := o["metadata"].(map[string]any)
 		if md["managedFields"] == nil {
 			t.Errorf("%v: managedFields dropped; want them kept", o["kind"])
 		}
@@ -266,8 +288,8 @@ func TestListReadsEveryKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Namespaces) != 1 || len(snap.Objects) != len(audit.Kinds) {
-		t.Errorf("-n a: got %d namespaces, %d objects; want 1 and %d", len(snap.Namespaces), len(snap.Objects), len(audit.Kinds))
+	if len(snap.Namespaces) != 1 || len(snap.Objects) != len(audit.Kinds)+3 {
+		t.Errorf("-n a: got %d namespaces, %d objects; want 1 and %d", len(snap.Namespaces), len(snap.Objects), len(audit.Kinds)+3)
 	}
 	for _, o := range snap.Objects {
 		if ns := o["metadata"].(map[string]any)["namespace"]; ns != "a" {

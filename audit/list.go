@@ -63,7 +63,8 @@ type ListOptions struct {
 
 // Snapshot is what the audit read from the API server: the namespaces'
 // labels and the objects of Kinds, each in its JSON form as the API server
-// returned it, without status (see List).
+// returned it, without status (see List). An object whose controller was
+// listed before it is kept as a stub (see List).
 type Snapshot struct {
 	// Namespaces maps each listed namespace to its labels.
 	Namespaces map[string]map[string]string
@@ -77,6 +78,15 @@ type Snapshot struct {
 // API server clears it on CREATE before admission, so the webhook never sees
 // one, and no check reads it. managedFields stay: replicas-set-with-hpa
 // reads them to tell whether an applier declared spec.replicas.
+//
+// Kinds lists every owner before what it owns (Deployments before
+// ReplicaSets, ReplicaSets, StatefulSets, DaemonSets and Jobs before Pods,
+// CronJobs before Jobs), so an object whose controller was already read is
+// known to be owned as it arrives: it is kept as a stub of its identity and
+// owner references, which is all Evaluate reads of an owned object (it
+// counts it, and the policies leave owned workloads out of the related
+// objects). Pods of controllers, most of a cluster's objects, then cost
+// little memory.
 func List(ctx context.Context, client dynamic.Interface, opts ListOptions) (*Snapshot, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
@@ -98,12 +108,26 @@ func List(ctx context.Context, client dynamic.Interface, opts ListOptions) (*Sna
 	} else if err := eachItem(ctx, client.Resource(namespaces), opts.PageSize, addNamespace); err != nil {
 		return nil, fmt.Errorf("listing namespaces: %w", err)
 	}
+	listed := map[string]bool{}
 	for _, k := range Kinds {
 		err := eachItem(ctx, client.Resource(k.Resource).Namespace(opts.Namespace), opts.PageSize, func(obj map[string]any) {
+			if ownedByListed(obj, listed) {
+				md, _ := obj["metadata"].(map[string]any)
+				stub := map[string]any{}
+				for _, key := range []string{"name", "namespace", "uid", "ownerReferences"} {
+					if v, ok := md[key]; ok {
+						stub[key] = v
+					}
+				}
+				obj = map[string]any{"metadata": stub}
+			}
 			// Items of a list need not carry their kind (a typed list's
 			// never do); the policies dispatch on it.
 			obj["apiVersion"], obj["kind"] = k.APIVersion, k.Kind
 			delete(obj, "status")
+			if _, _, uid := identity(obj); uid != "" {
+				listed[uid] = true
+			}
 			snap.Objects = append(snap.Objects, obj)
 		})
 		if err != nil {

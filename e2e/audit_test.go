@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -32,6 +33,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/paved-k8s/paved/audit"
@@ -281,6 +283,7 @@ func TestAudit(t *testing.T) {
 // verdicts must be the same, check by check and action by action.
 func (e *env) auditParity(t *testing.T, namespaces ...string) {
 	t.Helper()
+	ctrllog.SetLogger(logr.Discard()) // the cache's informers log through it
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	eng, err := engine.New(ctx)
