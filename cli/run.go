@@ -1,6 +1,7 @@
 // Package cli implements the paved command: check and fix manifest files
-// offline, with the same engine, related-object index and enforcement as
-// the admission webhook, and list the catalogue.
+// offline, and audit the objects on a cluster, with the same engine,
+// related-object index and enforcement as the admission webhook, and list
+// the catalogue.
 package cli
 
 import (
@@ -40,11 +41,14 @@ const usage = `paved checks and fixes Kubernetes manifests with paved's producti
 Usage:
   paved check [--config FILE] [-o text|json|sarif] [--oneline] PATH...   report violations
   paved fix [--config FILE] [--write] PATH...                 apply the defaults (prints a diff unless --write)
+  paved audit [--kubeconfig FILE] [-n NAMESPACE] [--config FILE] [-o text|json|sarif]
+                                                              report violations of the objects on a cluster
   paved checks [-o text|json|markdown]                        list the catalogue
   paved version                                               print the version
 
 PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin.
-Exit status: 0 nothing at action enforce, 1 something at action enforce, 2 unusable input.
+Exit status: 0 nothing at action enforce, 1 something at action enforce, 2 unusable input
+(or, for audit, a cluster that cannot be read).
 `
 
 // Run is the whole paved command, with its arguments (without the program
@@ -60,6 +64,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCheck(ctx, args[1:], stdin, stdout, stderr)
 	case "fix":
 		return runFix(ctx, args[1:], stdin, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "checks":
 		return runChecks(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
@@ -128,33 +134,42 @@ func (c *common) parse(ctx context.Context, args []string) ([]string, int) {
 		paths = append(paths, rest[0])
 		args = rest[1:]
 	}
-	var opts []engine.Option
-	if c.policiesDir != "" {
-		opts = append(opts, engine.WithPolicies(os.DirFS(c.policiesDir)))
-	}
-	e, err := engine.New(ctx, opts...)
+	e, err := loadEngine(ctx, c.configFile, c.policiesDir)
 	if err != nil {
 		fmt.Fprintf(c.errOut, "paved: %v\n", err)
 		return nil, exitInput
-	}
-	if c.configFile != "" {
-		cfg, err := config.LoadChecked(c.configFile, e.CheckIDs())
-		if err == nil {
-			err = e.SetConfig(cfg)
-			if err != nil {
-				err = fmt.Errorf("%s: %w", c.configFile, err)
-			}
-		}
-		if err != nil {
-			fmt.Fprintf(c.errOut, "paved: %v\n", err)
-			return nil, exitInput
-		}
 	}
 	c.engine = e
 	c.enforcer = enforce.New(e, nil)
 	c.dec = manifest.NewDecoder()
 	c.dec.IgnoreUnknownKinds = c.ignoreKinds
 	return paths, -1
+}
+
+// loadEngine compiles the policies (the built-in set, or those of
+// policiesDir) and applies the config file, if any.
+func loadEngine(ctx context.Context, configFile, policiesDir string) (*engine.Engine, error) {
+	var opts []engine.Option
+	if policiesDir != "" {
+		opts = append(opts, engine.WithPolicies(os.DirFS(policiesDir)))
+	}
+	e, err := engine.New(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if configFile != "" {
+		cfg, err := config.LoadChecked(configFile, e.CheckIDs())
+		if err == nil {
+			err = e.SetConfig(cfg)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", configFile, err)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -188,17 +203,24 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 	}
 	rep := report.Build(len(sources), objs, findings, skippedObjects(c.engine, objs), warnings, errs)
+	return writeReport("check", stdout, stderr, rep, *output, *oneline, c.engine.Checks())
+}
+
+// writeReport writes rep in the output format and returns the exit status
+// check and audit share: 2 when some input was unusable, 1 when something
+// is at action enforce, else 0.
+func writeReport(command string, stdout, stderr io.Writer, rep report.Report, output string, oneline bool, checks []engine.Check) int {
 	var err error
-	switch *output {
+	switch output {
 	case "json":
 		err = report.WriteJSON(stdout, rep)
 	case "sarif":
-		err = report.WriteSARIF(stdout, rep, c.engine.Checks(), versionString())
+		err = report.WriteSARIF(stdout, rep, checks, versionString())
 	default:
-		report.WriteText(stdout, stderr, rep, report.TextOptions{Oneline: *oneline})
+		report.WriteText(stdout, stderr, rep, report.TextOptions{Oneline: oneline})
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "paved check: write output: %v\n", err)
+		fmt.Fprintf(stderr, "paved %s: write output: %v\n", command, err)
 		return exitInput
 	}
 	switch {

@@ -225,3 +225,21 @@ func describeExemption(ex config.Exemption) string {
 	}
 	return or(ex.Namespace) + "/" + or(ex.Kind) + "/" + or(ex.Name)
 }
+
+// IgnoreLabel on a namespace switches paved off for it; only the principals
+// the config names may set or remove it (the webhook guards it).
+const IgnoreLabel = "paved.dev/ignore"
+
+// NamespaceExempt reports whether objects of namespace ns are never
+// evaluated: the add-on's own namespace (addonNS) and kube-system, so that
+// paved can never block its own recovery or the cluster's.
+func NamespaceExempt(ns, addonNS string) bool {
+	return ns == addonNS || ns == "kube-system"
+}
+
+// NamespaceIgnored reports whether a namespace with these labels carries
+// IgnoreLabel, which switches paved off for it.
+func NamespaceIgnored(labels map[string]string) bool {
+	_, ok := labels[IgnoreLabel]
+	return ok
+}

@@ -65,7 +65,8 @@ type Document struct {
 	Err     error
 }
 
-// Object is one Kubernetes object read from a file.
+// Object is one Kubernetes object read from a file (or, with Source and
+// Doc nil, from an API server: see package audit).
 type Object struct {
 	Source *Source
 	Doc    *Document

@@ -1,5 +1,6 @@
-// Package report writes what `paved check` found: text for people, JSON for
-// scripts, and SARIF 2.1.0 for code-scanning UIs.
+// Package report writes what `paved check` found in files, and what `paved
+// audit` found on a cluster: text for people, JSON for scripts, and SARIF
+// 2.1.0 for code-scanning UIs.
 package report
 
 import (
@@ -28,7 +29,9 @@ type Finding struct {
 	Column    int // its column, with Line
 }
 
-// Result is one row of `paved check -o json`.
+// Result is one row of `paved check -o json` (and of `paved audit -o
+// json`, where the object was read from an API server: it has no file,
+// document index, line or column, and those fields are left out).
 type Result struct {
 	File       string `json:"file"`
 	Index      int    `json:"index"`
@@ -50,13 +53,32 @@ type Result struct {
 	Item *int `json:"item,omitempty"`
 	// Fixable is true when paved fix sets the field.
 	Fixable bool `json:"fixable"`
+	// Denied is true when the validating webhook denies the object for
+	// this finding (its action is enforce).
+	Denied bool `json:"denied"`
 
 	objLine int // where the object starts, for the text output's header
 }
 
+// MarshalJSON leaves out the file, index, line and column of a result of
+// an object that was not read from a file.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	if r.File != "" {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		File   string `json:"file,omitempty"`
+		Index  *int   `json:"index,omitempty"`
+		Line   *int   `json:"line,omitempty"`
+		Column *int   `json:"column,omitempty"`
+	}{plain: plain(r)})
+}
+
 // ErrorRow is one unusable input in `paved check -o json`.
 type ErrorRow struct {
-	File    string `json:"file"`
+	File    string `json:"file,omitempty"` // absent for the errors of a live run
 	Index   int    `json:"index"`
 	Line    int    `json:"line,omitempty"` // where the document starts; absent for a whole file
 	Message string `json:"message"`
@@ -72,7 +94,8 @@ type Report struct {
 	Skipped []Skipped `json:"skipped,omitempty"`
 
 	objects, files int
-	off            int // violations at action off (disabled or exempted)
+	scope          string // what a live run read ("the cluster"); "" for files
+	off            int    // violations at action off (disabled or exempted)
 	perCheck       map[string]*checkCounts
 }
 
@@ -83,7 +106,10 @@ type Skipped struct {
 	// Custom is true for a custom resource (a kind of an API group that
 	// is not built in), which paved cannot read against a schema.
 	Custom bool `json:"custom"`
-	Count  int  `json:"count"`
+	// Reason says why objects of a live run were not evaluated, when it
+	// is not that no check applies (see package audit).
+	Reason string `json:"reason,omitempty"`
+	Count  int    `json:"count"`
 }
 
 // checkCounts are one check's findings per action.
@@ -130,17 +156,21 @@ func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*
 				continue
 			}
 			m := f.Obj
-			line, col := f.Line, f.Column
-			if line == 0 {
-				line, col = l.Pos(m, v.Path)
-			}
-			objLine, _ := l.Pos(m, "")
-			rows = append(rows, Result{
-				File: m.Source.Path, Index: m.Doc.Index, APIVersion: m.APIVersion, Kind: m.Kind,
+			r := Result{
+				APIVersion: m.APIVersion, Kind: m.Kind,
 				Namespace: m.Namespace, Name: m.Name, Check: v.Check, Action: string(v.Action),
 				Severity: string(v.Severity), Message: v.Message, Path: v.Path,
-				Line: line, Column: col, Fixable: v.Fixable, Item: item(m.Item), objLine: objLine,
-			})
+				Fixable: v.Fixable, Denied: v.Action == engine.ActionEnforce, Item: item(m.Item),
+			}
+			if m.Source != nil { // read from a file, not from an API server
+				r.File, r.Index = m.Source.Path, m.Doc.Index
+				r.Line, r.Column = f.Line, f.Column
+				if r.Line == 0 {
+					r.Line, r.Column = l.Pos(m, v.Path)
+				}
+				r.objLine, _ = l.Pos(m, "")
+			}
+			rows = append(rows, r)
 		}
 		sort.SliceStable(rows, func(i, j int) bool {
 			if rows[i].Line != rows[j].Line {
@@ -183,6 +213,29 @@ func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*
 	return rep
 }
 
+// BuildLive collects the findings of objects read from an API server, in
+// the order of objs; scope names what was read ("the cluster", "namespace
+// shop") in the text summary. skipped counts the objects that were not
+// evaluated, with their reasons; errs are the objects or lists that could
+// not be read or evaluated.
+func BuildLive(scope string, objs []*manifest.Object, findings [][]Finding, skipped []Skipped, warnings []string, errs []string) Report {
+	rep := Build(0, objs, findings, nil, warnings, nil)
+	rep.scope = scope
+	rep.Skipped = append(rep.Skipped, skipped...)
+	sort.SliceStable(rep.Skipped, func(i, j int) bool {
+		a, b := rep.Skipped[i], rep.Skipped[j]
+		if a.Reason != b.Reason {
+			return a.Reason < b.Reason
+		}
+		return a.Kind < b.Kind
+	})
+	rep.objects += skippedCount(skipped)
+	for _, e := range errs {
+		rep.Errors = append(rep.Errors, ErrorRow{Index: -1, Message: e})
+	}
+	return rep
+}
+
 // Count returns how many results have the action.
 func (r Report) Count(action engine.Action) int {
 	n := 0
@@ -219,7 +272,10 @@ type TextOptions struct {
 func WriteText(w, errW io.Writer, r Report, opts TextOptions) {
 	if opts.Oneline {
 		for _, x := range r.Results {
-			fmt.Fprintf(w, "%s:%d: %s %s [%s] %s\n", x.File, x.Line, ref(x, "/"), x.Check, x.Action, x.Message)
+			if x.File != "" {
+				fmt.Fprintf(w, "%s:%d: ", x.File, x.Line)
+			}
+			fmt.Fprintf(w, "%s %s [%s] %s\n", ref(x, "/"), x.Check, x.Action, x.Message)
 		}
 	} else {
 		writeGrouped(w, r)
@@ -236,17 +292,21 @@ func WriteText(w, errW io.Writer, r Report, opts TextOptions) {
 	if len(r.Skipped) > 0 {
 		writeSkipped(w, r.Skipped)
 	}
+	where, fixer := Plural(r.files, "file"), "paved fix"
+	if r.scope != "" {
+		where, fixer = r.scope, "the mutating webhook"
+	}
 	if n := skippedCount(r.Skipped); n > 0 {
-		fmt.Fprintf(w, "%s in %s (%d checked, %d skipped)", Plural(r.objects, "object"), Plural(r.files, "file"), r.objects-n, n)
+		fmt.Fprintf(w, "%s in %s (%d checked, %d skipped)", Plural(r.objects, "object"), where, r.objects-n, n)
 	} else {
-		fmt.Fprintf(w, "%s checked in %s", Plural(r.objects, "object"), Plural(r.files, "file"))
+		fmt.Fprintf(w, "%s checked in %s", Plural(r.objects, "object"), where)
 	}
 	fmt.Fprintf(w, ": %d enforce, %d warn, %d audit", r.Count(engine.ActionEnforce), r.Count(engine.ActionWarn), r.Count(engine.ActionAudit))
 	if r.off > 0 {
 		fmt.Fprintf(w, ", %d off", r.off)
 	}
 	if n := r.Fixable(); n > 0 {
-		fmt.Fprintf(w, " (%d fixable by paved fix)", n)
+		fmt.Fprintf(w, " (%d fixable by %s)", n, fixer)
 	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(w, "; %s", Plural(len(r.Errors), "error"))
@@ -278,10 +338,17 @@ func writeGrouped(w io.Writer, r Report) {
 		if x.Item != nil {
 			name += fmt.Sprintf(" (List item %d)", *x.Item)
 		}
-		fmt.Fprintf(w, "%s:%d: %s\n", x.File, x.objLine, name)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		for _, y := range r.Results[i:j] {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", position(y), y.Action, y.Check, y.Message)
+		if x.File == "" { // a live object: no file, no lines
+			fmt.Fprintf(w, "%s\n", name)
+			for _, y := range r.Results[i:j] {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", y.Action, y.Check, orObject(y.Path), y.Message)
+			}
+		} else {
+			fmt.Fprintf(w, "%s:%d: %s\n", x.File, x.objLine, name)
+			for _, y := range r.Results[i:j] {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", position(y), y.Action, y.Check, y.Message)
+			}
 		}
 		tw.Flush()
 		fmt.Fprintln(w)
@@ -290,7 +357,18 @@ func writeGrouped(w io.Writer, r Report) {
 }
 
 func sameObject(a, b Result) bool {
+	if a.File == "" {
+		return b.File == "" && a.APIVersion == b.APIVersion && a.Kind == b.Kind && a.Namespace == b.Namespace && a.Name == b.Name
+	}
 	return a.File == b.File && a.Index == b.Index && a.objLine == b.objLine
+}
+
+// orObject is a field path, or "(object)" for a finding about the whole object.
+func orObject(path string) string {
+	if path == "" {
+		return "(object)"
+	}
+	return path
 }
 
 func position(x Result) string {
@@ -325,8 +403,19 @@ func writeCheckTable(w io.Writer, r Report) {
 func writeSkipped(w io.Writer, skipped []Skipped) {
 	var builtin, custom []string
 	nb, nc := 0, 0
+	var reasons []string
+	byReason := map[string][]string{}
+	nr := map[string]int{}
 	for _, s := range skipped {
 		k := fmt.Sprintf("%s %d", s.Kind, s.Count)
+		if s.Reason != "" {
+			if byReason[s.Reason] == nil {
+				reasons = append(reasons, s.Reason)
+			}
+			byReason[s.Reason] = append(byReason[s.Reason], k)
+			nr[s.Reason] += s.Count
+			continue
+		}
 		if s.Custom {
 			custom = append(custom, fmt.Sprintf("%s %s %d", s.APIVersion, s.Kind, s.Count))
 			nc += s.Count
@@ -340,6 +429,9 @@ func writeSkipped(w io.Writer, skipped []Skipped) {
 	}
 	if nc > 0 {
 		fmt.Fprintf(w, "skipped, custom resources: %s (%s)\n", Plural(nc, "object"), strings.Join(custom, ", "))
+	}
+	for _, reason := range reasons {
+		fmt.Fprintf(w, "skipped, %s: %s (%s)\n", reason, Plural(nr[reason], "object"), strings.Join(byReason[reason], ", "))
 	}
 }
 
@@ -416,7 +508,7 @@ type sarifResult struct {
 }
 
 type sarifLocation struct {
-	PhysicalLocation sarifPhysical  `json:"physicalLocation"`
+	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
 	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
 }
 
@@ -488,18 +580,22 @@ func WriteSARIF(w io.Writer, r Report, checks []engine.Check, version string) er
 	})
 	results := []sarifResult{}
 	for _, x := range r.Results {
+		loc := sarifLocation{LogicalLocations: []sarifLogical{{FullyQualifiedName: strings.Trim(x.Kind+"/"+x.Namespace+"/"+x.Name+"/"+x.Path, "/"), Kind: "object"}}}
+		if x.File != "" { // a live object has only its logical location
+			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(x.File)}, Region: sarifRegion{StartLine: max(x.Line, 1), StartColumn: x.Column}}
+		}
 		results = append(results, sarifResult{
 			RuleID: x.Check, RuleIndex: index[x.Check], Level: sarifLevel(x.Action), Message: sarifText{x.Message},
-			Locations: []sarifLocation{{
-				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(x.File)}, Region: sarifRegion{StartLine: max(x.Line, 1), StartColumn: x.Column}},
-				LogicalLocations: []sarifLogical{{FullyQualifiedName: strings.Trim(x.Kind+"/"+x.Namespace+"/"+x.Name+"/"+x.Path, "/"), Kind: "object"}},
-			}},
+			Locations: []sarifLocation{loc},
 		})
 	}
 	notes := []sarifNotification{}
 	for _, e := range r.Errors {
-		notes = append(notes, sarifNotification{Level: "error", Message: sarifText{e.Message},
-			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(e.File)}, Region: sarifRegion{StartLine: max(e.Line, 1)}}}}})
+		n := sarifNotification{Level: "error", Message: sarifText{e.Message}}
+		if e.File != "" {
+			n.Locations = []sarifLocation{{PhysicalLocation: &sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(e.File)}, Region: sarifRegion{StartLine: max(e.Line, 1)}}}}
+		}
+		notes = append(notes, n)
 	}
 	return WriteJSON(w, sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",

@@ -58,3 +58,66 @@ skipped, custom resources: 1 object (example.com/v1 Widget 1)
 		t.Errorf("stderr: got %q; want nothing", errOut.String())
 	}
 }
+
+// TestWriteLive: objects read from an API server are named by kind,
+// namespace and name, with no file or line in any format, the skip reasons
+// are counted, and the summary names the scope.
+func TestWriteLive(t *testing.T) {
+	dep := &manifest.Object{Item: -1, APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	pdb := &manifest.Object{Item: -1, APIVersion: "policy/v1", Kind: "PodDisruptionBudget", Namespace: "shop", Name: "web"}
+	findings := [][]Finding{{
+		finding(dep, "liveness-probe-missing", engine.ActionEnforce, "spec.template.spec.containers[0]", true),
+		finding(dep, "pdb-missing", engine.ActionWarn, "", false),
+	}, {
+		finding(pdb, "pdb-blocks-eviction", engine.ActionAudit, "spec.minAvailable", false),
+	}}
+	skipped := []Skipped{{APIVersion: "v1", Kind: "Pod", Reason: "owned by an audited controller", Count: 3}, {APIVersion: "apps/v1", Kind: "ReplicaSet", Reason: "owned by an audited controller", Count: 1}}
+	rep := BuildLive("namespace shop", []*manifest.Object{dep, pdb}, findings, skipped, nil, nil)
+	var out, errOut bytes.Buffer
+	WriteText(&out, &errOut, rep, TextOptions{})
+	want := `Deployment shop/web
+  enforce  liveness-probe-missing  spec.template.spec.containers[0]  liveness-probe-missing message
+  warn     pdb-missing             (object)                          pdb-missing message
+
+PodDisruptionBudget shop/web
+  audit  pdb-blocks-eviction  spec.minAvailable  pdb-blocks-eviction message
+
+CHECK                   ENFORCE  WARN  AUDIT  OFF  FIXABLE
+liveness-probe-missing        1     0      0    0        1
+pdb-blocks-eviction           0     0      1    0        0
+pdb-missing                   0     1      0    0        0
+skipped, owned by an audited controller: 4 objects (Pod 3, ReplicaSet 1)
+6 objects in namespace shop (2 checked, 4 skipped): 1 enforce, 1 warn, 1 audit (1 fixable by the mutating webhook)
+`
+	if out.String() != want {
+		t.Errorf("text output: got\n%s\nwant\n%s", out.String(), want)
+	}
+	out.Reset()
+	WriteText(&out, &errOut, rep, TextOptions{Oneline: true})
+	if got := out.String(); !strings.HasPrefix(got, "Deployment/shop/web liveness-probe-missing [enforce] liveness-probe-missing message\n") {
+		t.Errorf("oneline output: got\n%s", got)
+	}
+
+	out.Reset()
+	if err := WriteJSON(&out, rep); err != nil {
+		t.Fatal(err)
+	}
+	js := out.String()
+	for _, absent := range []string{`"file"`, `"index"`, `"line"`, `"column"`} {
+		if strings.Contains(js, absent) {
+			t.Errorf("JSON: got %s in\n%s; want no file positions for live objects", absent, js)
+		}
+	}
+	for _, want := range []string{`"denied": true`, `"denied": false`, `"reason": "owned by an audited controller"`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("JSON: want %s in\n%s", want, js)
+		}
+	}
+	out.Reset()
+	if err := WriteSARIF(&out, rep, nil, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); strings.Contains(s, "physicalLocation") || !strings.Contains(s, `"fullyQualifiedName": "Deployment/shop/web/spec.template.spec.containers[0]"`) {
+		t.Errorf("SARIF: want logical locations only; got\n%s", s)
+	}
+}

@@ -42,7 +42,7 @@ type Related interface {
 
 // IgnoreLabel on a namespace switches paved off for it; only the principals
 // the config names may set or remove it.
-const IgnoreLabel = "paved.dev/ignore"
+const IgnoreLabel = enforce.IgnoreLabel
 
 // Which of the two admission webhooks a request came through.
 const (

@@ -3,6 +3,8 @@ package webhook
 import (
 	"context"
 
+	"github.com/paved-k8s/paved/enforce"
+
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
@@ -63,7 +65,7 @@ var requestSkips = []skipRule{
 		return ""
 	}},
 	{"exempt namespace", func(_ context.Context, h *Handler, r *request) string {
-		if r.class != classNamespace && (r.req.Namespace == h.namespace || r.req.Namespace == "kube-system") {
+		if r.class != classNamespace && enforce.NamespaceExempt(r.req.Namespace, h.namespace) {
 			return "namespace exempt"
 		}
 		return ""
@@ -88,7 +90,7 @@ var objectSkips = []skipRule{
 		return ""
 	}},
 	{"ignored namespace", func(_ context.Context, _ *Handler, r *request) string {
-		if _, ignored := r.nsLabels[IgnoreLabel]; ignored {
+		if enforce.NamespaceIgnored(r.nsLabels) {
 			return "namespace labelled " + IgnoreLabel
 		}
 		return ""
