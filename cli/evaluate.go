@@ -55,7 +55,9 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 					errs[i] = err
 					continue
 				}
-				decisions[i] = d
+				if mutate { // fix applies the patches; check needs only the findings
+					decisions[i] = d
+				}
 				verdict := enf.Apply(cfg, enforce.ObjectOf(in), d.Violations)
 				warnings[i] = verdict.Warnings
 				fs := schemaFindings(m)

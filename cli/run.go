@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -98,6 +99,7 @@ type common struct {
 	engine       *engine.Engine
 	enforcer     *enforce.Enforcer
 	dec          *manifest.Decoder
+	maxFile      *resource.Quantity
 	flags        *flag.FlagSet
 	errOut       io.Writer
 	commandUsage string
@@ -109,6 +111,15 @@ func newCommon(name, commandUsage string, stderr io.Writer) *common {
 	c.flags.StringVar(&c.configFile, "config", "", "paved.yaml with actions, params and exemptions (default: built-in defaults)")
 	c.flags.StringVar(&c.policiesDir, "policies", "", "load policies from this directory instead of the built-in set")
 	c.flags.StringVar(&c.namespace, "namespace", "default", "namespace of objects that name none")
+	c.maxFile = resource.NewQuantity(manifest.DefaultMaxFileBytes, resource.BinarySI)
+	c.flags.Func("max-file-size", "the largest input file read, as a quantity: 64Mi, 200M, 1Gi (default 64Mi); a document stays capped at the API server's 3 MiB", func(v string) error {
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Sign() <= 0 {
+			return fmt.Errorf("want a positive size such as 64Mi or 200M")
+		}
+		c.maxFile = &q
+		return nil
+	})
 	c.flags.BoolVar(&c.ignoreKinds, "ignore-unknown-kinds", false, "leave custom resources (kinds of API groups that are not built in) out of the run and its counts; a misspelled built-in kind stays an error")
 	c.flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", commandUsage)
@@ -143,6 +154,7 @@ func (c *common) parse(ctx context.Context, args []string) ([]string, int) {
 	c.enforcer = enforce.New(e, nil)
 	c.dec = manifest.NewDecoder()
 	c.dec.IgnoreUnknownKinds = c.ignoreKinds
+	c.dec.MaxFileBytes = c.maxFile.Value()
 	return paths, -1
 }
 
@@ -193,6 +205,11 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	sources, objs, errs := manifest.Load(paths, stdin, c.dec)
 	findings, _, warnings, evalErrs := evaluate(ctx, c.engine, c.enforcer, objs, c.namespace, false)
+	// The report needs only the objects' names and positions: let the
+	// decoded forms go before it is built.
+	for _, m := range objs {
+		m.Object, m.Eval = nil, nil
+	}
 	for i, err := range evalErrs {
 		if err != nil {
 			if i < len(objs) && len(evalErrs) == len(objs) {
@@ -213,7 +230,7 @@ func writeReport(command string, stdout, stderr io.Writer, rep report.Report, ou
 	var err error
 	switch output {
 	case "json":
-		err = report.WriteJSON(stdout, rep)
+		err = rep.WriteJSON(stdout)
 	case "sarif":
 		err = report.WriteSARIF(stdout, rep, checks, versionString())
 	default:

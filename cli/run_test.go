@@ -254,23 +254,24 @@ func TestBadInput(t *testing.T) {
 	tests := []struct {
 		name, file, content string
 		want                []string
+		flags               []string
 	}{
-		{"broken YAML", "broken.yaml", goodDeployment + "---\napiVersion: v1\nkind: Service\nmetadata: {name: x\n", []string{"broken.yaml: document 2 (line 35): broken YAML", "yaml: line 37: did not find expected"}},
-		{"tab indentation", "tabs.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n\tname: x\n", []string{"tabs.yaml: document 1 (line 1): broken YAML"}},
-		{"not an object", "list.yaml", "- a\n- b\n", []string{"list.yaml: document 1 (line 1): not a Kubernetes object: the document is a list"}},
-		{"scalar", "scalar.yaml", "hello\n", []string{"document 1 (line 1): not a Kubernetes object: the document is a string"}},
-		{"no kind", "nokind.yaml", "metadata: {name: x}\n", []string{"apiVersion and kind are missing"}},
-		{"misspelled built-in kind", "typo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: w}\n", []string{`typo.yaml: document 2 (line 5): unknown kind "Deploymnet" in apiVersion apps/v1: the apps group has no such kind; did you mean "Deployment"?`}},
-		{"unknown version", "v.yaml", "apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: a}\n", []string{`unknown kind "Deployment" in apiVersion apps/v9: Kubernetes serves Deployment as apps/v1`}},
-		{"List with a scalar item", "l.yaml", "apiVersion: v1\nkind: List\nitems: [1]\n", []string{"items[0]: not a Kubernetes object (got a number)"}},
-		{"10 MB file", "big.yaml", string(big), []string{"big.yaml: larger than 8 MiB"}},
-		{"4 MB document", "bigdoc.yaml", string(bigDoc), []string{"bigdoc.yaml: document 1 (line 1): document is larger than 3 MiB"}},
-		{"binary", "bin.yaml", "\x00\x01\x02\xff", []string{"bin.yaml: document 1 (line 1)"}},
+		{"broken YAML", "broken.yaml", goodDeployment + "---\napiVersion: v1\nkind: Service\nmetadata: {name: x\n", []string{"broken.yaml: document 2 (line 35): broken YAML", "yaml: line 37: did not find expected"}, nil},
+		{"tab indentation", "tabs.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n\tname: x\n", []string{"tabs.yaml: document 1 (line 1): broken YAML"}, nil},
+		{"not an object", "list.yaml", "- a\n- b\n", []string{"list.yaml: document 1 (line 1): not a Kubernetes object: the document is a list"}, nil},
+		{"scalar", "scalar.yaml", "hello\n", []string{"document 1 (line 1): not a Kubernetes object: the document is a string"}, nil},
+		{"no kind", "nokind.yaml", "metadata: {name: x}\n", []string{"apiVersion and kind are missing"}, nil},
+		{"misspelled built-in kind", "typo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: w}\n", []string{`typo.yaml: document 2 (line 5): unknown kind "Deploymnet" in apiVersion apps/v1: the apps group has no such kind; did you mean "Deployment"?`}, nil},
+		{"unknown version", "v.yaml", "apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: a}\n", []string{`unknown kind "Deployment" in apiVersion apps/v9: Kubernetes serves Deployment as apps/v1`}, nil},
+		{"List with a scalar item", "l.yaml", "apiVersion: v1\nkind: List\nitems: [1]\n", []string{"items[0]: not a Kubernetes object (got a number)"}, nil},
+		{"10 MB file over the cap", "big.yaml", string(big), []string{"big.yaml: larger than the 8 MiB limit on a file (raise it with --max-file-size"}, []string{"--max-file-size", "8Mi"}},
+		{"4 MB document", "bigdoc.yaml", string(bigDoc), []string{"bigdoc.yaml: document 1 (line 1): document is larger than 3 MiB"}, nil},
+		{"binary", "bin.yaml", "\x00\x01\x02\xff", []string{"bin.yaml: document 1 (line 1)"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := write(t, dir, tt.file, tt.content)
-			code, rep := checkJSON(t, "", p)
+			code, rep := checkJSON(t, "", append(tt.flags, p)...)
 			if code != exitInput {
 				t.Errorf("exit code: got %d; want %d", code, exitInput)
 			}

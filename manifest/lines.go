@@ -6,9 +6,12 @@ import (
 	"github.com/paved-k8s/paved/yamledit"
 )
 
-// Lines finds the positions of fields lazily, parsing each document once.
+// Lines finds the positions of fields lazily. It keeps the parse of the
+// last document it was asked about, so asking in document order parses
+// each document once and holds one parse at a time.
 type Lines struct {
-	nodes map[*Document]*yaml.Node
+	doc  *Document
+	node *yaml.Node
 }
 
 // Of returns the line in the file of the field at path (as violations name
@@ -23,14 +26,11 @@ func (l *Lines) Of(m *Object, path string) int {
 // entry, the item of a list. The empty path is the object itself (in a
 // List, its item). The column is 0 when the document does not parse.
 func (l *Lines) Pos(m *Object, path string) (line, column int) {
-	if l.nodes == nil {
-		l.nodes = map[*Document]*yaml.Node{}
+	if l.doc != m.Doc {
+		l.doc = m.Doc
+		l.node, _ = yamledit.ParseNode(m.Source.Data[m.Doc.Start:m.Doc.End])
 	}
-	n, ok := l.nodes[m.Doc]
-	if !ok {
-		n, _ = yamledit.ParseNode(m.Source.Data[m.Doc.Start:m.Doc.End])
-		l.nodes[m.Doc] = n
-	}
+	n := l.node
 	if n == nil {
 		return m.Doc.Line, 0
 	}

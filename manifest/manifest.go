@@ -32,11 +32,13 @@ import (
 )
 
 // Limits on input size: the API server refuses requests above 3 MiB, so a
-// larger document cannot be a Kubernetes object, and a manifest file above
-// maxFileBytes is almost certainly not a manifest file.
+// larger document cannot be a Kubernetes object. A file may hold many
+// documents (kubectl get -A -o yaml of a large cluster, helm template of an
+// umbrella chart); Decoder.MaxFileBytes caps it, DefaultMaxFileBytes unless
+// set.
 const (
-	maxFileBytes = 8 << 20
-	maxDocBytes  = 3 << 20
+	DefaultMaxFileBytes = 64 << 20
+	maxDocBytes         = 3 << 20
 )
 
 // Source is one input file (or stdin) split into documents.
@@ -120,6 +122,24 @@ type Decoder struct {
 	// in (custom resources) instead of keeping them as Custom objects. A
 	// kind a built-in group does not define is an error either way.
 	IgnoreUnknownKinds bool
+	// MaxFileBytes caps the size of one input file; 0 means
+	// DefaultMaxFileBytes.
+	MaxFileBytes int64
+}
+
+func (d *Decoder) maxFileBytes() int64 {
+	if d.MaxFileBytes > 0 {
+		return d.MaxFileBytes
+	}
+	return DefaultMaxFileBytes
+}
+
+// bytesText is n in MiB when it is a whole number of them, else in bytes.
+func bytesText(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d-byte", n)
 }
 
 // NewDecoder returns a Decoder for the built-in Kubernetes kinds.
@@ -194,8 +214,8 @@ func cleanPathError(err error) string {
 	return err.Error()
 }
 
-// ReadSource reads a file (or stdin for "-") within the size limit.
-func ReadSource(path string, stdin io.Reader) (*Source, *Error) {
+// ReadSource reads a file (or stdin for "-") of at most limit bytes.
+func ReadSource(path string, stdin io.Reader, limit int64) (*Source, *Error) {
 	var r io.Reader
 	if path == "-" {
 		r = stdin
@@ -207,12 +227,12 @@ func ReadSource(path string, stdin io.Reader) (*Source, *Error) {
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxFileBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, &Error{File: path, Index: -1, Msg: "read: " + err.Error()}
 	}
-	if len(data) > maxFileBytes {
-		return nil, &Error{File: path, Index: -1, Msg: fmt.Sprintf("larger than %d MiB: not a manifest file (split it, or check that the path is right)", maxFileBytes>>20)}
+	if int64(len(data)) > limit {
+		return nil, &Error{File: path, Index: -1, Msg: fmt.Sprintf("larger than the %s limit on a file (raise it with --max-file-size, split the file, or check that the path is right)", bytesText(limit))}
 	}
 	return &Source{Path: path, Data: data}, nil
 }
@@ -498,7 +518,7 @@ func Load(paths []string, stdin io.Reader, dec *Decoder) ([]*Source, []*Object, 
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				src, err := ReadSource(files[i], stdin)
+				src, err := ReadSource(files[i], stdin, dec.maxFileBytes())
 				if err != nil {
 					readErrs[i] = err
 					continue

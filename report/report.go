@@ -4,6 +4,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -137,11 +138,13 @@ func (c *checkCounts) add(a engine.Action, fixable bool) {
 // Build collects the findings of objs (read from files files), the warnings
 // and the input errors into a report, in file and document order; skipped
 // are the objects of objs that were not evaluated because no check applies
-// to them. Within an object, findings are in line order.
+// to them. Within an object, findings are in line order. Build consumes
+// findings: it clears each object's as it turns them into results.
 func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*manifest.Object, warnings []string, errs []*manifest.Error) Report {
 	rep := Report{Results: []Result{}, Errors: []ErrorRow{}, Warnings: warnings, objects: len(objs), files: files, perCheck: map[string]*checkCounts{}}
 	var l manifest.Lines
-	for _, fs := range findings {
+	for i, fs := range findings {
+		findings[i] = nil // the results replace them
 		var rows []Result
 		for _, f := range fs {
 			v := f.Violation
@@ -449,6 +452,48 @@ func Plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// WriteJSON writes the report as indented JSON, as WriteJSON(w, r) would,
+// one result at a time: a run over thousands of objects never holds its
+// whole output in memory.
+func (r Report) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("{\n  \"results\": ")
+	switch {
+	case r.Results == nil:
+		bw.WriteString("null")
+	case len(r.Results) == 0:
+		bw.WriteString("[]")
+	default:
+		bw.WriteString("[")
+		for i, res := range r.Results {
+			b, err := json.MarshalIndent(res, "    ", "  ")
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n    ")
+			bw.Write(b)
+		}
+		bw.WriteString("\n  ]")
+	}
+	rest := struct {
+		Errors   []ErrorRow `json:"errors"`
+		Warnings []string   `json:"warnings,omitempty"`
+		Skipped  []Skipped  `json:"skipped,omitempty"`
+	}{r.Errors, r.Warnings, r.Skipped}
+	b, err := json.MarshalIndent(rest, "", "  ")
+	if err != nil {
+		return err
+	}
+	// rest's fields, after its opening brace.
+	bw.WriteString(",")
+	bw.Write(b[1:])
+	bw.WriteString("\n")
+	return bw.Flush()
 }
 
 // WriteJSON writes v as indented JSON.

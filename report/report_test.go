@@ -121,3 +121,28 @@ skipped, owned by an audited controller: 4 objects (Pod 3, ReplicaSet 1)
 		t.Errorf("SARIF: want logical locations only; got\n%s", s)
 	}
 }
+
+// TestReportWriteJSON: the streaming writer's output is byte for byte what
+// encoding the whole report at once gives, with and without results,
+// errors, warnings and skips.
+func TestReportWriteJSON(t *testing.T) {
+	src := &manifest.Source{Path: "f.yaml", Data: []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: ns}\nspec:\n  containers:\n  - {name: c, image: \"x:1\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n")}
+	manifest.NewDecoder().Decode(src)
+	pod, cm := src.Docs[0].Objects[0], src.Docs[1].Objects[0]
+	full := Build(1, []*manifest.Object{pod, cm}, [][]Finding{{
+		finding(pod, "image-tag-mutable", engine.ActionWarn, "spec.containers[0].image", false),
+		finding(pod, "run-as-non-root", engine.ActionEnforce, "spec.containers[0].securityContext", true),
+	}, nil}, []*manifest.Object{cm}, []string{"exemption <x> expired"}, []*manifest.Error{{File: "g.yaml", Index: 0, Line: 3, Msg: "broken & <bad>"}})
+	for name, rep := range map[string]Report{"full": full, "empty": {}, "no results": {Results: []Result{}}} {
+		var want, got bytes.Buffer
+		if err := WriteJSON(&want, rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: got\n%s\nwant\n%s", name, got.String(), want.String())
+		}
+	}
+}
