@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"unique"
 
 	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
@@ -62,6 +63,11 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 				warnings[i] = verdict.Warnings
 				fs := schemaFindings(m)
 				for _, v := range verdict.Violations {
+					// Objects written alike get the same messages
+					// (a repository's Deployments share container
+					// names): keep one copy of each.
+					v.Message = unique.Make(v.Message).Value()
+					v.Path = unique.Make(v.Path).Value()
 					fs = append(fs, report.Finding{Obj: m, Violation: v})
 				}
 				findings[i] = fs

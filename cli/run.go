@@ -210,6 +210,9 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	for _, m := range objs {
 		m.Object, m.Eval = nil, nil
 	}
+	// Collect now: the heap's next goal is then set from what the report
+	// needs, not from the peak of the evaluation.
+	runtime.GC()
 	for i, err := range evalErrs {
 		if err != nil {
 			if i < len(objs) && len(evalErrs) == len(objs) {
