@@ -1,0 +1,171 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/paved-k8s/paved/audit"
+	"github.com/paved-k8s/paved/e2e/controlplane"
+	"github.com/paved-k8s/paved/enforce"
+	"github.com/paved-k8s/paved/engine"
+)
+
+// chromium finds the headless browser the page tests drive (Debian's
+// chromium package), or says why there is none.
+func chromium() (string, string) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, ""
+		}
+	}
+	return "", "no chromium on PATH (apt-get install chromium)"
+}
+
+// TestCompliancePage loads the compliance page in headless Chromium over
+// reports of the real cluster: a namespace whose HPA lets its budget block
+// evictions and whose Deployment has none of the defaults, and a compliant
+// namespace. It checks what a person sees (the rendered text, not the
+// HTML): the totals, each namespace's counts, the checks, and the failing
+// workloads with the fix for each; and it saves a screenshot.
+func TestCompliancePage(t *testing.T) {
+	e := setup(t)
+	browser, why := chromium()
+	if browser == "" {
+		t.Skip(why)
+	}
+	ctx := context.Background()
+	bad := e.namespace(t, "e2e-page", "")
+	good := e.namespace(t, "e2e-page-good", "")
+	e.applyExample(t, "examples/broken/hpa-below-pdb.yaml", bad) // Deployment, PDB and HPA "payments"
+	e.applyExample(t, "examples/good/orders.yaml", good)
+	if _, err := e.admin.AppsV1().Deployments(bad).Create(ctx, bareDeployment("web", 3), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	eng, err := engine.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := dynamic.NewForConfig(e.cp.RESTConfig(controlplane.AdminUser))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reports as the audit writes them, one per namespace, from the
+	// objects the API server holds.
+	reports := func(ctx context.Context) ([]reportsv1alpha1.Report, error) {
+		var out []reportsv1alpha1.Report
+		for _, ns := range []string{bad, good} {
+			snap, err := audit.List(ctx, client, audit.ListOptions{Namespace: ns})
+			if err != nil {
+				return nil, err
+			}
+			run, err := audit.Evaluate(ctx, eng, enforce.New(eng, nil), snap, audit.Options{AddonNamespace: addonNS})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *audit.NamespaceReport(ns, run.Results, eng.Checks(), audit.ReportOptions{}))
+		}
+		return out, nil
+	}
+	want, err := reports(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&audit.Page{Reports: reports, Checks: eng.Checks()})
+	defer srv.Close()
+
+	actx, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 1600))...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// The first action starts the browser, which lives as long as bctx:
+	// no timeout on it (the test's own deadline applies).
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#totals"))); err != nil {
+		t.Fatalf("load the page in %s: %v", browser, err)
+	}
+	title, err := chromedp.Run(bctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body"))) // innerText: what is rendered
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.ArtifactDir(), "compliance.png")
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", path, len(shot))
+	if len(shot) < 10_000 {
+		t.Errorf("the screenshot is %d bytes: the page did not render", len(shot))
+	}
+
+	if title != "paved compliance" {
+		t.Errorf("title: got %q", title)
+	}
+	var fail, warn int
+	for _, r := range want {
+		fail += r.Summary.Fail
+		warn += r.Summary.Warn
+	}
+	if fail == 0 {
+		t.Fatalf("the reports have no failing result; the page has nothing to show")
+	}
+	wantText := []string{
+		fmt.Sprintf("%d failing (denied on the next deploy), %d warnings", fail, warn),
+		"Namespaces", "Checks", "Objects to fix",
+		"Deployment " + bad + "/web", "denied on the next deploy",
+		"HorizontalPodAutoscaler " + bad + "/payments",
+		"pdb-exceeds-hpa-min", "readiness-probe-missing",
+		"the mutating webhook sets it on the next deploy",
+	}
+	// Every failing result's advice is shown next to its workload.
+	for _, r := range want {
+		for _, res := range r.Results {
+			wantText = append(wantText, res.Description)
+		}
+	}
+	for _, w := range wantText {
+		if !strings.Contains(text, w) {
+			t.Errorf("the page does not show %q", w)
+		}
+	}
+	// Each namespace's row shows its counts, the failing one first.
+	rows := strings.Split(text, "\n")
+	badRow, goodRow := -1, -1
+	for i, l := range rows {
+		f := strings.Fields(l)
+		if len(f) > 2 && f[0] == bad {
+			badRow = i
+			r := want[0]
+			if f[1] != fmt.Sprint(r.Summary.Fail) || f[2] != fmt.Sprint(r.Summary.Warn) {
+				t.Errorf("row of %s: got %q; want fail %d, warn %d", bad, l, r.Summary.Fail, r.Summary.Warn)
+			}
+		}
+		if len(f) > 2 && f[0] == good {
+			goodRow = i
+		}
+	}
+	if badRow < 0 || goodRow < 0 || badRow > goodRow {
+		t.Errorf("namespace rows: %s at %d, %s at %d; want both, the failing one first\n%s", bad, badRow, good, goodRow, text)
+	}
+	if strings.Contains(text, "Deployment "+good+"/orders") {
+		t.Errorf("the compliant Deployment is listed among the objects to fix")
+	}
+}
