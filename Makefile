@@ -15,7 +15,7 @@ export PAVED_HELM ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/helm/$(HELM_VE
 IMAGES_DIR := bin/images
 GO_PACKAGES = $$($(GO) list ./... | grep -v /e2e)
 
-.PHONY: all build test lint go-test opa-test e2e control-plane promtool helm images chart-lint demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook fault clean
+.PHONY: all build test lint go-test opa-test e2e control-plane promtool helm images chart-lint demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook bench-audit fault clean
 
 all: build
 
@@ -94,6 +94,10 @@ openapi-check:
 ## bench-orders: load POST /orders and GET /orders/{id} on loopback against the SQLite store
 bench-orders:
 	$(GO) run ./bench/orders $(BENCH_ARGS)
+
+## bench-audit: paved audit over 10,000 Deployments with PDBs and HPAs in 100 namespaces on a local kube-apiserver: wall, CPU, peak RSS, report bytes
+bench-audit: control-plane
+	$(GO) run ./bench/audit $(BENCH_ARGS)
 
 ## bench-webhook: paved-webhook vs an allow-all webhook over HTTPS on loopback at 100, 500 and 1,000 req/s: distinct, identical and rollout traffic (GOGC=400, as manifests/paved runs it)
 bench-webhook:

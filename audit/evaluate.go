@@ -3,13 +3,13 @@ package audit
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
-	"sync"
+	"unique"
 
 	"github.com/paved-k8s/paved/config"
 	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/internal/parallel"
 	"github.com/paved-k8s/paved/related"
 )
 
@@ -138,28 +138,9 @@ func Evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, snap
 
 	cfg := e.Config()
 	run.Results = make([]Result, len(todo))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				run.Results[i] = evaluateOne(ctx, e, enf, cfg, todo[i], snap, idx)
-			}
-		}()
-	}
-loop:
-	for i := range todo {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break loop
-		}
-	}
-	close(work)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if err := parallel.Each(ctx, len(todo), func(i int) {
+		run.Results[i] = evaluateOne(ctx, e, enf, cfg, todo[i], snap, idx)
+	}); err != nil {
 		return Run{}, fmt.Errorf("audit: %w", err)
 	}
 	return run, nil
@@ -183,6 +164,12 @@ func evaluateOne(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, c
 		return r
 	}
 	verdict := enf.Apply(cfg, enforce.ObjectOf(in), d.Violations)
+	for i := range verdict.Violations {
+		// A cluster's objects share container names and so messages:
+		// keep one copy of each.
+		v := &verdict.Violations[i]
+		v.Message, v.Path = unique.Make(v.Message).Value(), unique.Make(v.Path).Value()
+	}
 	r.Violations, r.Warnings = verdict.Violations, verdict.Warnings
 	return r
 }

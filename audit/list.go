@@ -76,8 +76,9 @@ type Snapshot struct {
 // List reads the namespaces and the objects of every kind of Kinds from the
 // API server, in pages of opts.PageSize. It drops each object's status: the
 // API server clears it on CREATE before admission, so the webhook never sees
-// one, and no check reads it. managedFields stay: replicas-set-with-hpa
-// reads them to tell whether an applier declared spec.replicas.
+// one, and no check reads it. managedFields are cut to what the checks read
+// of them (see trimManagedFields): replicas-set-with-hpa asks whether an
+// applier declared spec.replicas.
 //
 // Kinds lists every owner before what it owns (Deployments before
 // ReplicaSets, ReplicaSets, StatefulSets, DaemonSets and Jobs before Pods,
@@ -125,6 +126,7 @@ func List(ctx context.Context, client dynamic.Interface, opts ListOptions) (*Sna
 			// never do); the policies dispatch on it.
 			obj["apiVersion"], obj["kind"] = k.APIVersion, k.Kind
 			delete(obj, "status")
+			trimManagedFields(obj)
 			if _, _, uid := identity(obj); uid != "" {
 				listed[uid] = true
 			}
@@ -135,6 +137,44 @@ func List(ctx context.Context, client dynamic.Interface, opts ListOptions) (*Sna
 		}
 	}
 	return snap, nil
+}
+
+// trimManagedFields cuts each managedFields entry of obj to its manager,
+// operation and API version, and its field set to whether it owns
+// spec.replicas: all the checks read of them (whether an Apply owns
+// spec.replicas, and whether there are entries at all). The field sets
+// are most of a listed object's size; trimmed, a cluster's objects fit in
+// a fraction of the memory, with the same verdicts (a test holds them to
+// it).
+func trimManagedFields(obj map[string]any) {
+	md, _ := obj["metadata"].(map[string]any)
+	entries, ok := md["managedFields"].([]any)
+	if !ok {
+		return
+	}
+	out := make([]any, 0, len(entries))
+	for _, e := range entries {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		t := map[string]any{}
+		for _, k := range []string{"manager", "operation", "apiVersion", "fieldsType"} {
+			if v, ok := m[k]; ok {
+				t[k] = v
+			}
+		}
+		fields := map[string]any{}
+		fv, _ := m["fieldsV1"].(map[string]any)
+		if spec, ok := fv["f:spec"].(map[string]any); ok {
+			if r, ok := spec["f:replicas"]; ok {
+				fields["f:spec"] = map[string]any{"f:replicas": r}
+			}
+		}
+		t["fieldsV1"] = fields
+		out = append(out, t)
+	}
+	md["managedFields"] = out
 }
 
 // eachItem lists r with client-go's pager, pageSize objects per request,

@@ -3,12 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync"
 	"unique"
 
 	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/internal/parallel"
 	"github.com/paved-k8s/paved/manifest"
 	"github.com/paved-k8s/paved/related"
 	"github.com/paved-k8s/paved/report"
@@ -31,59 +30,41 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 	findings := make([][]report.Finding, len(objs))
 	decisions := make([]engine.Decision, len(objs))
 	errs := make([]error, len(objs))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				m := objs[i]
-				if !checked(e, m) {
-					findings[i] = schemaFindings(m)
-					continue
-				}
-				ns := m.NamespaceOr(defaultNS)
-				in := engine.Input{Operation: "CREATE", Source: engine.SourceFile, Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.For(m.Eval, ns)}
-				var d engine.Decision
-				var err error
-				if mutate {
-					d, err = e.Mutate(ctx, in)
-				} else {
-					d, err = e.Validate(ctx, in)
-				}
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				if mutate { // fix applies the patches; check needs only the findings
-					decisions[i] = d
-				}
-				verdict := enf.Apply(cfg, enforce.ObjectOf(in), d.Violations)
-				warnings[i] = verdict.Warnings
-				fs := schemaFindings(m)
-				for _, v := range verdict.Violations {
-					// Objects written alike get the same messages
-					// (a repository's Deployments share container
-					// names): keep one copy of each.
-					v.Message = unique.Make(v.Message).Value()
-					v.Path = unique.Make(v.Path).Value()
-					fs = append(fs, report.Finding{Obj: m, Violation: v})
-				}
-				findings[i] = fs
-			}
-		}()
-	}
-loop:
-	for i := range objs {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break loop
+	err := parallel.Each(ctx, len(objs), func(i int) {
+		m := objs[i]
+		if !checked(e, m) {
+			findings[i] = schemaFindings(m)
+			return
 		}
-	}
-	close(work)
-	wg.Wait()
+		ns := m.NamespaceOr(defaultNS)
+		in := engine.Input{Operation: "CREATE", Source: engine.SourceFile, Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.For(m.Eval, ns)}
+		var d engine.Decision
+		var err error
+		if mutate {
+			d, err = e.Mutate(ctx, in)
+		} else {
+			d, err = e.Validate(ctx, in)
+		}
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		if mutate { // fix applies the patches; check needs only the findings
+			decisions[i] = d
+		}
+		verdict := enf.Apply(cfg, enforce.ObjectOf(in), d.Violations)
+		warnings[i] = verdict.Warnings
+		fs := schemaFindings(m)
+		for _, v := range verdict.Violations {
+			// Objects written alike get the same messages
+			// (a repository's Deployments share container
+			// names): keep one copy of each.
+			v.Message = unique.Make(v.Message).Value()
+			v.Path = unique.Make(v.Path).Value()
+			fs = append(fs, report.Finding{Obj: m, Violation: v})
+		}
+		findings[i] = fs
+	})
 	var allWarnings []string
 	seen := map[string]bool{}
 	for _, ws := range warnings {
@@ -94,7 +75,7 @@ loop:
 			}
 		}
 	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return findings, decisions, allWarnings, []error{err}
 	}
 	return findings, decisions, allWarnings, errs

@@ -8,6 +8,7 @@ package manifest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,18 +18,18 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/paved-k8s/paved/internal/parallel"
 )
 
 // Limits on input size: the API server refuses requests above 3 MiB, so a
@@ -511,28 +512,15 @@ func Load(paths []string, stdin io.Reader, dec *Decoder) ([]*Source, []*Object, 
 	files, errs := Collect(paths)
 	sources := make([]*Source, len(files))
 	readErrs := make([]*Error, len(files))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				src, err := ReadSource(files[i], stdin, dec.maxFileBytes())
-				if err != nil {
-					readErrs[i] = err
-					continue
-				}
-				dec.Decode(src)
-				sources[i] = src
-			}
-		}()
-	}
-	for i := range files {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	_ = parallel.Each(context.Background(), len(files), func(i int) {
+		src, err := ReadSource(files[i], stdin, dec.maxFileBytes())
+		if err != nil {
+			readErrs[i] = err
+			return
+		}
+		dec.Decode(src)
+		sources[i] = src
+	})
 	var out []*Source
 	var objs []*Object
 	for i, src := range sources {
