@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
@@ -20,14 +19,7 @@ import (
 // file's other objects in the webhook's cache), check by check and action
 // by action.
 func TestAuditMatchesAdmission(t *testing.T) {
-	var files []string
-	for _, pattern := range []string{"../examples/*/*.yaml", "../engine/testdata/fixtures/*.yaml", "testdata/parity/*.yaml"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
+	files := parityFiles(t)
 	eng, err := engine.New(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -32,12 +32,10 @@ import (
 	"github.com/paved-k8s/paved/report"
 )
 
-// TestCheckMatchesAdmission holds paved's central promise: `paved check` on
-// a file and the validating webhook on each of its objects, with the
-// file's other objects in the webhook's cache, give the same verdicts,
-// check by check and action by action. Schema findings are left out: the
-// API server rejects such objects before any webhook sees them.
-func TestCheckMatchesAdmission(t *testing.T) {
+// parityFiles are the files the parity tests run on: the examples, the
+// engine's fixtures and the parity cases.
+func parityFiles(t *testing.T) []string {
+	t.Helper()
 	var files []string
 	for _, pattern := range []string{"../examples/*/*.yaml", "../engine/testdata/fixtures/*.yaml", "testdata/parity/*.yaml"} {
 		m, err := filepath.Glob(pattern)
@@ -49,6 +47,16 @@ func TestCheckMatchesAdmission(t *testing.T) {
 	if len(files) < 10 {
 		t.Fatalf("found %d files; want the examples, the fixtures and the parity cases", len(files))
 	}
+	return files
+}
+
+// TestCheckMatchesAdmission holds paved's central promise: `paved check` on
+// a file and the validating webhook on each of its objects, with the
+// file's other objects in the webhook's cache, give the same verdicts,
+// check by check and action by action. Schema findings are left out: the
+// API server rejects such objects before any webhook sees them.
+func TestCheckMatchesAdmission(t *testing.T) {
+	files := parityFiles(t)
 	eng, err := engine.New(context.Background())
 	if err != nil {
 		t.Fatal(err)
