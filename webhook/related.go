@@ -29,6 +29,9 @@ func CacheOptions(scheme *runtime.Scheme) cache.Options {
 	return cache.Options{
 		Scheme:                      scheme,
 		ReaderFailOnMissingInformer: true,
+		// Metadata-only informers (the audit's Pods, Jobs and CronJobs)
+		// keep the identity and owners.
+		DefaultTransform: transform(func(m *metav1.PartialObjectMetadata) { trimMeta(&m.ObjectMeta) }),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Namespace{}:                      {Transform: transform(trimNamespace)},
 			&policyv1.PodDisruptionBudget{}:          {Transform: transform(trimPDB)},
