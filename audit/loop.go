@@ -165,6 +165,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.mu.Lock()
 		l.queue, l.pass = nil, nil
 		l.mu.Unlock()
+		// The next leader exports the findings; stale ones here would count
+		// twice in sums over the replicas.
+		l.o.Metrics.violations.Reset()
 		l.o.Metrics.leader.Set(0)
 	}()
 
