@@ -53,10 +53,10 @@ type LoopOptions struct {
 	// every namespace the webhook evaluates). A namespace that stops
 	// matching loses its Report.
 	Namespaces labels.Selector
-	// Debounce is how long a namespace waits after its first change before
-	// it is evaluated, so that a burst of changes (an apply of many
-	// objects, a rollout's status updates) costs one evaluation and at most
-	// one write (default DefaultDebounce).
+	// Debounce is the least time between two evaluations of a namespace
+	// on change: a burst of changes (an apply of many objects, a rollout's
+	// status updates) is coalesced into one evaluation, and at most one
+	// write, per Debounce (default DefaultDebounce). See Changed.
 	Debounce time.Duration
 	// Resync is the interval of full passes over every namespace (default
 	// DefaultResync).
@@ -71,7 +71,7 @@ type LoopOptions struct {
 
 // Loop keeps one openreports.io Report per audited namespace equal to what
 // the audit finds there. Changes reported through Changed re-evaluate their
-// namespace after Debounce; a full pass re-evaluates every namespace when
+// namespace, at most once per Debounce; a full pass re-evaluates every namespace when
 // Run starts, every Resync and after ConfigChanged. Each evaluation lists
 // the namespace's objects from the API server (List) and judges them as
 // admission judges a CREATE (Evaluate), so the loop's verdict is that of
@@ -86,7 +86,8 @@ type Loop struct {
 	mu      sync.Mutex
 	queue   workqueue.TypedRateLimitingInterface[string] // nil unless running
 	pass    *pass
-	written map[string]string // namespace → resourceVersion of the last Report written
+	written map[string]string    // namespace → resourceVersion of the last Report written
+	started map[string]time.Time // namespace → when its last evaluation started
 	passNow chan struct{}
 }
 
@@ -120,21 +121,34 @@ func NewLoop(opts LoopOptions) (*Loop, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Metrics.resync.Set(opts.Resync.Seconds())
-	return &Loop{o: opts, log: opts.Logger, written: map[string]string{}, passNow: make(chan struct{}, 1)}, nil
+	return &Loop{o: opts, log: opts.Logger, written: map[string]string{}, started: map[string]time.Time{}, passNow: make(chan struct{}, 1)}, nil
 }
 
-// Changed says that something in namespace changed: it is evaluated after
-// Debounce, once however many changes arrive meanwhile. Without a running
-// loop it does nothing (the pass that starts a leadership term covers it).
+// Changed says that something in namespace changed. A namespace not
+// evaluated within the last Debounce is evaluated at once; otherwise at
+// the end of that window, once however many changes arrive meanwhile. So
+// a lone change reaches the Report in the time of one evaluation, and a
+// burst costs at most one evaluation (and one write) per Debounce. Without
+// a running loop it does nothing (the pass that starts a leadership term
+// covers it).
 func (l *Loop) Changed(namespace string) {
+	if namespace == "" {
+		return
+	}
 	l.mu.Lock()
 	q := l.queue
+	last, seen := l.started[namespace]
 	l.mu.Unlock()
-	if q != nil && namespace != "" {
+	if q == nil {
+		return
+	}
+	if wait := l.o.Debounce - time.Since(last); seen && wait > 0 {
 		// The delaying queue keeps the earliest time of an item already
 		// waiting, so a burst does not postpone its evaluation.
-		q.AddAfter(namespace, l.o.Debounce)
+		q.AddAfter(namespace, wait)
+		return
 	}
+	q.Add(namespace)
 }
 
 // ConfigChanged starts a full pass, so that no Report keeps a verdict of
@@ -158,7 +172,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	q := workqueue.NewTypedRateLimitingQueue[string](
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](200*time.Millisecond, time.Minute))
 	l.mu.Lock()
-	l.queue, l.pass, l.written = q, nil, map[string]string{}
+	l.queue, l.pass, l.written, l.started = q, nil, map[string]string{}, map[string]time.Time{}
 	l.mu.Unlock()
 	l.o.Metrics.leader.Set(1)
 	defer func() {
@@ -244,6 +258,9 @@ func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[
 		return false
 	}
 	defer q.Done(ns)
+	l.mu.Lock()
+	l.started[ns] = time.Now()
+	l.mu.Unlock()
 	err := l.sync(ctx, ns)
 	if err != nil && ctx.Err() == nil {
 		l.log.Warn("audit: namespace not evaluated; retrying", "namespace", ns, "error", err.Error())
@@ -345,6 +362,7 @@ func (l *Loop) forget(ns string) {
 	l.o.Metrics.forget(ns)
 	l.mu.Lock()
 	delete(l.written, ns)
+	delete(l.started, ns)
 	l.mu.Unlock()
 }
 

@@ -35,8 +35,8 @@ type AuditOptions struct {
 	Enabled bool
 	// Resync is the interval of full passes (default audit.DefaultResync).
 	Resync time.Duration
-	// Debounce is how long a namespace waits after a change before it is
-	// evaluated (default audit.DefaultDebounce).
+	// Debounce is the least time between two evaluations of a namespace on
+	// change (default audit.DefaultDebounce).
 	Debounce time.Duration
 	// NamespaceSelector limits the audit to the namespaces whose labels
 	// match it (a label selector; empty: all).

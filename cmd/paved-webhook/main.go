@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.Int64Var(&o.BodyBudget, "body-budget", webhook.DefaultBodyBudget, "request body bytes buffered across all requests in flight at most; past it large requests get 503 (the first 64 KiB of each body are not charged)")
 	fs.BoolVar(&o.Audit.Enabled, "audit", false, "keep an openreports.io Report per namespace of what the live objects would meet at admission (one replica at a time, by a Lease in --namespace)")
 	fs.DurationVar(&o.Audit.Resync, "audit-resync", audit.DefaultResync, "interval of full audit passes over every namespace")
-	fs.DurationVar(&o.Audit.Debounce, "audit-debounce", audit.DefaultDebounce, "how long a namespace waits after a change before it is re-evaluated, so that a burst of changes costs one evaluation")
+	fs.DurationVar(&o.Audit.Debounce, "audit-debounce", audit.DefaultDebounce, "least time between two evaluations of a namespace on change: changes within it of the last evaluation are coalesced into one")
 	fs.StringVar(&o.Audit.NamespaceSelector, "audit-namespace-selector", "", "audit only the namespaces whose labels match this label selector (empty: every namespace the webhook evaluates)")
 	fs.StringVar(&o.Audit.LeaseName, "audit-lease-name", "paved-audit", "the Lease in --namespace whose holder runs the audit")
 	fs.IntVar(&o.Audit.MaxResults, "audit-max-results", audit.DefaultMaxResults, "most results one namespace's Report holds (the summary counts them all)")
