@@ -36,8 +36,10 @@ const auditLoopLabel = "e2e.paved.dev/auditloop"
 // keeps to `paved audit -n` on the same namespace: the failing results and
 // the counts, a change reflected within 2 seconds, a namespace's Report
 // gone with it, a check switched off leaving every Report, a Report edited
-// by someone else while the loop writes put right, and the Lease handing
-// the loop to another replica.
+// by someone else while the loop writes put right, the API server going
+// away mid-pass (the Lease lost, the process still serving, the pass
+// finished once it is back), and the Lease handing the loop to another
+// replica.
 func TestAuditLoop(t *testing.T) {
 	e := setup(t)
 	e.needWebhook(t)
@@ -250,6 +252,73 @@ func TestAuditLoop(t *testing.T) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("the API server goes away mid-audit", func(t *testing.T) {
+		passBefore, _ := w.Metric("paved_audit_last_pass_timestamp_seconds", nil)
+		reloadsBefore, _ := w.Metric("paved_config_reloads_total", map[string]string{"result": "success"})
+		if err := e.cp.StopAPIServer(); err != nil {
+			t.Fatal(err)
+		}
+		down := time.Now()
+		up := false
+		t.Cleanup(func() {
+			if !up {
+				if err := e.cp.StartAPIServer(context.Background()); err != nil {
+					t.Errorf("restarting kube-apiserver: %v", err)
+				}
+			}
+		})
+		// A config change while the API server is away starts a pass that
+		// cannot list anything.
+		off := sharedConfig + "checks:\n  run-as-non-root: off\n"
+		if err := w.SetConfig([]byte(off)); err != nil {
+			t.Fatal(err)
+		}
+		waitfor.Condition(t, 10*time.Second, "the config reloaded", func() error {
+			if n, err := w.Metric("paved_config_reloads_total", map[string]string{"result": "success"}); err != nil || n <= reloadsBefore {
+				return fmt.Errorf("paved_config_reloads_total{result=success} %v (%v)", n, err)
+			}
+			return nil
+		})
+		// Past the renew deadline the Lease is lost and the loop stops, but
+		// the process goes on serving.
+		waitfor.Condition(t, 30*time.Second, "the loop stopped with the Lease lost", func() error {
+			if n, err := w.Metric("paved_audit_leader", nil); err != nil || n != 0 {
+				return fmt.Errorf("paved_audit_leader %v (%v)", n, err)
+			}
+			return nil
+		})
+		if !w.Running() {
+			t.Fatalf("paved-webhook exited when the audit lost its Lease:\n%s", w.Log(30))
+		}
+		if err := e.cp.StartAPIServer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		up = true
+		t.Logf("kube-apiserver away for %s", time.Since(down).Round(100*time.Millisecond))
+		cfg := filepath.Join(t.TempDir(), "paved.yaml")
+		if err := os.WriteFile(cfg, []byte(off), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, ns := range []string{mixed, good} {
+			e.waitReportMatchesAudit(t, reports, ns, []string{"--config", cfg}, time.Minute)
+		}
+		waitfor.Condition(t, time.Minute, "a complete pass after the outage", func() error {
+			if n, err := w.Metric("paved_audit_last_pass_timestamp_seconds", nil); err != nil || n <= passBefore {
+				return fmt.Errorf("paved_audit_last_pass_timestamp_seconds %v (was %v, %v)", n, passBefore, err)
+			}
+			if n, err := w.Metric("paved_audit_leader", nil); err != nil || n != 1 {
+				return fmt.Errorf("paved_audit_leader %v (%v)", n, err)
+			}
+			return nil
+		})
+		if err := w.SetConfig([]byte(sharedConfig)); err != nil {
+			t.Fatal(err)
+		}
+		for _, ns := range []string{mixed, good} {
+			e.waitReportMatchesAudit(t, reports, ns, nil, 30*time.Second)
+		}
 	})
 
 	t.Run("the lease hands the loop to another replica", func(t *testing.T) {
