@@ -257,10 +257,10 @@ func TestAuditLoop(t *testing.T) {
 	t.Run("the API server goes away mid-audit", func(t *testing.T) {
 		passBefore, _ := w.Metric("paved_audit_last_pass_timestamp_seconds", nil)
 		reloadsBefore, _ := w.Metric("paved_config_reloads_total", map[string]string{"result": "success"})
+		down := time.Now()
 		if err := e.cp.StopAPIServer(); err != nil {
 			t.Fatal(err)
 		}
-		down := time.Now()
 		up := false
 		t.Cleanup(func() {
 			if !up {
@@ -292,6 +292,7 @@ func TestAuditLoop(t *testing.T) {
 		if !w.Running() {
 			t.Fatalf("paved-webhook exited when the audit lost its Lease:\n%s", w.Log(30))
 		}
+		t.Logf("the Lease lost %s after the API server went away; paved-webhook still running", time.Since(down).Round(100*time.Millisecond))
 		if err := e.cp.StartAPIServer(ctx); err != nil {
 			t.Fatal(err)
 		}
