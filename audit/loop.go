@@ -61,7 +61,8 @@ type LoopOptions struct {
 	// Resync is the interval of full passes over every namespace (default
 	// DefaultResync).
 	Resync time.Duration
-	// Workers evaluate that many namespaces at a time (default 2).
+	// Workers evaluate that many namespaces at a time (default 1: each
+	// evaluation already uses every CPU, and admission comes first).
 	Workers int
 	// MaxResults bounds each Report (default DefaultMaxResults).
 	MaxResults int
@@ -115,7 +116,7 @@ func NewLoop(opts LoopOptions) (*Loop, error) {
 		opts.Resync = DefaultResync
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 2
+		opts.Workers = 1
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -174,6 +175,11 @@ func (l *Loop) Run(ctx context.Context) error {
 	l.mu.Lock()
 	l.queue, l.pass, l.written, l.started = q, nil, map[string]string{}, map[string]time.Time{}
 	l.mu.Unlock()
+	// The first pass covers a config change made while not leading.
+	select {
+	case <-l.passNow:
+	default:
+	}
 	l.o.Metrics.leader.Set(1)
 	defer func() {
 		l.mu.Lock()
