@@ -4,8 +4,11 @@
 # controller-gen from the Go module proxy. The chart's copy
 # (charts/paved/templates/crd-reports.yaml) is the same CRD with the labels
 # kustomize adds; the chart test holds the two together.
+#
+#   hack/crd/generate.sh [OUT]   # OUT defaults to manifests/paved/crd-reports.yaml
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+out=${1:-manifests/paved/crd-reports.yaml}
 CONTROLLER_TOOLS_VERSION=v0.23.0
 api=github.com/openreports/reports-api/apis/openreports.io/v1alpha1
 tmp=$(mktemp -d)
@@ -23,4 +26,4 @@ version=$(go list -m -f '{{.Version}}' github.com/openreports/reports-api)
 # cluster already has the CRD from another tool that writes OpenReports.
 HEADER
   sed '1{/^---$/d}' "$tmp/openreports.io_reports.yaml"
-} > manifests/paved/crd-reports.yaml
+} > "$out"
