@@ -249,7 +249,7 @@ func (l *Loop) startPass(ctx context.Context) error {
 	l.mu.Unlock()
 	l.log.Debug("audit: full pass", "namespaces", len(pending))
 	if len(pending) == 0 {
-		l.done("", nil)
+		l.done("", time.Now())
 	}
 	for ns := range pending {
 		q.Add(ns)
@@ -264,8 +264,9 @@ func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[
 		return false
 	}
 	defer q.Done(ns)
+	began := time.Now()
 	l.mu.Lock()
-	l.started[ns] = time.Now()
+	l.started[ns] = began
 	l.mu.Unlock()
 	err := l.sync(ctx, ns)
 	if err != nil && ctx.Err() == nil {
@@ -274,19 +275,21 @@ func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[
 	} else {
 		q.Forget(ns)
 	}
-	l.done(ns, err)
+	if err == nil {
+		l.done(ns, began)
+	}
 	return true
 }
 
-// done records that ns was evaluated (err == nil) for the pass in progress.
-func (l *Loop) done(ns string, err error) {
-	if err != nil {
-		return
-	}
+// done records that ns was evaluated by an evaluation that began at began:
+// it counts for the pass in progress if it began after the pass did (one
+// that began before may have used the config the pass is for replacing; ns
+// is queued again and counts then).
+func (l *Loop) done(ns string, began time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := l.pass
-	if p == nil {
+	if p == nil || began.Before(p.start) {
 		return
 	}
 	delete(p.pending, ns)
