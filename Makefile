@@ -15,7 +15,7 @@ export PAVED_HELM ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/helm/$(HELM_VE
 IMAGES_DIR := bin/images
 GO_PACKAGES = $$($(GO) list ./... | grep -v /e2e)
 
-.PHONY: all build test lint go-test opa-test e2e control-plane promtool helm images chart-lint demo demo-down fuzz bench openapi openapi-check bench-orders bench-sidecar bench-webhook bench-audit fault clean
+.PHONY: all build test lint go-test opa-test e2e control-plane promtool helm images chart-lint demo demo-down fuzz bench openapi openapi-check crd crd-check bench-orders bench-sidecar bench-webhook bench-audit fault clean
 
 all: build
 
@@ -78,6 +78,17 @@ demo-down:
 ## openapi: regenerate orders/openapi.json from the Go routes and types
 openapi:
 	$(GO) run ./orders/gen -o orders/openapi.json
+
+## crd: regenerate manifests/paved/crd-reports.yaml, the openreports.io Report CRD, with controller-gen from the module proxy
+crd:
+	hack/crd/generate.sh
+
+## crd-check: the committed Report CRD is what controller-gen generates from the pinned reports-api
+crd-check:
+	@tmp=$$(mktemp); trap 'rm -f "$$tmp"' EXIT; \
+	  hack/crd/generate.sh "$$tmp" && \
+	  if ! diff -u manifests/paved/crd-reports.yaml "$$tmp"; then echo "manifests/paved/crd-reports.yaml is out of date: run make crd and commit it"; exit 1; fi; \
+	  echo "crd-check: manifests/paved/crd-reports.yaml matches controller-gen"
 
 SPECTRAL := hack/openapi-lint/node_modules/.bin/spectral
 

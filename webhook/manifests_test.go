@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"github.com/paved-k8s/paved/audit"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,9 +43,10 @@ func TestShippedConfig(t *testing.T) {
 	}
 }
 
-// TestRBACCoversCache checks that the shipped ClusterRole lets the webhook
-// list and watch every kind its related-object cache holds: without that
-// the cache never syncs and /readyz stays 503.
+// TestRBACCoversCache checks that the shipped ClusterRoles let the webhook
+// list and watch every kind its related-object cache holds and the audit
+// watches: without that the cache never syncs and /readyz stays 503. The
+// audit also lists every kind it judges and keeps its Reports.
 func TestRBACCoversCache(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "manifests", "paved", "rbac.yaml"))
 	if err != nil {
@@ -69,16 +71,30 @@ func TestRBACCoversCache(t *testing.T) {
 			}
 		}
 	}
-	for _, obj := range cachedKinds() {
-		gvks, _, err := scheme.Scheme.ObjectKinds(obj)
-		if err != nil {
-			t.Fatal(err)
+	for _, obj := range auditTriggers() {
+		gvk := obj.GetObjectKind().GroupVersionKind()
+		if gvk.Empty() {
+			gvks, _, err := scheme.Scheme.ObjectKinds(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gvk = gvks[0]
 		}
-		plural, _ := meta.UnsafeGuessKindToResource(gvks[0])
+		plural, _ := meta.UnsafeGuessKindToResource(gvk)
 		for _, verb := range []string{"list", "watch"} {
 			if key := plural.Group + "/" + plural.Resource + " " + verb; !granted[key] {
-				t.Errorf("the ClusterRole does not grant %s, which the cache of %s needs", key, gvks[0].Kind)
+				t.Errorf("the ClusterRole does not grant %s, which the cache of %s needs", key, gvk.Kind)
 			}
+		}
+	}
+	for _, k := range audit.Kinds {
+		if key := k.Resource.Group + "/" + k.Resource.Resource + " list"; !granted[key] {
+			t.Errorf("the ClusterRoles do not grant %s, which the audit needs", key)
+		}
+	}
+	for _, verb := range []string{"get", "list", "watch", "create", "update", "delete"} {
+		if key := audit.ReportResource.Group + "/" + audit.ReportResource.Resource + " " + verb; !granted[key] {
+			t.Errorf("the ClusterRoles do not grant %s, which the audit's reports need", key)
 		}
 	}
 }

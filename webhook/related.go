@@ -29,6 +29,10 @@ func CacheOptions(scheme *runtime.Scheme) cache.Options {
 	return cache.Options{
 		Scheme:                      scheme,
 		ReaderFailOnMissingInformer: true,
+		// Metadata-only informers (the audit's Pods, Jobs and CronJobs)
+		// keep the identity and owners: all the audit asks of them is which
+		// namespace changed and whether an audited controller made them.
+		DefaultTransform: transform(trimIdentity),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Namespace{}:                      {Transform: transform(trimNamespace)},
 			&policyv1.PodDisruptionBudget{}:          {Transform: transform(trimPDB)},
@@ -72,6 +76,16 @@ func trimMeta(m *metav1.ObjectMeta) {
 		UID:             m.UID,
 		ResourceVersion: m.ResourceVersion,
 		Labels:          m.Labels,
+		OwnerReferences: m.OwnerReferences,
+	}
+}
+
+func trimIdentity(m *metav1.PartialObjectMetadata) {
+	m.ObjectMeta = metav1.ObjectMeta{
+		Name:            m.Name,
+		Namespace:       m.Namespace,
+		UID:             m.UID,
+		ResourceVersion: m.ResourceVersion,
 		OwnerReferences: m.OwnerReferences,
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
+	"github.com/paved-k8s/paved/audit"
 	"github.com/paved-k8s/paved/config"
 	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/inject"
@@ -78,6 +79,9 @@ type Options struct {
 	// with 503 and counted. The first freeBodyBytes of each body are not
 	// charged, so ordinary reviews are answered while large ones wait.
 	BodyBudget int64
+	// Audit runs the in-cluster audit loop (leader-elected) next to
+	// admission.
+	Audit AuditOptions
 
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
@@ -181,14 +185,22 @@ func Run(ctx context.Context, o Options) error {
 	g, gctx := errgroup.WithContext(runCtx)
 
 	var related Related
+	var auditLoop *audit.Loop
 	if restCfg != nil {
 		mgr, rel, err := startCluster(gctx, g, o, restCfg, log)
 		if err != nil {
 			return err
 		}
-		_ = mgr
 		related, ready.related = rel, rel
+		if o.Audit.Enabled {
+			if auditLoop, err = startAudit(gctx, g, o, restCfg, mgr.GetCache(), eng, log); err != nil {
+				return err
+			}
+		}
 	} else {
+		if o.Audit.Enabled {
+			return errors.New("--audit needs cluster access; it cannot run standalone")
+		}
 		log.Info("standalone: no cluster access, no related-object cache, no certificate rotation")
 	}
 
@@ -220,7 +232,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if o.ConfigPath != "" {
-		r := &reloader{path: o.ConfigPath, target: eng, metrics: metrics, log: log, interval: o.ConfigPollInterval, changed: h.ConfigChanged}
+		changed := h.ConfigChanged
+		if auditLoop != nil {
+			changed = func() {
+				h.ConfigChanged()
+				auditLoop.ConfigChanged()
+			}
+		}
+		r := &reloader{path: o.ConfigPath, target: eng, metrics: metrics, log: log, interval: o.ConfigPollInterval, changed: changed}
 		g.Go(func() error { r.run(gctx, cfgData); return nil })
 	}
 

@@ -1,6 +1,7 @@
-// Command paved-webhook is paved's admission webhook server.
+// Command paved-webhook is paved's admission webhook server, and with
+// --audit the in-cluster audit that keeps a Report per namespace.
 //
-//	paved-webhook --addr :9443 --metrics-addr :9090 --config paved.yaml [--cert-dir DIR] [--kubeconfig FILE]
+//	paved-webhook --addr :9443 --metrics-addr :9090 --config paved.yaml [--cert-dir DIR] [--kubeconfig FILE] [--audit]
 //
 // Every flag can also be set by an environment variable: PAVED_ and the flag
 // name in upper case with - as _, e.g. PAVED_CERT_DIR. A flag given on the
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/paved-k8s/paved/audit"
 	"github.com/paved-k8s/paved/internal/envflag"
 	"github.com/paved-k8s/paved/webhook"
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +62,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", 10*time.Second, "how often paved.yaml is also polled for changes")
 	fs.DurationVar(&o.ReadTimeout, "read-timeout", 10*time.Second, "bound on reading one whole request, headers and body; a client that sends slower is cut off")
 	fs.Int64Var(&o.BodyBudget, "body-budget", webhook.DefaultBodyBudget, "request body bytes buffered across all requests in flight at most; past it large requests get 503 (the first 64 KiB of each body are not charged)")
+	fs.BoolVar(&o.Audit.Enabled, "audit", false, "keep an openreports.io Report per namespace of what the live objects would meet at admission (one replica at a time, by a Lease in --namespace)")
+	fs.DurationVar(&o.Audit.Resync, "audit-resync", audit.DefaultResync, "interval of full audit passes over every namespace")
+	fs.DurationVar(&o.Audit.Debounce, "audit-debounce", audit.DefaultDebounce, "least time between two evaluations of a namespace on change: changes within it of the last evaluation are coalesced into one")
+	fs.StringVar(&o.Audit.NamespaceSelector, "audit-namespace-selector", "", "audit only the namespaces whose labels match this label selector (empty: every namespace the webhook evaluates)")
+	fs.StringVar(&o.Audit.LeaseName, "audit-lease-name", "paved-audit", "the Lease in --namespace whose holder runs the audit")
+	fs.IntVar(&o.Audit.MaxResults, "audit-max-results", audit.DefaultMaxResults, "most results one namespace's Report holds (the summary counts them all)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := parse(fs, args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

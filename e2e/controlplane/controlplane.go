@@ -384,9 +384,56 @@ func (cp *ControlPlane) run(name string, args ...string) error {
 	return nil
 }
 
-// wait polls url until it answers 200, the process exits, or a minute passes.
+// StopAPIServer stops kube-apiserver (etcd and the controllers keep
+// running), as a crash or an upgrade of the API server does to its clients.
+// StartAPIServer starts it again.
+func (cp *ControlPlane) StopAPIServer() error {
+	p := cp.proc("kube-apiserver")
+	if p == nil {
+		return fmt.Errorf("no kube-apiserver running")
+	}
+	p.stop()
+	return nil
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, with the
+// same flags, port, certificates and etcd, and waits until it is ready.
+func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
+	for i, p := range cp.procs {
+		if p.name != "kube-apiserver" {
+			continue
+		}
+		select {
+		case <-p.done:
+		default:
+			return fmt.Errorf("kube-apiserver still running")
+		}
+		np, err := startProcess(p.name, p.cmd.Path, p.cmd.Args[1:], p.logPath, nil)
+		if err != nil {
+			return err
+		}
+		cp.procs[i] = np
+		return cp.waitProc(ctx, np, p.name, cp.Host+"/readyz", cp.tokens[AdminUser])
+	}
+	return fmt.Errorf("no kube-apiserver to start")
+}
+
+func (cp *ControlPlane) proc(name string) *process {
+	for _, p := range cp.procs {
+		if p.name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// wait polls url until it answers 200, the process last started exits, or
+// a minute passes.
 func (cp *ControlPlane) wait(ctx context.Context, name, url, token string) error {
-	p := cp.procs[len(cp.procs)-1]
+	return cp.waitProc(ctx, cp.procs[len(cp.procs)-1], name, url, token)
+}
+
+func (cp *ControlPlane) waitProc(ctx context.Context, p *process, name, url, token string) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	if strings.HasPrefix(url, "https:") {
 		pool := x509.NewCertPool()

@@ -39,6 +39,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"github.com/paved-k8s/paved/audit"
+	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/inject"
 	"github.com/paved-k8s/paved/internal/waitfor"
@@ -112,7 +114,8 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		uids[d.UID] = true
 		ids := map[int]bool{}
 		for _, p := range d.Panels {
-			if ids[p.ID] || p.Title == "" || p.GridPos.W <= 0 || p.GridPos.X+p.GridPos.W > 24 || len(p.Targets) == 0 {
+			// A row only groups the panels below it; every other panel queries.
+			if ids[p.ID] || p.Title == "" || p.GridPos.W <= 0 || p.GridPos.X+p.GridPos.W > 24 || (len(p.Targets) == 0) != (p.Type == "row") {
 				t.Errorf("%s: panel %d %q: want a unique id, a title, a place within the 24-column grid and a query", name, p.ID, p.Title)
 			}
 			ids[p.ID] = true
@@ -161,6 +164,7 @@ func TestAlertRulesWithPromtool(t *testing.T) {
 func TestQueriesUseExportedMetrics(t *testing.T) {
 	inv := inventory{}
 	inv.add(t, webhookMetrics(t))
+	inv.add(t, auditMetrics(t))
 	inv.add(t, sidecarMetrics(t))
 	inv.series("up") // only target labels
 
@@ -410,6 +414,38 @@ func webhookMetrics(t *testing.T) []*dto.MetricFamily {
 	return families
 }
 
+// auditMetrics judges a Deployment as the in-cluster audit does and gathers
+// the audit's metrics after recording its namespace.
+func auditMetrics(t *testing.T) []*dto.MetricFamily {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := engine.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"shop","uid":"u1"},
+	  "spec":{"replicas":3,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},
+	  "spec":{"containers":[{"name":"app","image":"example/web:latest"}]}}}}`), &obj); err != nil {
+		t.Fatal(err)
+	}
+	run, err := audit.Evaluate(ctx, eng, enforce.New(eng, nil), &audit.Snapshot{Namespaces: map[string]map[string]string{"shop": {}}, Objects: []map[string]any{obj}}, audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	m, err := audit.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.RecordNamespace("shop", run.Results)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return families
+}
+
 // admit posts an AdmissionReview of a CREATE of obj (none when nil).
 func admit(t *testing.T, url string, obj []byte) *admissionv1.AdmissionResponse {
 	t.Helper()
@@ -506,6 +542,7 @@ type dashboard struct {
 	Panels []struct {
 		ID      int    `json:"id"`
 		Title   string `json:"title"`
+		Type    string `json:"type"`
 		GridPos struct {
 			X int `json:"x"`
 			W int `json:"w"`

@@ -1,0 +1,420 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/paved-k8s/paved/enforce"
+	"github.com/paved-k8s/paved/engine"
+)
+
+// Defaults of LoopOptions.
+const (
+	DefaultDebounce = time.Second
+	DefaultResync   = 10 * time.Minute
+)
+
+// ReportResource is the resource of openreports.io Reports.
+var ReportResource = schema.GroupVersionResource{Group: reportsv1alpha1.GroupName, Version: "v1alpha1", Resource: "reports"}
+
+// LoopOptions configure a Loop.
+type LoopOptions struct {
+	Engine   *engine.Engine
+	Enforcer *enforce.Enforcer
+	// Dynamic lists each namespace's objects (List) and watches paved's
+	// Reports, so that a Report changed or deleted by someone else is
+	// written again.
+	Dynamic dynamic.Interface
+	// Client reads Namespaces and reads and writes Reports; its scheme
+	// must know core/v1 and openreports.io/v1alpha1.
+	Client  client.Client
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// AddonNamespace is the webhook's own namespace (default paved-system).
+	AddonNamespace string
+	// Namespaces selects the namespaces audited by their labels (nil:
+	// every namespace the webhook evaluates). A namespace that stops
+	// matching loses its Report.
+	Namespaces labels.Selector
+	// Debounce is the least time between two evaluations of a namespace
+	// on change: a burst of changes (an apply of many objects, a rollout's
+	// status updates) is coalesced into one evaluation, and at most one
+	// write, per Debounce (default DefaultDebounce). See Changed.
+	Debounce time.Duration
+	// Resync is the interval of full passes over every namespace (default
+	// DefaultResync).
+	Resync time.Duration
+	// Workers evaluate that many namespaces at a time (default 1: each
+	// evaluation already uses every CPU, and admission comes first).
+	Workers int
+	// MaxResults bounds each Report (default DefaultMaxResults).
+	MaxResults int
+	// PageSize is the limit of each list request (default DefaultPageSize).
+	PageSize int64
+}
+
+// Loop keeps one openreports.io Report per audited namespace equal to what
+// the audit finds there. Changes reported through Changed re-evaluate their
+// namespace, at most once per Debounce; a full pass re-evaluates every namespace when
+// Run starts, every Resync and after ConfigChanged. Each evaluation lists
+// the namespace's objects from the API server (List) and judges them as
+// admission judges a CREATE (Evaluate), so the loop's verdict is that of
+// `paved audit -n NAMESPACE`; the Report is written only when its content
+// changed. Run only while leading: one replica keeps the reports.
+type Loop struct {
+	o   LoopOptions
+	log *slog.Logger
+
+	running sync.Mutex // one Run at a time, across leadership terms
+
+	mu      sync.Mutex
+	queue   workqueue.TypedRateLimitingInterface[string] // nil unless running
+	pass    *pass
+	written map[string]string    // namespace → resourceVersion of the last Report written
+	started map[string]time.Time // namespace → when its last evaluation started
+	passNow chan struct{}
+}
+
+// pass is a full pass in progress: the namespaces it still waits for.
+type pass struct {
+	start   time.Time
+	pending map[string]bool
+}
+
+// NewLoop checks opts and returns a Loop that is not running yet.
+func NewLoop(opts LoopOptions) (*Loop, error) {
+	if opts.Engine == nil || opts.Enforcer == nil || opts.Dynamic == nil || opts.Client == nil || opts.Metrics == nil {
+		return nil, errors.New("audit: LoopOptions need Engine, Enforcer, Dynamic, Client and Metrics")
+	}
+	if opts.AddonNamespace == "" {
+		opts.AddonNamespace = "paved-system"
+	}
+	if opts.Namespaces == nil {
+		opts.Namespaces = labels.Everything()
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = DefaultResync
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 1
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.Metrics.resync.Set(opts.Resync.Seconds())
+	return &Loop{o: opts, log: opts.Logger, written: map[string]string{}, started: map[string]time.Time{}, passNow: make(chan struct{}, 1)}, nil
+}
+
+// Changed says that something in namespace changed. A namespace not
+// evaluated within the last Debounce is evaluated at once; otherwise at
+// the end of that window, once however many changes arrive meanwhile. So
+// a lone change reaches the Report in the time of one evaluation, and a
+// burst costs at most one evaluation (and one write) per Debounce. Without
+// a running loop it does nothing (the pass that starts a leadership term
+// covers it).
+func (l *Loop) Changed(namespace string) {
+	if namespace == "" {
+		return
+	}
+	l.mu.Lock()
+	q := l.queue
+	last, seen := l.started[namespace]
+	l.mu.Unlock()
+	if q == nil {
+		return
+	}
+	if wait := l.o.Debounce - time.Since(last); seen && wait > 0 {
+		// The delaying queue keeps the earliest time of an item already
+		// waiting, so a burst does not postpone its evaluation.
+		q.AddAfter(namespace, wait)
+		return
+	}
+	q.Add(namespace)
+}
+
+// ConfigChanged starts a full pass, so that no Report keeps a verdict of
+// the previous config (a check switched off leaves every Report).
+func (l *Loop) ConfigChanged() {
+	select {
+	case l.passNow <- struct{}{}:
+	default:
+	}
+}
+
+// Run keeps the reports until ctx ends: a full pass at once, then the
+// namespaces that change, and a full pass every Resync or after
+// ConfigChanged. It returns when ctx ends and the workers stopped.
+func (l *Loop) Run(ctx context.Context) error {
+	l.running.Lock()
+	defer l.running.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	q := workqueue.NewTypedRateLimitingQueue[string](
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](200*time.Millisecond, time.Minute))
+	l.mu.Lock()
+	l.queue, l.pass, l.written, l.started = q, nil, map[string]string{}, map[string]time.Time{}
+	l.mu.Unlock()
+	// The first pass covers a config change made while not leading.
+	select {
+	case <-l.passNow:
+	default:
+	}
+	l.o.Metrics.leader.Set(1)
+	defer func() {
+		l.mu.Lock()
+		l.queue, l.pass = nil, nil
+		l.mu.Unlock()
+		// The next leader exports the findings; stale ones here would count
+		// twice in sums over the replicas.
+		l.o.Metrics.violations.Reset()
+		l.o.Metrics.leader.Set(0)
+	}()
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		l.watchReports(ctx)
+	}()
+	for range l.o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l.next(ctx, q) {
+			}
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		q.ShutDown()
+	}()
+
+	resync := time.NewTicker(l.o.Resync)
+	defer resync.Stop()
+	retry := time.NewTimer(0) // the first pass
+	for {
+		select {
+		case <-ctx.Done():
+			retry.Stop()
+			wg.Wait()
+			return nil
+		case <-resync.C:
+		case <-l.passNow:
+		case <-retry.C:
+		}
+		if err := l.startPass(ctx); err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			l.log.Error("audit: cannot start a full pass; retrying", "error", err.Error())
+			retry.Reset(5 * time.Second)
+		}
+	}
+}
+
+// startPass lists every namespace and queues each for evaluation; the pass
+// is complete once each was evaluated without error.
+func (l *Loop) startPass(ctx context.Context) error {
+	pending := map[string]bool{}
+	err := eachItem(ctx, l.o.Dynamic.Resource(namespaces), l.pageSize(), func(obj map[string]any) {
+		pending[(&unstructured.Unstructured{Object: obj}).GetName()] = true
+	})
+	if err != nil {
+		return fmt.Errorf("listing namespaces: %w", err)
+	}
+	l.mu.Lock()
+	q := l.queue
+	l.pass = &pass{start: time.Now(), pending: pending}
+	l.mu.Unlock()
+	l.log.Debug("audit: full pass", "namespaces", len(pending))
+	if len(pending) == 0 {
+		l.done("", time.Now())
+	}
+	for ns := range pending {
+		q.Add(ns)
+	}
+	return nil
+}
+
+// next evaluates one namespace from the queue; false once it shut down.
+func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string]) bool {
+	ns, shutdown := q.Get()
+	if shutdown {
+		return false
+	}
+	defer q.Done(ns)
+	began := time.Now()
+	l.mu.Lock()
+	l.started[ns] = began
+	l.mu.Unlock()
+	err := l.sync(ctx, ns)
+	if err != nil && ctx.Err() == nil {
+		l.log.Warn("audit: namespace not evaluated; retrying", "namespace", ns, "error", err.Error())
+		q.AddRateLimited(ns)
+	} else {
+		q.Forget(ns)
+	}
+	if err == nil {
+		l.done(ns, began)
+	}
+	return true
+}
+
+// done records that ns was evaluated by an evaluation that began at began:
+// it counts for the pass in progress if it began after the pass did (one
+// that began before may have used the config the pass is for replacing; ns
+// is queued again and counts then).
+func (l *Loop) done(ns string, began time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.pass
+	if p == nil || began.Before(p.start) {
+		return
+	}
+	delete(p.pending, ns)
+	if len(p.pending) == 0 {
+		end := time.Now()
+		l.o.Metrics.passCompleted(p.start, end)
+		l.pass = nil
+		l.log.Info("audit: full pass complete", "duration", end.Sub(p.start).String())
+	}
+}
+
+// sync evaluates one namespace and writes its Report.
+func (l *Loop) sync(ctx context.Context, ns string) error {
+	var nsObj corev1.Namespace
+	err := l.o.Client.Get(ctx, client.ObjectKey{Name: ns}, &nsObj)
+	if apierrors.IsNotFound(err) || (err == nil && nsObj.DeletionTimestamp != nil) {
+		// The namespace controller deletes the Report with the namespace.
+		l.forget(ns)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading namespace: %w", err)
+	}
+	if !l.audited(&nsObj) {
+		l.forget(ns)
+		deleted, err := deleteReport(ctx, l.o.Client, ns)
+		if err != nil {
+			l.o.Metrics.wrote(WriteError)
+			return err
+		}
+		if deleted {
+			l.o.Metrics.wrote(WriteDeleted)
+			l.log.Info("audit: report deleted; the namespace is not audited", "namespace", ns)
+		}
+		return nil
+	}
+	snap, err := List(ctx, l.o.Dynamic, ListOptions{Namespace: ns, PageSize: l.pageSize()})
+	if err != nil {
+		return err
+	}
+	run, err := Evaluate(ctx, l.o.Engine, l.o.Enforcer, snap, Options{AddonNamespace: l.o.AddonNamespace})
+	if err != nil {
+		return err
+	}
+	want := NamespaceReport(ns, run.Results, l.o.Engine.Checks(), ReportOptions{MaxResults: l.o.MaxResults})
+	outcome, rv, conflicts, err := writeReport(ctx, l.o.Client, want)
+	for range conflicts {
+		l.o.Metrics.wrote(WriteConflict)
+	}
+	if errors.Is(err, errNamespaceGone) {
+		l.forget(ns)
+		return nil
+	}
+	if err != nil {
+		l.o.Metrics.wrote(WriteError)
+		return err
+	}
+	l.o.Metrics.wrote(outcome)
+	l.o.Metrics.RecordNamespace(ns, run.Results)
+	l.mu.Lock()
+	l.written[ns] = rv
+	l.mu.Unlock()
+	if outcome != WriteUnchanged {
+		l.log.Debug("audit: report written", "namespace", ns, "outcome", outcome,
+			"fail", want.Summary.Fail, "warn", want.Summary.Warn, "results", len(want.Results), "conflicts", conflicts)
+	}
+	return nil
+}
+
+// audited reports whether the loop keeps a Report for the namespace: one
+// the webhook evaluates (neither exempt nor ignored) that Namespaces selects.
+func (l *Loop) audited(ns *corev1.Namespace) bool {
+	return !enforce.NamespaceExempt(ns.Name, l.o.AddonNamespace) &&
+		!enforce.NamespaceIgnored(ns.Labels) &&
+		l.o.Namespaces.Matches(labels.Set(ns.Labels))
+}
+
+func (l *Loop) forget(ns string) {
+	l.o.Metrics.forget(ns)
+	l.mu.Lock()
+	delete(l.written, ns)
+	delete(l.started, ns)
+	l.mu.Unlock()
+}
+
+func (l *Loop) pageSize() int64 {
+	if l.o.PageSize > 0 {
+		return l.o.PageSize
+	}
+	return DefaultPageSize
+}
+
+// watchReports re-evaluates a namespace whose Report someone else changed
+// or deleted, so that a Report edited by hand is put right within Debounce
+// rather than at the next pass. The loop's own writes are recognised by
+// their resourceVersion and cause nothing.
+func (l *Loop) watchReports(ctx context.Context) {
+	inf := dynamicinformer.NewFilteredDynamicInformer(l.o.Dynamic, ReportResource, metav1.NamespaceAll, 0, toolscache.Indexers{},
+		func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + ReportName })
+	changed := func(obj any) {
+		if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		m, ok := obj.(metav1.Object)
+		if !ok {
+			return
+		}
+		l.mu.Lock()
+		ours := l.written[m.GetNamespace()] == m.GetResourceVersion()
+		l.mu.Unlock()
+		if !ours {
+			l.Changed(m.GetNamespace())
+		}
+	}
+	_, _ = inf.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    changed,
+		UpdateFunc: func(_, obj any) { changed(obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if m, ok := obj.(metav1.Object); ok {
+				l.Changed(m.GetNamespace())
+			}
+		},
+	})
+	inf.Informer().Run(ctx.Done())
+}
