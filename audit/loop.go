@@ -125,6 +125,12 @@ func NewLoop(opts LoopOptions) (*Loop, error) {
 	return &Loop{o: opts, log: opts.Logger, written: map[string]string{}, started: map[string]time.Time{}, passNow: make(chan struct{}, 1)}, nil
 }
 
+// Page is the compliance page over the reports the loop writes, read from
+// the API server, so that every replica serves it, the leader or not.
+func (l *Loop) Page() *Page {
+	return &Page{Reports: ListReports(l.o.Client), Checks: l.o.Engine.Checks(), Log: l.log}
+}
+
 // Changed says that something in namespace changed. A namespace not
 // evaluated within the last Debounce is evaluated at once; otherwise at
 // the end of that window, once however many changes arrive meanwhile. So

@@ -13,6 +13,8 @@ import (
 
 	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/paved-k8s/paved/engine"
 )
 
@@ -40,6 +42,25 @@ type Page struct {
 	Checks []engine.Check
 	// Log receives the errors of listing the reports (default slog.Default).
 	Log *slog.Logger
+}
+
+// ListReports returns paved's reports in every namespace, read through c:
+// the Report named ReportName that the audit keeps in each. The page of
+// any replica serves them, the leader's loop or not.
+func ListReports(c client.Reader) func(ctx context.Context) ([]reportsv1alpha1.Report, error) {
+	return func(ctx context.Context) ([]reportsv1alpha1.Report, error) {
+		var list reportsv1alpha1.ReportList
+		if err := c.List(ctx, &list, client.MatchingLabels{"app.kubernetes.io/managed-by": "paved"}); err != nil {
+			return nil, err
+		}
+		out := list.Items[:0]
+		for _, r := range list.Items {
+			if r.Name == ReportName && r.Source == ReportSource {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	}
 }
 
 // pageData is what the template shows.

@@ -263,6 +263,10 @@ func Run(ctx context.Context, o Options) error {
 	mmux.Handle("/metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mmux.Handle("/healthz", healthz())
 	mmux.Handle("/readyz", ready.readyz())
+	if auditLoop != nil {
+		// Read-only: the reports as the API server holds them.
+		mmux.Handle("/compliance", auditLoop.Page())
+	}
 	msrv := &http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second}
 
 	serveErr := make(chan error, 2)

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -67,6 +68,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.DurationVar(&o.Audit.Debounce, "audit-debounce", audit.DefaultDebounce, "least time between two evaluations of a namespace on change: changes within it of the last evaluation are coalesced into one")
 	fs.StringVar(&o.Audit.NamespaceSelector, "audit-namespace-selector", "", "audit only the namespaces whose labels match this label selector (empty: every namespace the webhook evaluates)")
 	fs.StringVar(&o.Audit.LeaseName, "audit-lease-name", "paved-audit", "the Lease in --namespace whose holder runs the audit")
+	fs.Func("audit-qps", fmt.Sprintf("requests per second the audit may send the API server; each evaluation of a namespace lists its objects, about a dozen requests (default %d)", webhook.DefaultAuditQPS), func(v string) error {
+		f, err := strconv.ParseFloat(v, 32)
+		if err != nil || f <= 0 {
+			return errors.New("want a positive number of requests per second")
+		}
+		o.Audit.QPS = float32(f)
+		return nil
+	})
+	fs.IntVar(&o.Audit.Burst, "audit-burst", 0, "requests the audit may send at once above --audit-qps (default twice it)")
 	fs.IntVar(&o.Audit.MaxResults, "audit-max-results", audit.DefaultMaxResults, "most results one namespace's Report holds (the summary counts them all)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := parse(fs, args, getenv); err != nil {
