@@ -5,12 +5,18 @@
 // resident size, and the bytes the per-namespace reports occupy. No kubelet
 // or controller manager runs: the objects only have to exist.
 //
-//	go run ./bench/audit [-deployments 10000] [-namespaces 100] [-runs 3]
+//	go run ./bench/audit [-deployments 10000] [-namespaces 100] [-runs 3] [-loop=false]
+//
+// With -loop (the default) it then runs paved-webhook with --audit, as the
+// manifests do, and reports its first full pass (duration, peak resident
+// size), how soon a Deployment's change reaches its namespace's Report,
+// and the bytes the Reports occupy.
 package main
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,26 +24,36 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
+
+	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 
 	"github.com/paved-k8s/paved/audit"
 	"github.com/paved-k8s/paved/e2e/controlplane"
+	"github.com/paved-k8s/paved/e2e/pavedwebhook"
 	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/webhook"
 )
 
 func main() {
@@ -53,9 +69,11 @@ func run(args []string) error {
 	namespaces := fs.Int("namespaces", 100, "namespaces they are spread over")
 	runs := fs.Int("runs", 3, "paved audit runs to measure")
 	workers := fs.Int("workers", 32, "concurrent creates while loading")
+	loop := fs.Bool("loop", true, "then run paved-webhook with --audit and measure its full pass, a change's way to its Report, and the Reports' bytes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	ctrllog.SetLogger(logr.Discard()) // the report client's logs
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "paved-bench-audit-")
 	if err != nil {
@@ -151,9 +169,167 @@ func run(args []string) error {
 		largest = max(largest, len(b))
 		count += len(rep.Results)
 	}
-	fmt.Printf("reports: %d (one per namespace), %d results, %d bytes in all as YAML, the largest %d bytes\n",
+	fmt.Printf("reports paved audit's results make: %d (one per namespace), %d results, %d bytes in all as YAML, the largest %d bytes\n",
 		*namespaces, count, total, largest)
+	if *loop {
+		return measureLoop(ctx, cp, cs, dir, *namespaces)
+	}
 	return nil
+}
+
+// measureLoop runs paved-webhook with the audit on, as the manifests run
+// it, and reports its first full pass (duration and the process's peak
+// resident size), how soon one Deployment's change reaches its namespace's
+// Report, and the bytes the Reports occupy.
+func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kubernetes.Clientset, dir string, namespaces int) error {
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	docs, err := pavedwebhook.Render(cp.Kubectl(), filepath.Join(root, "manifests", "paved"))
+	if err != nil {
+		return err
+	}
+	for _, doc := range docs {
+		h, err := pavedwebhook.ParseHeader(doc)
+		if err != nil {
+			return err
+		}
+		if h.Kind != "CustomResourceDefinition" {
+			continue
+		}
+		apply := exec.Command(cp.Kubectl(), "--kubeconfig", cp.KubeconfigPath(controlplane.AdminUser), "apply", "--server-side", "-f", "-")
+		apply.Stdin = bytes.NewReader(doc)
+		if out, err := apply.CombinedOutput(); err != nil {
+			return fmt.Errorf("apply %s: %v\n%s", h.Metadata.Name, err, out)
+		}
+		wait := exec.Command(cp.Kubectl(), "--kubeconfig", cp.KubeconfigPath(controlplane.AdminUser), "wait", "--for=condition=Established", "--timeout=60s", "crd/"+h.Metadata.Name)
+		if out, err := wait.CombinedOutput(); err != nil {
+			return fmt.Errorf("wait for %s: %v\n%s", h.Metadata.Name, err, out)
+		}
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "paved-system"}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	bin, err := pavedwebhook.Build(ctx, root, dir)
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := cp.WriteKubeconfig(controlplane.AdminUser)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	w, err := pavedwebhook.Start(ctx, pavedwebhook.Options{Binary: bin, Dir: filepath.Join(dir, "webhook"), Kubeconfig: kubeconfig,
+		Namespace: "paved-system", Config: []byte("apiVersion: paved.dev/v1alpha1\nkind: Config\n"),
+		Args: []string{"--audit", "--audit-resync=1h"}})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	var last float64
+	for last == 0 {
+		if time.Since(started) > 10*time.Minute {
+			return fmt.Errorf("no full audit pass in 10 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+		if last, err = w.Metric("paved_audit_last_pass_timestamp_seconds", nil); err != nil {
+			return err
+		}
+	}
+	took, err := w.Metric("paved_audit_pass_duration_seconds", nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nin-cluster audit (paved-webhook --audit, --audit-qps %d): first full pass %.1fs (goal: under 30s), %.1fs after start; peak RSS %s (goal: under 300 MiB)\n",
+		webhook.DefaultAuditQPS, took, time.Since(started).Seconds(), peakRSS(w.Pid()))
+
+	scheme := runtime.NewScheme()
+	if err := reportsv1alpha1.Install(scheme); err != nil {
+		return err
+	}
+	rc, err := client.New(cp.RESTConfig(controlplane.AdminUser), client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	// One Deployment at a time moves to a mutable tag; its namespace's
+	// Report must count the new image-tag-mutable warning.
+	var lat []time.Duration
+	for i := range 5 {
+		ns, name := nsName(i*7%namespaces), fmt.Sprintf("svc-%05d", i*7%namespaces)
+		patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/` + name + `:latest"}]}}}}`)
+		var before reportsv1alpha1.Report
+		if err := rc.Get(ctx, client.ObjectKey{Namespace: ns, Name: audit.ReportName}, &before); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, err := cs.AppsV1().Deployments(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return err
+		}
+		for {
+			// The new warning may fall past the Report's result bound,
+			// but its summary counts it.
+			var rep reportsv1alpha1.Report
+			if err := rc.Get(ctx, client.ObjectKey{Namespace: ns, Name: audit.ReportName}, &rep); err == nil && (rep.Summary.Warn > before.Summary.Warn || reportNames(&rep, name, "image-tag-mutable")) {
+				break
+			}
+			if time.Since(t0) > time.Minute {
+				return fmt.Errorf("the Report of %s never named %s under image-tag-mutable", ns, name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		lat = append(lat, time.Since(t0))
+		time.Sleep(1500 * time.Millisecond) // past --audit-debounce, so each change stands alone
+	}
+	slices.Sort(lat)
+	fmt.Printf("a Deployment's change reached its namespace's Report in %v (5 changes, sorted; goal: within 2s)\n", lat)
+
+	var list reportsv1alpha1.ReportList
+	if err := rc.List(ctx, &list); err != nil {
+		return err
+	}
+	total, largest, results := 0, 0, 0
+	for _, r := range list.Items {
+		r.ManagedFields = nil
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		total += len(b)
+		largest = max(largest, len(b))
+		results += len(r.Results)
+	}
+	fmt.Printf("Reports in the cluster: %d, %d results, %d bytes in all as JSON (managedFields left out), the largest %d bytes\n", len(list.Items), results, total, largest)
+	fmt.Printf("paved-webhook peak RSS at the end: %s\n", peakRSS(w.Pid()))
+	return nil
+}
+
+// reportNames reports whether rep has a result of check for the object name.
+func reportNames(rep *reportsv1alpha1.Report, name, check string) bool {
+	for _, r := range rep.Results {
+		for _, s := range r.Subjects {
+			if r.Policy == check && s.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// peakRSS is the process's peak resident size (VmHWM), as the kernel counts it.
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			var kb int
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:")), "%d", &kb)
+			return fmt.Sprintf("%d MiB", kb>>10)
+		}
+	}
+	return "unknown"
 }
 
 func nsName(i int) string { return fmt.Sprintf("team-%03d", i) }
