@@ -96,6 +96,7 @@ type Handler struct {
 	inject       InjectFunc
 	decisions    *decisionCache
 	templates    *templateCache
+	flights      templateFlights
 	enforcer     *enforce.Enforcer
 	now          func() time.Time
 }
@@ -261,11 +262,10 @@ func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
 	return h.validateResponse(r, in, dec, cfg), nil
 }
 
-// evaluate is the one evaluation step: the decision caches, then a slot of
-// the semaphore and the request's deadline. The evaluation runs apart from
-// the request, so that the answer goes out at the deadline even if an
-// evaluation ignores its context; it keeps its slot until it really ends,
-// so stuck evaluations cannot pile up.
+// evaluate is the one evaluation step: the decision caches, then run.
+// Pods of one template are evaluated once: the first request evaluates, the
+// ones that arrive meanwhile wait for its decision (a ReplicaSet creates its
+// Pods in bursts), later ones find it in the template cache.
 func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Request, in engine.Input, cfg *config.Config) (engine.Decision, error) {
 	var key [32]byte
 	if h.decisions != nil {
@@ -276,19 +276,57 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 		}
 		h.metrics.decisionCache.WithLabelValues(cacheExact, "miss").Inc()
 	}
-	evalIn := in
 	tmpl, templated := templateRequest{}, false
 	if h.templates != nil {
 		tmpl, templated = templateFor(hook, req, in, cfg, h.now())
 	}
-	if templated {
-		if t, ok := h.templates.get(tmpl.key); ok {
-			h.metrics.decisionCache.WithLabelValues(cacheTemplate, "hit").Inc()
-			return t.render(tmpl.name)
+	if !templated {
+		dec, err := h.run(ctx, hook, in)
+		if err != nil {
+			return engine.Decision{}, err
 		}
-		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "miss").Inc()
-		evalIn = tmpl.input
+		h.decisions.add(key, dec)
+		h.maybeProfile(in)
+		return dec, nil
 	}
+	t, shared := h.templates.get(tmpl.key)
+	if !shared {
+		var err error
+		t, shared, err = h.flights.do(ctx, tmpl.key, func() (templateDecision, error) {
+			dec, err := h.run(ctx, hook, tmpl.input)
+			if err != nil {
+				return templateDecision{}, err
+			}
+			t, err := newTemplateDecision(dec)
+			if err != nil {
+				return templateDecision{}, fmt.Errorf("evaluation: %w", err)
+			}
+			h.templates.add(tmpl.key, t)
+			return t, nil
+		})
+		if err != nil {
+			return engine.Decision{}, err
+		}
+	}
+	if shared {
+		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "hit").Inc()
+	} else {
+		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "miss").Inc()
+		h.maybeProfile(in)
+	}
+	dec, err := t.render(tmpl.name)
+	if err != nil {
+		return engine.Decision{}, fmt.Errorf("evaluation: %w", err)
+	}
+	h.decisions.add(key, dec)
+	return dec, nil
+}
+
+// run evaluates in within a slot of the semaphore and the request's
+// deadline. The evaluation runs apart from the request, so that the answer
+// goes out at the deadline even if an evaluation ignores its context; it
+// keeps its slot until it really ends, so stuck evaluations cannot pile up.
+func (h *Handler) run(ctx context.Context, hook string, in engine.Input) (engine.Decision, error) {
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -304,9 +342,9 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 		defer func() { <-h.sem }()
 		var r result
 		if hook == hookMutate {
-			r.dec, r.err = h.eval.Mutate(ctx, evalIn)
+			r.dec, r.err = h.eval.Mutate(ctx, in)
 		} else {
-			r.dec, r.err = h.eval.Validate(ctx, evalIn)
+			r.dec, r.err = h.eval.Validate(ctx, in)
 		}
 		h.metrics.evaluation.WithLabelValues(hook).Observe(time.Since(evalStart).Seconds())
 		done <- r
@@ -321,20 +359,7 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 			}
 			return engine.Decision{}, fmt.Errorf("evaluation: %w", r.err)
 		}
-		dec := r.dec
-		if templated {
-			t, err := newTemplateDecision(r.dec)
-			if err == nil {
-				dec, err = t.render(tmpl.name)
-			}
-			if err != nil {
-				return engine.Decision{}, fmt.Errorf("evaluation: %w", err)
-			}
-			h.templates.add(tmpl.key, t)
-		}
-		h.decisions.add(key, dec)
-		h.maybeProfile(in)
-		return dec, nil
+		return r.dec, nil
 	case <-ctx.Done():
 		return engine.Decision{}, fmt.Errorf("evaluation: %w", ctx.Err())
 	}

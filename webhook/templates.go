@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paved-k8s/paved/config"
@@ -40,7 +42,9 @@ const namePlaceholder = "$(paved.object.name)"
 // policies do read the name (messages and cross-resource lookups) and
 // ownerReferences and managedFields of other kinds (an owned ReplicaSet is
 // skipped by the rollout checks; replicas-set-with-hpa reads
-// managedFields), which is why only Pods are keyed this way.
+// managedFields), which is why only Pods are keyed this way. The random
+// part of the service account token volume's name is left out as well
+// (see tokenVolumePrefix).
 // TestTemplateKeyLeavesOutOnlyUnreadFields changes each of these fields on
 // every fixture and holds that no verdict changes.
 var templateLeftOut = []string{
@@ -107,6 +111,55 @@ func (t templateDecision) render(name string) (engine.Decision, error) {
 	return d, nil
 }
 
+// templateFlights are the template evaluations in progress, so that Pods
+// of one template that arrive together wait for one evaluation instead of
+// each starting its own.
+type templateFlights struct {
+	mu    sync.Mutex
+	calls map[[sha256.Size]byte]*templateFlight
+}
+
+type templateFlight struct {
+	done chan struct{}
+	t    templateDecision
+	err  error
+}
+
+// do returns eval's result for key, and whether another request's
+// evaluation produced it. While one evaluation for key runs, later callers
+// wait for it (within their own deadline); if it fails (at its own
+// request's deadline, say), each waiter evaluates for itself.
+func (f *templateFlights) do(ctx context.Context, key [sha256.Size]byte, eval func() (templateDecision, error)) (templateDecision, bool, error) {
+	f.mu.Lock()
+	if c, ok := f.calls[key]; ok {
+		f.mu.Unlock()
+		select {
+		case <-c.done:
+			if c.err == nil {
+				return c.t, true, nil
+			}
+		case <-ctx.Done():
+			return templateDecision{}, false, fmt.Errorf("evaluation: waiting for the evaluation of the same template: %w", ctx.Err())
+		}
+		t, err := eval()
+		return t, false, err
+	}
+	if f.calls == nil {
+		f.calls = map[[sha256.Size]byte]*templateFlight{}
+	}
+	c := &templateFlight{done: make(chan struct{})}
+	f.calls[key] = c
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.calls, key)
+		f.mu.Unlock()
+		close(c.done)
+	}()
+	c.t, c.err = eval()
+	return c.t, false, c.err
+}
+
 // templateRequest is a request the template cache can answer: its key,
 // the input to evaluate on a miss, and the name to render with.
 type templateRequest struct {
@@ -171,7 +224,8 @@ func plainName(name string) bool {
 
 // templateContent is a canonical encoding of obj without the left-out
 // fields: maps with sorted keys, every value tagged with its type and
-// strings with their length.
+// strings with their length. The name of the service account token volume
+// (see tokenVolumeName) is written without its random part.
 func templateContent(obj map[string]any) []byte {
 	b := make([]byte, 0, 4096)
 	// The two filtered maps end with a marker instead of starting with
@@ -183,21 +237,80 @@ func templateContent(obj map[string]any) []byte {
 		}
 		b = appendString(b, k)
 		meta, ok := obj[k].(map[string]any)
-		if k != "metadata" || !ok {
-			b = appendValue(b, obj[k])
-			continue
-		}
-		b = append(b, 'o')
-		for _, mk := range slices.Sorted(maps.Keys(meta)) {
-			if slices.Contains(templateLeftOut, mk) {
-				continue
+		switch {
+		case k == "spec":
+			b = appendValue(b, obj[k], inPodSpec)
+		case k != "metadata" || !ok:
+			b = appendValue(b, obj[k], elsewhere)
+		default:
+			b = append(b, 'o')
+			for _, mk := range slices.Sorted(maps.Keys(meta)) {
+				if slices.Contains(templateLeftOut, mk) {
+					continue
+				}
+				b = appendString(b, mk)
+				b = appendValue(b, meta[mk], elsewhere)
 			}
-			b = appendString(b, mk)
-			b = appendValue(b, meta[mk])
+			b = append(b, 'e')
 		}
-		b = append(b, 'e')
 	}
 	return append(b, 'e')
+}
+
+// tokenVolumePrefix starts the name of the volume the API server's
+// ServiceAccount admission plugin adds to every Pod that mounts its
+// service account token: "kube-api-access-" and five random characters,
+// so that no two Pods of a ReplicaSet are alike. No check reads volumes or
+// volume mounts; the key keeps the volume and its mounts but not the
+// random part of their names.
+const tokenVolumePrefix = "kube-api-access-"
+
+// tokenVolumeName reports whether s is a token volume's generated name.
+func tokenVolumeName(s string) bool {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789" // the API server's for random names
+	rest, ok := strings.CutPrefix(s, tokenVolumePrefix)
+	if !ok || len(rest) != 5 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if strings.IndexByte(alphabet, rest[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// place is where in a Pod a value sits, as far as the token volume's name
+// is concerned.
+type place int
+
+const (
+	elsewhere  place = iota
+	inPodSpec        // spec
+	volumeList       // spec.volumes, a container's volumeMounts
+	volume           // one of them: its name may be generated
+	containers       // spec.containers, initContainers, ephemeralContainers
+	container
+)
+
+func (p place) field(key string) place {
+	switch {
+	case p == inPodSpec && key == "volumes", p == container && key == "volumeMounts":
+		return volumeList
+	case p == inPodSpec && (key == "containers" || key == "initContainers" || key == "ephemeralContainers"):
+		return containers
+	}
+	return elsewhere
+}
+
+func (p place) element() place {
+	switch p {
+	case volumeList:
+		return volume
+	case containers:
+		return container
+	}
+	return elsewhere
 }
 
 func appendLen(b []byte, n int) []byte { return binary.BigEndian.AppendUint64(b, uint64(n)) }
@@ -206,8 +319,9 @@ func appendString(b []byte, s string) []byte {
 	return append(appendLen(append(b, 's'), len(s)), s...)
 }
 
-// appendValue encodes a value as encoding/json decodes it into an any.
-func appendValue(b []byte, v any) []byte {
+// appendValue encodes a value as encoding/json decodes it into an any,
+// found at p.
+func appendValue(b []byte, v any, p place) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(b, 'n')
@@ -223,14 +337,20 @@ func appendValue(b []byte, v any) []byte {
 	case []any:
 		b = appendLen(append(b, 'a'), len(x))
 		for _, e := range x {
-			b = appendValue(b, e)
+			b = appendValue(b, e, p.element())
 		}
 		return b
 	case map[string]any:
 		b = appendLen(append(b, 'o'), len(x))
 		for _, k := range slices.Sorted(maps.Keys(x)) {
 			b = appendString(b, k)
-			b = appendValue(b, x[k])
+			if name, ok := x[k].(string); ok && p == volume && k == "name" && tokenVolumeName(name) {
+				// Tagged apart from every string: not the name of a
+				// volume that is really called kube-api-access-.
+				b = append(b, 'k')
+				continue
+			}
+			b = appendValue(b, x[k], p.field(k))
 		}
 		return b
 	default:

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,6 +122,9 @@ type leftOutVariant struct {
 	name   string // "" for a Pod without a name
 	fields map[string]any
 	status any
+	// token is the name of the service account token volume the API
+	// server adds, mounted in every container; "" for none.
+	token string
 }
 
 var leftOutVariants = []leftOutVariant{
@@ -131,7 +136,7 @@ var leftOutVariants = []leftOutVariant{
 		"selfLink":          "/api/v1/namespaces/x/pods/web-7d4b9-aaaaa",
 		"ownerReferences":   []any{map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d4b9", "uid": "rs-uid", "controller": true, "blockOwnerDeletion": true}},
 		"managedFields":     []any{map[string]any{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": "2026-01-02T03:04:05Z", "fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:metadata": map[string]any{"f:generateName": map[string]any{}}}}},
-	}, status: map[string]any{"phase": "Pending", "qosClass": "Burstable"}},
+	}, status: map[string]any{"phase": "Pending", "qosClass": "Burstable"}, token: "kube-api-access-b2c4d"},
 	// Another controller's Pod, applied server-side with replicas in its
 	// managed fields (which replicas-set-with-hpa reads on workloads).
 	{name: "other-zzzzz", fields: map[string]any{
@@ -142,9 +147,9 @@ var leftOutVariants = []leftOutVariant{
 		"selfLink":          "/api/v1/namespaces/y/pods/other-zzzzz",
 		"ownerReferences":   []any{map[string]any{"apiVersion": "batch/v1", "kind": "Job", "name": "other", "uid": "job-uid", "controller": false}},
 		"managedFields":     []any{map[string]any{"manager": "kubectl", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:spec": map[string]any{"f:replicas": map[string]any{}}}}},
-	}, status: map[string]any{"phase": "Running", "podIP": "10.0.0.7", "conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}},
+	}, status: map[string]any{"phase": "Running", "podIP": "10.0.0.7", "conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}, token: "kube-api-access-zx987"},
 	// A name and nothing else.
-	{name: "solo-q9x7w"},
+	{name: "solo-q9x7w", token: "kube-api-access-qqqqq"},
 }
 
 // unnamedVariants are Pods before the API server has picked a name from
@@ -154,6 +159,14 @@ var unnamedVariants = []leftOutVariant{
 	{fields: maps.Clone(leftOutVariants[0].fields), status: leftOutVariants[0].status},
 	{fields: map[string]any{"generateName": "x-", "ownerReferences": []any{}}},
 	{},
+}
+
+// tokenVolume is the volume the ServiceAccount admission plugin adds.
+func tokenVolume(name string) map[string]any {
+	return map[string]any{"name": name, "projected": map[string]any{"defaultMode": 420.0, "sources": []any{
+		map[string]any{"serviceAccountToken": map[string]any{"expirationSeconds": 3607.0, "path": "token"}},
+		map[string]any{"configMap": map[string]any{"name": "kube-root-ca.crt", "items": []any{map[string]any{"key": "ca.crt", "path": "ca.crt"}}}},
+	}}}
 }
 
 // withLeftOut returns a copy of pod with its left-out fields replaced by v's.
@@ -176,6 +189,19 @@ func withLeftOut(t *testing.T, pod map[string]any, v leftOutVariant) map[string]
 	}
 	if v.status != nil {
 		p["status"] = v.status
+	}
+	if v.token != "" {
+		spec := p["spec"].(map[string]any)
+		vols, _ := spec["volumes"].([]any)
+		spec["volumes"] = append(vols, tokenVolume(v.token))
+		for _, list := range []string{"containers", "initContainers"} {
+			cs, _ := spec[list].([]any)
+			for _, c := range cs {
+				c := c.(map[string]any)
+				mounts, _ := c["volumeMounts"].([]any)
+				c["volumeMounts"] = append(mounts, map[string]any{"name": v.token, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true})
+			}
+		}
 	}
 	return p
 }
@@ -277,11 +303,16 @@ func TestTemplateKeyLeavesOutOnlyUnreadFields(t *testing.T) {
 			reimaged := deepCopy(t, base)
 			reimaged["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/other:2"
 			unnamed := withLeftOut(t, fp.pod, unnamedVariants[0])
+			ownVolume := leftOutVariants[0]
+			ownVolume.token = "kube-api-access-own"
+			untokened := leftOutVariants[0]
+			untokened.token = ""
 			nsLabelled := in
 			nsLabelled.Namespace.Labels = map[string]string{"team": "b"}
 			for what, k := range map[string][32]byte{
 				"labels": key(relabelled, in), "annotations": key(annotated, in), "image": key(reimaged, in),
 				"name present": key(unnamed, in), "namespace labels": key(base, nsLabelled),
+				"volume name": key(withLeftOut(t, fp.pod, ownVolume), in), "token volume": key(withLeftOut(t, fp.pod, untokened), in),
 			} {
 				if k == k0 {
 					t.Errorf("changing the %s leaves the template key as it was", what)
@@ -454,28 +485,40 @@ exemptions:
 type namingEvaluator struct {
 	evals atomic.Int64
 	cfg   *config.Config
+	// gate, when set, holds every evaluation until it is closed.
+	gate chan struct{}
+	// failFirst makes the first evaluation fail.
+	failFirst bool
 }
 
-func (e *namingEvaluator) decide(in engine.Input) engine.Decision {
-	e.evals.Add(1)
+var errFirst = errors.New("first evaluation fails")
+
+func (e *namingEvaluator) decide(in engine.Input) (engine.Decision, error) {
+	n := e.evals.Add(1)
+	if e.gate != nil {
+		<-e.gate
+	}
+	if e.failFirst && n == 1 {
+		return engine.Decision{}, errFirst
+	}
 	name, _ := in.Object["metadata"].(map[string]any)["name"].(string)
 	return engine.Decision{
 		Violations: []engine.Violation{{Check: "named", Path: "metadata.name", Severity: engine.SeverityHigh,
 			Message: fmt.Sprintf("Pod %q is named %s", name, name)}},
 		Patch: engine.Patch{{Operation: "add", Path: "/metadata/annotations", Value: map[string]any{"example.dev/was": name}}},
-	}
+	}, nil
 }
 
 func (e *namingEvaluator) Mutate(_ context.Context, in engine.Input) (engine.Decision, error) {
-	d := e.decide(in)
+	d, err := e.decide(in)
 	d.Violations = nil
-	return d, nil
+	return d, err
 }
 
 func (e *namingEvaluator) Validate(_ context.Context, in engine.Input) (engine.Decision, error) {
-	d := e.decide(in)
+	d, err := e.decide(in)
 	d.Patch = nil
-	return d, nil
+	return d, err
 }
 
 func (e *namingEvaluator) Profile(context.Context, engine.Input) (map[string]time.Duration, error) {
@@ -536,5 +579,100 @@ func TestTemplateCacheSkipsUpdates(t *testing.T) {
 	}
 	if got := cacheCount(t, reg, cacheExact, "miss"); got != 2 {
 		t.Errorf("exact cache misses = %v; want 2", got)
+	}
+}
+
+// sendPods validates Pods named prefix-0 … prefix-(n-1) of one template
+// concurrently and returns their answers by name.
+func sendPods(t *testing.T, h *Handler, prefix string, n int, started func(i int)) map[string]admission.Response {
+	t.Helper()
+	pod := obj(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"shop","labels":{"app":"web"}},"spec":{"containers":[{"name":"app","image":"x"}]}}`)
+	var mu sync.Mutex
+	out := map[string]admission.Response{}
+	var wg sync.WaitGroup
+	for i := range n {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		req := podRequest(t, admissionv1.Create, withLeftOut(t, pod, leftOutVariant{name: name}), nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := handle(h, hookValidate, req)
+			mu.Lock()
+			out[name] = r
+			mu.Unlock()
+		}()
+		if started != nil {
+			started(i)
+		}
+	}
+	wg.Wait()
+	return out
+}
+
+// TestTemplateEvaluationShared: Pods of one template that arrive while
+// the first one is evaluated wait for its decision instead of each
+// evaluating, and still get their own names.
+func TestTemplateEvaluationShared(t *testing.T) {
+	eval := &namingEvaluator{cfg: config.Default(), gate: make(chan struct{})}
+	h, reg := cacheHandler(t, eval, 16)
+	const n = 5
+	answers := sendPods(t, h, "web", n, func(i int) {
+		switch i {
+		case 0: // the first is being evaluated before the others arrive
+			waitFor(t, func() bool { return eval.evals.Load() == 1 })
+		case n - 1:
+			time.Sleep(100 * time.Millisecond)
+			if got := eval.evals.Load(); got != 1 {
+				t.Errorf("%d evaluations while the first ran; want 1", got)
+			}
+			close(eval.gate)
+		}
+	})
+	for name, r := range answers {
+		if r.Allowed || r.Result == nil || !strings.Contains(r.Result.Message, fmt.Sprintf("Pod %q is named %s", name, name)) {
+			t.Errorf("%s: answered %+v; want a denial naming it", name, r.Result)
+		}
+	}
+	if got := cacheCount(t, reg, cacheTemplate, "hit"); got != n-1 {
+		t.Errorf("template cache hits = %v; want %d", got, n-1)
+	}
+}
+
+// TestTemplateEvaluationFailureNotShared: when the evaluation the others
+// wait for fails, each of them evaluates for itself.
+func TestTemplateEvaluationFailureNotShared(t *testing.T) {
+	eval := &namingEvaluator{cfg: config.Default(), gate: make(chan struct{}), failFirst: true}
+	h, _ := cacheHandler(t, eval, 16)
+	answers := sendPods(t, h, "web", 3, func(i int) {
+		switch i {
+		case 0:
+			waitFor(t, func() bool { return eval.evals.Load() == 1 })
+		case 2:
+			time.Sleep(50 * time.Millisecond)
+			close(eval.gate)
+		}
+	})
+	for name, r := range answers {
+		failed := r.Result != nil && strings.Contains(r.Result.Message, "fail")
+		if name == "web-0" {
+			continue // answered by the failure mode
+		}
+		if failed || r.Allowed || !strings.Contains(r.Result.Message, fmt.Sprintf("Pod %q", name)) {
+			t.Errorf("%s: answered %+v; want its own evaluation's denial", name, r.Result)
+		}
+	}
+	if got := eval.evals.Load(); got != 3 {
+		t.Errorf("%d evaluations; want 3 (the failed one, then one for each waiter)", got)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
