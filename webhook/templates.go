@@ -172,13 +172,19 @@ type templateRequest struct {
 // when the request is not one the cache answers: only Pod CREATEs are
 // (an UPDATE's ratchet compares two objects, and other kinds' checks read
 // their names), and only when the name needs no escaping in messages or
-// JSON and the placeholder appears nowhere in the object.
+// JSON and the placeholder appears nowhere else in the object.
 func templateFor(hook string, req admission.Request, in engine.Input, cfg *config.Config, now time.Time) (templateRequest, bool) {
 	if req.Operation != admissionv1.Create || req.Kind.Group != "" || req.Kind.Kind != "Pod" {
 		return templateRequest{}, false
 	}
 	meta, ok := in.Object["metadata"].(map[string]any)
-	if !ok || bytes.Contains(req.Object.Raw, []byte(namePlaceholder)) {
+	if !ok {
+		return templateRequest{}, false
+	}
+	// The content holds every string the policies can read, as decoded,
+	// so that the placeholder in a decision can only stand for the name.
+	content := templateContent(in.Object)
+	if bytes.Contains(content, []byte(namePlaceholder)) {
 		return templateRequest{}, false
 	}
 	t := templateRequest{input: in}
@@ -200,8 +206,12 @@ func templateFor(hook string, req admission.Request, in engine.Input, cfg *confi
 	writeContext(h, hook, req, in, cfg, now)
 	// A Pod with a name and one without (generateName only, before the
 	// API server picks the name) are evaluated on different inputs.
-	h.field([]byte{map[bool]byte{true: 'n', false: '-'}[named]})
-	h.field(templateContent(in.Object))
+	presence := []byte{'-'}
+	if named {
+		presence[0] = 'n'
+	}
+	h.field(presence)
+	h.field(content)
 	t.key = h.sum()
 	return t, true
 }

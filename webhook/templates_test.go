@@ -716,3 +716,34 @@ func BenchmarkTemplatePods(b *testing.B) {
 		}
 	}
 }
+
+// TestTemplateForRefuses lists the Pod CREATEs the template cache leaves to
+// evaluation: names that would print otherwise than they are, and objects
+// that hold the name placeholder themselves (here JSON-escaped in the raw
+// request, as a client may write it).
+func TestTemplateForRefuses(t *testing.T) {
+	cfg := config.Default()
+	for _, tc := range []struct {
+		what string
+		raw  string
+		want bool
+	}{
+		{"a generated name", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-7d4b9-x2kq8","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"x"}]}}`, true},
+		{"no name yet", `{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"x"}]}}`, true},
+		{"a quote in the name", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web\"1","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"x"}]}}`, false},
+		{"an upper-case name", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"Web","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"x"}]}}`, false},
+		{"an empty name", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"x"}]}}`, false},
+		{"the placeholder", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop"},"spec":{"containers":[{"name":"\u0024(paved.object.name)","image":"x"}]}}`, false},
+	} {
+		var pod map[string]any
+		if err := json.Unmarshal([]byte(tc.raw), &pod); err != nil {
+			t.Fatal(err)
+		}
+		req := podRequest(t, admissionv1.Create, pod, nil)
+		req.Object.Raw = []byte(tc.raw)
+		in := engine.Input{Operation: "CREATE", Object: pod, Namespace: engine.Namespace{Name: "shop"}}
+		if _, got := templateFor(hookValidate, req, in, cfg, time.Now()); got != tc.want {
+			t.Errorf("%s: template-keyed = %v; want %v", tc.what, got, tc.want)
+		}
+	}
+}
