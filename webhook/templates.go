@@ -21,10 +21,11 @@ import (
 )
 
 // templateCache remembers decisions for Pods by their content, without the
-// fields that tell the Pods of one ReplicaSet (or Job, StatefulSet,
-// DaemonSet) apart and that no check reads: the Pods a controller creates
-// from one template are evaluated once per webhook, however many replicas
-// there are. The decisions are evaluated under namePlaceholder and
+// fields that tell the Pods of one ReplicaSet (or Job) apart and that no
+// check reads: the Pods a controller creates from one template are
+// evaluated once per webhook, however many replicas there are. (A
+// StatefulSet's Pods differ in labels and hostname, a DaemonSet's in their
+// node affinity, so each of those is evaluated on its own.) The decisions are evaluated under namePlaceholder and
 // rendered with each request's own name; exemptions are matched per
 // request afterwards (package enforce), with the request's own name.
 type templateCache = lruCache[templateDecision]
