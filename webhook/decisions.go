@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"sort"
 	"time"
 
@@ -21,78 +22,102 @@ import (
 // related objects' versions, the config in force and the day, since
 // exemptions expire by date), so a hit returns exactly what evaluating again
 // would.
-type decisionCache struct {
-	entries *lru.Cache[[sha256.Size]byte, engine.Decision]
+type decisionCache = lruCache[engine.Decision]
+
+// lruCache is a bounded map from a key hash to V; a nil *lruCache (the
+// cache turned off) remembers nothing.
+type lruCache[V any] struct {
+	entries *lru.Cache[[sha256.Size]byte, V]
 }
 
-func newDecisionCache(size int) (*decisionCache, error) {
+func newLRUCache[V any](size int) (*lruCache[V], error) {
 	if size <= 0 {
 		return nil, nil
 	}
-	c, err := lru.New[[sha256.Size]byte, engine.Decision](size)
+	c, err := lru.New[[sha256.Size]byte, V](size)
 	if err != nil {
 		return nil, err
 	}
-	return &decisionCache{entries: c}, nil
+	return &lruCache[V]{entries: c}, nil
 }
 
-func (c *decisionCache) get(k [sha256.Size]byte) (engine.Decision, bool) {
+func (c *lruCache[V]) get(k [sha256.Size]byte) (V, bool) {
 	if c == nil {
-		return engine.Decision{}, false
+		var zero V
+		return zero, false
 	}
 	return c.entries.Get(k)
 }
 
-func (c *decisionCache) add(k [sha256.Size]byte, d engine.Decision) {
+func (c *lruCache[V]) add(k [sha256.Size]byte, v V) {
 	if c != nil {
-		c.entries.Add(k, d)
+		c.entries.Add(k, v)
 	}
 }
 
 // purge drops every entry; called when the config changes.
-func (c *decisionCache) purge() {
+func (c *lruCache[V]) purge() {
 	if c != nil {
 		c.entries.Purge()
 	}
 }
 
+// keyHash writes length-prefixed fields into a hash, so that no two
+// sequences of fields hash alike.
+type keyHash struct{ hash.Hash }
+
+func newKeyHash() keyHash { return keyHash{sha256.New()} }
+
+func (h keyHash) field(b []byte) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+	h.Write(n[:])
+	h.Write(b)
+}
+
+func (h keyHash) sum() [sha256.Size]byte {
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
 // decisionKey hashes every input of one evaluation.
 func decisionKey(hook string, req admission.Request, in engine.Input, cfg *config.Config, now time.Time) [sha256.Size]byte {
-	h := sha256.New()
-	field := func(b []byte) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	field([]byte(hook))
-	field([]byte(req.Operation))
-	field([]byte(req.Kind.Group + "/" + req.Kind.Kind))
-	field([]byte(req.Namespace))
-	field(req.Object.Raw)
-	field(req.OldObject.Raw)
-	field(fmt.Appendf(nil, "%p", cfg))
-	field([]byte(now.UTC().Format(time.DateOnly)))
+	h := newKeyHash()
+	writeContext(h, hook, req, in, cfg, now)
+	h.field(req.Object.Raw)
+	h.field(req.OldObject.Raw)
+	return h.sum()
+}
+
+// writeContext hashes the inputs of an evaluation other than the object
+// and the old object: webhook, operation, kind, namespace and its labels,
+// the config in force, the day (exemptions expire by date) and the
+// identity and version of every related object.
+func writeContext(h keyHash, hook string, req admission.Request, in engine.Input, cfg *config.Config, now time.Time) {
+	h.field([]byte(hook))
+	h.field([]byte(req.Operation))
+	h.field([]byte(req.Kind.Group + "/" + req.Kind.Kind))
+	h.field([]byte(req.Namespace))
+	h.field(fmt.Appendf(nil, "%p", cfg))
+	h.field([]byte(now.UTC().Format(time.DateOnly)))
 	labels := make([]string, 0, len(in.Namespace.Labels))
 	for k, v := range in.Namespace.Labels {
 		labels = append(labels, k+"="+v)
 	}
 	sort.Strings(labels)
 	for _, l := range labels {
-		field([]byte(l))
+		h.field([]byte(l))
 	}
 	for _, group := range [][]map[string]any{in.Related.PDBs, in.Related.HPAs, in.Related.Workloads} {
-		field([]byte{'|'})
+		h.field([]byte{'|'})
 		for _, o := range group {
 			meta, _ := o["metadata"].(map[string]any)
 			kind, _ := o["kind"].(string)
 			name, _ := meta["name"].(string)
 			rv, _ := meta["resourceVersion"].(string)
 			uid, _ := meta["uid"].(string)
-			field([]byte(kind + "/" + name + "/" + uid + "@" + rv))
+			h.field([]byte(kind + "/" + name + "/" + uid + "@" + rv))
 		}
 	}
-	var k [sha256.Size]byte
-	h.Sum(k[:0])
-	return k
 }

@@ -71,8 +71,9 @@ type HandlerOptions struct {
 	ProfileEvery uint64
 	// Inject adds the sidecar to a pod; nil leaves pods as the policies made them.
 	Inject InjectFunc
-	// DecisionCacheSize is how many decisions to remember for identical
-	// requests (see decisionCache); 0 turns the cache off.
+	// DecisionCacheSize is how many decisions each decision cache
+	// remembers: for identical requests (see decisionCache) and for Pods
+	// of one template (see templateCache); 0 turns both off.
 	DecisionCacheSize int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -94,6 +95,8 @@ type Handler struct {
 	profileCount atomic.Uint64
 	inject       InjectFunc
 	decisions    *decisionCache
+	templates    *templateCache
+	flights      templateFlights
 	enforcer     *enforce.Enforcer
 	now          func() time.Time
 }
@@ -109,15 +112,20 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = max(2, runtime.GOMAXPROCS(0))
 	}
-	decisions, err := newDecisionCache(o.DecisionCacheSize)
+	decisions, err := newLRUCache[engine.Decision](o.DecisionCacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: decision cache: %w", err)
+	}
+	templates, err := newLRUCache[templateDecision](o.DecisionCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: template cache: %w", err)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return &Handler{
 		decisions:    decisions,
+		templates:    templates,
 		enforcer:     enforce.New(o.Evaluator, o.Now),
 		now:          o.Now,
 		eval:         o.Evaluator,
@@ -254,21 +262,71 @@ func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
 	return h.validateResponse(r, in, dec, cfg), nil
 }
 
-// evaluate is the one evaluation step: the decision cache, then a slot of
-// the semaphore and the request's deadline. The evaluation runs apart from
-// the request, so that the answer goes out at the deadline even if an
-// evaluation ignores its context; it keeps its slot until it really ends,
-// so stuck evaluations cannot pile up.
+// evaluate is the one evaluation step: the decision caches, then run.
+// Pods of one template are evaluated once: the first request evaluates, the
+// ones that arrive meanwhile wait for its decision (a ReplicaSet creates its
+// Pods in bursts), later ones find it in the template cache.
 func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Request, in engine.Input, cfg *config.Config) (engine.Decision, error) {
 	var key [32]byte
 	if h.decisions != nil {
 		key = decisionKey(hook, req, in, cfg, h.now())
 		if dec, ok := h.decisions.get(key); ok {
-			h.metrics.decisionCache.WithLabelValues("hit").Inc()
+			h.metrics.decisionCache.WithLabelValues(cacheExact, "hit").Inc()
 			return dec, nil
 		}
-		h.metrics.decisionCache.WithLabelValues("miss").Inc()
+		h.metrics.decisionCache.WithLabelValues(cacheExact, "miss").Inc()
 	}
+	tmpl, templated := templateRequest{}, false
+	if h.templates != nil {
+		tmpl, templated = templateFor(hook, req, in, cfg, h.now())
+	}
+	if !templated {
+		dec, err := h.run(ctx, hook, in)
+		if err != nil {
+			return engine.Decision{}, err
+		}
+		h.decisions.add(key, dec)
+		h.maybeProfile(in)
+		return dec, nil
+	}
+	t, shared := h.templates.get(tmpl.key)
+	if !shared {
+		var err error
+		t, shared, err = h.flights.do(ctx, tmpl.key, func() (templateDecision, error) {
+			dec, err := h.run(ctx, hook, tmpl.input)
+			if err != nil {
+				return templateDecision{}, err
+			}
+			t, err := newTemplateDecision(dec)
+			if err != nil {
+				return templateDecision{}, fmt.Errorf("evaluation: %w", err)
+			}
+			h.templates.add(tmpl.key, t)
+			return t, nil
+		})
+		if err != nil {
+			return engine.Decision{}, err
+		}
+	}
+	if shared {
+		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "hit").Inc()
+	} else {
+		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "miss").Inc()
+		h.maybeProfile(in)
+	}
+	dec, err := t.render(tmpl.name)
+	if err != nil {
+		return engine.Decision{}, fmt.Errorf("evaluation: %w", err)
+	}
+	h.decisions.add(key, dec)
+	return dec, nil
+}
+
+// run evaluates in within a slot of the semaphore and the request's
+// deadline. The evaluation runs apart from the request, so that the answer
+// goes out at the deadline even if an evaluation ignores its context; it
+// keeps its slot until it really ends, so stuck evaluations cannot pile up.
+func (h *Handler) run(ctx context.Context, hook string, in engine.Input) (engine.Decision, error) {
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -301,8 +359,6 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 			}
 			return engine.Decision{}, fmt.Errorf("evaluation: %w", r.err)
 		}
-		h.decisions.add(key, r.dec)
-		h.maybeProfile(in)
 		return r.dec, nil
 	case <-ctx.Done():
 		return engine.Decision{}, fmt.Errorf("evaluation: %w", ctx.Err())
@@ -311,7 +367,10 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 
 // ConfigChanged drops remembered decisions; the reloader calls it after a
 // new config takes effect.
-func (h *Handler) ConfigChanged() { h.decisions.purge() }
+func (h *Handler) ConfigChanged() {
+	h.decisions.purge()
+	h.templates.purge()
+}
 
 // requestTimeout is the config's evaluation timeout when it sets a valid one,
 // else the handler's.

@@ -25,6 +25,12 @@ type Metrics struct {
 	decisionCache   *prometheus.CounterVec
 }
 
+// The decision caches, as paved_decision_cache_total names them.
+const (
+	cacheExact    = "exact"
+	cacheTemplate = "template"
+)
+
 // subMillisecond buckets resolve the fast path (a cached, compiled policy
 // answers in well under a millisecond) as well as the slow tail up to the
 // API server's timeout.
@@ -91,8 +97,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		decisionCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paved_decision_cache_total",
-			Help: "Lookups of remembered decisions for identical requests, by result (hit, miss).",
-		}, []string{"result"}),
+			Help: "Lookups of remembered decisions by cache (exact: identical requests; template: Pods whose content but for name, uid, owners and timestamps is the same) and result (hit, miss).",
+		}, []string{"cache", "result"}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.requests, m.latency, m.evaluation, m.checkResults, m.checkDuration,
@@ -114,8 +120,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	for _, result := range []string{"success", "failure"} {
 		m.configReloads.WithLabelValues(result)
 	}
-	for _, result := range []string{"hit", "miss"} {
-		m.decisionCache.WithLabelValues(result)
+	for _, cache := range []string{cacheExact, cacheTemplate} {
+		for _, result := range []string{"hit", "miss"} {
+			m.decisionCache.WithLabelValues(cache, result)
+		}
 	}
 	return m, nil
 }

@@ -62,8 +62,8 @@ type Options struct {
 	MaxConcurrent  int
 	// ProfileEvery times each check on one request in ProfileEvery (0: never).
 	ProfileEvery uint64
-	// DecisionCacheSize is how many decisions for identical requests are
-	// remembered (0: none).
+	// DecisionCacheSize is how many decisions each decision cache remembers,
+	// for identical requests and for Pods of one template (0: none).
 	DecisionCacheSize int
 	// ShutdownDelay keeps serving (with /readyz at 503) this long after the
 	// signal, so endpoints drop the pod before its listener closes.

@@ -245,8 +245,8 @@ func TestDecisionCache(t *testing.T) {
 		t.Errorf("renamed Deployment answered %q; want its own evaluation naming team/api-2", message(third))
 	}
 	for result, want := range map[string]float64{"hit": 1, "miss": 2} {
-		if got := metricValue(t, reg, "paved_decision_cache_total", map[string]string{"result": result}); got != want {
-			t.Errorf("paved_decision_cache_total{result=%q} = %v; want %v", result, got, want)
+		if got := metricValue(t, reg, "paved_decision_cache_total", map[string]string{"cache": "exact", "result": result}); got != want {
+			t.Errorf("paved_decision_cache_total{cache=\"exact\",result=%q} = %v; want %v", result, got, want)
 		}
 	}
 }

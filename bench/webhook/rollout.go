@@ -146,6 +146,11 @@ func recordRollout(c *http.Client, pavedURL string, bareDeployment []byte, n int
 		return nil, err
 	}
 	d["spec"].(map[string]any)["replicas"] = n
+	// Each pass is a new Deployment with a template of its own, as two
+	// Deployments' templates differ at least in a label; so the Pods of a
+	// pass never share a decision with the Pods of an earlier pass.
+	tlabels := d["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["labels"].(map[string]any)
+	tlabels["app.kubernetes.io/instance"] = namePlaceholder
 	bare, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
@@ -254,6 +259,11 @@ func (r *rollout) createPods(rs []byte, n int) error {
 	tmeta := tmpl["metadata"].(map[string]any)
 	rsName := meta["name"].(string)
 	for range n {
+		var spec map[string]any
+		if err := roundTrip(tmpl["spec"], &spec); err != nil {
+			return err
+		}
+		addTokenVolume(spec)
 		pm := map[string]any{
 			"name":            rsName + "-" + suffix(),
 			"generateName":    rsName + "-",
@@ -265,7 +275,7 @@ func (r *rollout) createPods(rs []byte, n int) error {
 				pm[k] = v
 			}
 		}
-		b, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": pm, "spec": tmpl["spec"]})
+		b, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": pm, "spec": spec})
 		if err != nil {
 			return err
 		}
@@ -274,6 +284,35 @@ func (r *rollout) createPods(rs []byte, n int) error {
 		}
 	}
 	return nil
+}
+
+// addTokenVolume adds the service account token volume and its mounts, as
+// the API server's ServiceAccount admission plugin does to every Pod before
+// any webhook sees it, under a name with a random part of its own.
+func addTokenVolume(spec map[string]any) {
+	name := "kube-api-access-" + suffix()
+	vols, _ := spec["volumes"].([]any)
+	spec["volumes"] = append(vols, map[string]any{"name": name, "projected": map[string]any{"defaultMode": 420, "sources": []any{
+		map[string]any{"serviceAccountToken": map[string]any{"expirationSeconds": 3607, "path": "token"}},
+		map[string]any{"configMap": map[string]any{"name": "kube-root-ca.crt", "items": []any{map[string]any{"key": "ca.crt", "path": "ca.crt"}}}},
+		map[string]any{"downwardAPI": map[string]any{"items": []any{map[string]any{"path": "namespace", "fieldRef": map[string]any{"apiVersion": "v1", "fieldPath": "metadata.namespace"}}}}},
+	}}})
+	for _, list := range []string{"initContainers", "containers"} {
+		cs, _ := spec[list].([]any)
+		for _, c := range cs {
+			c := c.(map[string]any)
+			mounts, _ := c["volumeMounts"].([]any)
+			c["volumeMounts"] = append(mounts, map[string]any{"name": name, "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
+		}
+	}
+}
+
+func roundTrip(in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
 }
 
 // scale admits the controller's UPDATE of the stored ReplicaSet rs to
@@ -316,8 +355,10 @@ func suffix() string {
 }
 
 // replay returns a source that sends calls in order, over and over, each
-// pass under a new Deployment name (prefix and the pass's number), so no
-// pass repeats an earlier one and none is answered from the decision cache.
+// pass under a new Deployment name (prefix and the pass's number), which
+// its pod template carries too, so no pass repeats an earlier one: only the
+// Pods of one ReplicaSet within a pass share a decision (the template
+// cache), and no call is answered from the exact decision cache.
 func replay(prefix string, calls []request) func() request {
 	var i atomic.Int64
 	return func() request {

@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.DurationVar(&o.RequestTimeout, "request-timeout", 2*time.Second, "deadline of one evaluation; keep it below the webhook configurations' timeoutSeconds (paved.yaml webhook.evaluationTimeout overrides it)")
 	fs.IntVar(&o.MaxConcurrent, "max-concurrent", 0, "evaluations in flight at most; others wait for a slot (default one per CPU, at least 2)")
 	fs.Uint64Var(&o.ProfileEvery, "profile-sample-rate", 100, "time every check on one request in N for paved_check_evaluation_duration_seconds (0: off)")
-	fs.IntVar(&o.DecisionCacheSize, "decision-cache-size", 1024, "decisions remembered for byte-identical requests (reinvocations, dry runs, re-applies); 0: off")
+	fs.IntVar(&o.DecisionCacheSize, "decision-cache-size", 1024, "decisions remembered for byte-identical requests (reinvocations, dry runs, re-applies), and as many for Pods of one template (the replicas of a ReplicaSet); 0: off")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "keep serving this long after SIGTERM with /readyz failing")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "bound on draining in-flight requests at shutdown")
 	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", 10*time.Second, "how often paved.yaml is also polled for changes")
