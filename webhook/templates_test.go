@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -54,16 +53,8 @@ var templatePaths = map[string][]string{
 // controller creates from the template.
 func fixturePods(t *testing.T) []fixturePod {
 	t.Helper()
-	var files []string
-	for _, pattern := range []string{"../examples/*/*.yaml", "../engine/testdata/fixtures/*.yaml", "testdata/parity/*.yaml"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
 	var out []fixturePod
-	for _, file := range files {
+	for _, file := range parityFiles(t) {
 		var objs []map[string]any
 		var rel engine.Related
 		for _, doc := range splitYAML(t, file) {
