@@ -65,6 +65,7 @@ chart-lint: helm
 
 ## e2e: end-to-end tests against a real kube-apiserver on loopback
 e2e: control-plane helm
+	mkdir -p $(CURDIR)/test-output
 	$(GO) test -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/test-output ./e2e/...
 
 ## demo: start paved on a local control plane, apply the samples, show what it did (Ctrl-C or make demo-down stops it)

@@ -426,14 +426,10 @@ func (e *env) auditWebhook(t *testing.T, name, config string, args ...string) *p
 	return w
 }
 
-// waitReportMatchesAudit waits until the namespace's Report says what
-// `paved audit -n ns` (with args) says: one result per finding, fail for
-// enforce and warn for warn and audit, and those counts in the summary.
-func (e *env) waitReportMatchesAudit(t *testing.T, reports client.Client, ns string, args []string, timeout time.Duration) {
-	t.Helper()
-	cli, _, stderr := e.auditJSON(t, nil, append([]string{"--kubeconfig", e.cp.KubeconfigPath(controlplane.AdminUser), "-n", ns}, args...)...)
-	var want []string
-	fail, warn := 0, 0
+// reportKeys are the results a Report should hold for what paved audit
+// found, as resultKeys writes them (fail for enforce, warn for warn and
+// audit, off left out), and how many fail and warn.
+func reportKeys(cli auditReport) (keys []string, fail, warn int) {
 	for _, r := range cli.Results {
 		res := "warn"
 		switch r.Action {
@@ -445,8 +441,18 @@ func (e *env) waitReportMatchesAudit(t *testing.T, reports client.Client, ns str
 		default:
 			warn++
 		}
-		want = append(want, fmt.Sprintf("%s/%s %s %s %s", r.Kind, r.Name, r.Check, res, r.Path))
+		keys = append(keys, fmt.Sprintf("%s/%s %s %s %s", r.Kind, r.Name, r.Check, res, r.Path))
 	}
+	return keys, fail, warn
+}
+
+// waitReportMatchesAudit waits until the namespace's Report says what
+// `paved audit -n ns` (with args) says: one result per finding, fail for
+// enforce and warn for warn and audit, and those counts in the summary.
+func (e *env) waitReportMatchesAudit(t *testing.T, reports client.Client, ns string, args []string, timeout time.Duration) {
+	t.Helper()
+	cli, _, stderr := e.auditJSON(t, nil, append([]string{"--kubeconfig", e.cp.KubeconfigPath(controlplane.AdminUser), "-n", ns}, args...)...)
+	want, fail, warn := reportKeys(cli)
 	sort.Strings(want)
 	if len(cli.Errors) > 0 {
 		t.Fatalf("paved audit -n %s: errors %+v\n%s", ns, cli.Errors, stderr)
@@ -477,20 +483,10 @@ func (e *env) waitReportMatchesAudit(t *testing.T, reports client.Client, ns str
 func (e *env) waitReportTruncated(t *testing.T, reports client.Client, ns string, max int, timeout time.Duration) {
 	t.Helper()
 	cli, _, _ := e.auditJSON(t, nil, "--kubeconfig", e.cp.KubeconfigPath(controlplane.AdminUser), "-n", ns)
+	keys, fail, warn := reportKeys(cli)
 	want := map[string]bool{}
-	fail, warn := 0, 0
-	for _, r := range cli.Results {
-		res := "warn"
-		switch r.Action {
-		case "off":
-			continue
-		case "enforce":
-			res = "fail"
-			fail++
-		default:
-			warn++
-		}
-		want[fmt.Sprintf("%s/%s %s %s %s", r.Kind, r.Name, r.Check, res, r.Path)] = true
+	for _, k := range keys {
+		want[k] = true
 	}
 	if fail+warn <= max {
 		t.Fatalf("paved audit -n %s: %d findings; the test needs more than %d", ns, fail+warn, max)
