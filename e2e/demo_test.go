@@ -3,16 +3,21 @@ package e2e_test
 import (
 	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestDemo: make demo's driver starts its own cluster, reports what paved
-// admitted, defaulted and denied, keeps running, and stops on demo down.
+// admitted, defaulted and denied, and what its audit found in what already
+// ran (with the compliance page that shows it), keeps running, and stops on
+// demo down.
 func TestDemo(t *testing.T) {
 	e := setup(t)
 	e.needWebhook(t)
@@ -58,10 +63,29 @@ func TestDemo(t *testing.T) {
 		"prestop-missing",
 		"DENIED   Deployment demo/legacy-admin",
 		"[privileged-container]",
+		"What already runs, as the in-cluster audit reports it",
+		"compliance page: http://",
 		"export KUBECONFIG=",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo report: want it to contain %q; got\n%s", want, out.String())
+		}
+	}
+
+	// The audit's Report counts the legacy Deployment's failures, and the
+	// printed compliance page shows it.
+	if !regexp.MustCompile(`(?m)^  legacy\s+[1-9]\d*\s`).MatchString(out.String()) {
+		t.Errorf("demo report: want a row for namespace legacy with failing results; got\n%s", out.String())
+	}
+	if m := regexp.MustCompile(`compliance page: (http://\S+/compliance)`).FindStringSubmatch(out.String()); m == nil {
+		t.Errorf("demo report: no compliance page address")
+	} else if resp, err := http.Get(m[1]); err != nil {
+		t.Errorf("GET %s: %v", m[1], err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Deployment legacy/billing") {
+			t.Errorf("GET %s: %s; want the page naming Deployment legacy/billing\n%.2000s", m[1], resp.Status, body)
 		}
 	}
 

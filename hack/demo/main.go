@@ -83,6 +83,27 @@ spec:
         - {name: http, containerPort: 8080}
 `
 
+// legacyDeployment already runs when paved is installed: it is stored
+// before paved's webhooks are registered, as on a cluster paved joins,
+// and only the audit sees it.
+const legacyDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: billing
+  namespace: legacy
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: billing}
+  template:
+    metadata:
+      labels: {app: billing}
+    spec:
+      containers:
+      - name: app
+        image: registry.example/billing:latest
+`
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -212,13 +233,24 @@ func up(ctx context.Context, state string, out io.Writer) (err error) {
 	if err := pavedwebhook.ServiceAccountKubeconfig(ctx, cp, manifests, addonNS, kc); err != nil {
 		return err
 	}
-	say("starting paved-webhook with the ServiceAccount and RBAC of manifests/paved")
+	k := kubectl{bin: cp.Kubectl(), kubeconfig: cp.KubeconfigPath(controlplane.AdminUser)}
+	if err := installCRDs(ctx, k, cp.Kubectl(), manifests); err != nil {
+		return err
+	}
+	say("storing a Deployment that already runs (namespace legacy), before paved is registered")
+	for _, doc := range []string{`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"legacy"}}`, legacyDeployment} {
+		if r := k.run(ctx, doc, "apply", "-f", "-"); r.err != nil {
+			return fmt.Errorf("store the legacy Deployment: %v: %s", r.err, r.stderr)
+		}
+	}
+	say("starting paved-webhook with the ServiceAccount and RBAC of manifests/paved, the in-cluster audit on")
 	w, err := pavedwebhook.Start(ctx, pavedwebhook.Options{
 		Binary:     webhookBin,
 		Dir:        filepath.Join(state, "webhook"),
 		Kubeconfig: kc,
 		Namespace:  addonNS,
 		Config:     shippedConfig(cp.Kubectl(), manifests),
+		Args:       []string{"--audit"},
 	})
 	if err != nil {
 		return err
@@ -233,7 +265,6 @@ func up(ctx context.Context, state string, out io.Writer) (err error) {
 	}
 	say("registered the webhook configurations of manifests/paved at https://%s", w.Addr)
 
-	k := kubectl{bin: cp.Kubectl(), kubeconfig: cp.KubeconfigPath(controlplane.AdminUser)}
 	if err := waitServing(ctx, k); err != nil {
 		return fmt.Errorf("%w\n%s", err, w.Log(20))
 	}
@@ -265,6 +296,7 @@ func up(ctx context.Context, state string, out io.Writer) (err error) {
 	fmt.Fprintln(out)
 	say("applying %d objects through paved (namespaces first, then HPAs and PDBs, so that paved sees them when it admits the workloads)", len(objs))
 	report(ctx, k, objs, out)
+	auditReport(ctx, k, w, out)
 
 	kubeconfig := cp.KubeconfigPath(controlplane.AdminUser)
 	fmt.Fprintf(out, `
@@ -279,8 +311,10 @@ Look around from another terminal:
   kubectl apply --dry-run=server -o yaml -f examples/broken/no-probes.yaml
   kubectl apply -f examples/broken/root-container.yaml   # denied, naming the checks
   kubectl label namespace demo paved.dev/ignore=true     # the guarded label
+  kubectl get reports -A                                # the audit's Report per namespace
+  compliance page: http://%[4]s/compliance
   paved-webhook log: %[3]s
-`, kubeconfig, cp.BinDir, filepath.Join(state, "webhook", "paved-webhook.log"))
+`, kubeconfig, cp.BinDir, filepath.Join(state, "webhook", "paved-webhook.log"), w.MetricsAddr)
 
 	select {
 	case <-ctx.Done():
@@ -289,6 +323,55 @@ Look around from another terminal:
 	}
 	fmt.Fprintln(out, "\nstopping the paved demo")
 	return nil
+}
+
+// installCRDs applies the CustomResourceDefinitions of manifests/paved (the
+// audit's Report) and waits until they are served.
+func installCRDs(ctx context.Context, k kubectl, kubectlBin, dir string) error {
+	docs, err := pavedwebhook.Render(kubectlBin, dir)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		h, err := pavedwebhook.ParseHeader(d)
+		if err != nil {
+			return err
+		}
+		if h.Kind != "CustomResourceDefinition" {
+			continue
+		}
+		if r := k.run(ctx, string(d), "apply", "--server-side", "-f", "-"); r.err != nil {
+			return fmt.Errorf("apply the CRD %s: %v: %s", h.Metadata.Name, r.err, r.stderr)
+		}
+		if r := k.run(ctx, "", "wait", "--for=condition=Established", "--timeout=60s", "crd/"+h.Metadata.Name); r.err != nil {
+			return fmt.Errorf("the CRD %s is not served: %v: %s", h.Metadata.Name, r.err, r.stderr)
+		}
+	}
+	return nil
+}
+
+// auditReport shows what the in-cluster audit found in what already ran:
+// once the legacy namespace's Report is written, each namespace's counts.
+func auditReport(ctx context.Context, k kubectl, w *pavedwebhook.Webhook, out io.Writer) {
+	fmt.Fprintf(out, "\nWhat already runs, as the in-cluster audit reports it (one Report per namespace):\n")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r := k.run(ctx, "", "get", "report", "paved", "-n", "legacy", "-o", "jsonpath={.summary.fail}")
+		if r.err == nil && strings.TrimSpace(r.stdout) != "" && strings.TrimSpace(r.stdout) != "0" {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			fmt.Fprintf(out, "  the audit wrote no Report for namespace legacy within a minute:\n%s\n", w.Log(10))
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r := k.run(ctx, "", "get", "reports", "-A", "-o",
+		"custom-columns=NAMESPACE:.metadata.namespace,FAIL:.summary.fail,WARN:.summary.warn,PASS:.summary.pass")
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		fmt.Fprintf(out, "  %s\n", l)
+	}
+	fmt.Fprintf(out, "  compliance page: http://%s/compliance (the failing objects, with the fix for each)\n", w.MetricsAddr)
 }
 
 // shippedConfig is the paved.yaml of manifests/paved's ConfigMap, or an
