@@ -16,7 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,10 +39,13 @@ var ReportResource = schema.GroupVersionResource{Group: reportsv1alpha1.GroupNam
 type LoopOptions struct {
 	Engine   *engine.Engine
 	Enforcer *enforce.Enforcer
-	// Dynamic lists each namespace's objects (List) and watches paved's
-	// Reports, so that a Report changed or deleted by someone else is
-	// written again.
+	// Dynamic lists each namespace's objects (List).
 	Dynamic dynamic.Interface
+	// Metadata watches paved's Reports, their metadata only, so that a
+	// Report changed or deleted by someone else is written again. (A
+	// Report holds up to MaxResults results: watching whole Reports would
+	// keep a copy of every one in memory.)
+	Metadata metadata.Interface
 	// Client reads Namespaces and reads and writes Reports; its scheme
 	// must know core/v1 and openreports.io/v1alpha1.
 	Client  client.Client
@@ -100,8 +104,8 @@ type pass struct {
 
 // NewLoop checks opts and returns a Loop that is not running yet.
 func NewLoop(opts LoopOptions) (*Loop, error) {
-	if opts.Engine == nil || opts.Enforcer == nil || opts.Dynamic == nil || opts.Client == nil || opts.Metrics == nil {
-		return nil, errors.New("audit: LoopOptions need Engine, Enforcer, Dynamic, Client and Metrics")
+	if opts.Engine == nil || opts.Enforcer == nil || opts.Dynamic == nil || opts.Metadata == nil || opts.Client == nil || opts.Metrics == nil {
+		return nil, errors.New("audit: LoopOptions need Engine, Enforcer, Dynamic, Metadata, Client and Metrics")
 	}
 	if opts.AddonNamespace == "" {
 		opts.AddonNamespace = "paved-system"
@@ -393,7 +397,7 @@ func (l *Loop) pageSize() int64 {
 // rather than at the next pass. The loop's own writes are recognised by
 // their resourceVersion and cause nothing.
 func (l *Loop) watchReports(ctx context.Context) {
-	inf := dynamicinformer.NewFilteredDynamicInformer(l.o.Dynamic, ReportResource, metav1.NamespaceAll, 0, toolscache.Indexers{},
+	inf := metadatainformer.NewFilteredMetadataInformer(l.o.Metadata, ReportResource, metav1.NamespaceAll, 0, toolscache.Indexers{},
 		func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + ReportName })
 	changed := func(obj any) {
 		if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {

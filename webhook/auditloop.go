@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection"
@@ -120,6 +121,10 @@ func startAudit(ctx context.Context, g interface{ Go(func() error) }, o Options,
 	if err != nil {
 		return nil, fmt.Errorf("audit client: %w", err)
 	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("audit client: %w", err)
+	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
@@ -136,7 +141,7 @@ func startAudit(ctx context.Context, g interface{ Go(func() error) }, o Options,
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
 	loop, err := audit.NewLoop(audit.LoopOptions{
-		Engine: eng, Enforcer: enforce.New(eng, nil), Dynamic: dyn, Client: cl, Metrics: metrics, Logger: log,
+		Engine: eng, Enforcer: enforce.New(eng, nil), Dynamic: dyn, Metadata: meta, Client: cl, Metrics: metrics, Logger: log,
 		AddonNamespace: o.Namespace, Namespaces: selector, Debounce: a.Debounce, Resync: a.Resync, MaxResults: a.MaxResults,
 	})
 	if err != nil {
