@@ -252,8 +252,8 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 			if err := rc.Get(ctx, client.ObjectKey{Namespace: ns, Name: audit.ReportName}, &rep); err == nil && (rep.Summary.Warn > before.Summary.Warn || reportNames(&rep, name, "image-tag-mutable")) {
 				break
 			}
-			if time.Since(t0) > time.Minute {
-				return fmt.Errorf("the Report of %s never named %s under image-tag-mutable", ns, name)
+			if time.Since(t0) > 2*time.Minute {
+				return fmt.Errorf("the Report of %s did not count the new warning of %s within 2 minutes; the webhook's log ends:\n%s", ns, name, w.Log(30))
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
