@@ -91,7 +91,11 @@ type Loop struct {
 	mu      sync.Mutex
 	queue   workqueue.TypedRateLimitingInterface[string] // nil unless running
 	pass    *pass
-	written map[string]string    // namespace → resourceVersion of the last Report written
+	written map[string]string // namespace → resourceVersion of the last Report written
+	// writing holds, while a namespace's Report is being written, the
+	// resourceVersions of the Report events seen meanwhile: the event of
+	// the write itself may come before the write returns its version.
+	writing map[string][]string
 	started map[string]time.Time // namespace → when its last evaluation started
 	passNow chan struct{}
 }
@@ -345,7 +349,29 @@ func (l *Loop) sync(ctx context.Context, ns string) error {
 		return err
 	}
 	want := NamespaceReport(ns, run.Results, l.o.Engine.Checks(), ReportOptions{MaxResults: l.o.MaxResults})
+	l.mu.Lock()
+	if l.writing == nil {
+		l.writing = map[string][]string{}
+	}
+	l.writing[ns] = []string{}
+	before := l.written[ns]
+	l.mu.Unlock()
 	outcome, rv, conflicts, err := writeReport(ctx, l.o.Client, want)
+	l.mu.Lock()
+	seen := l.writing[ns]
+	delete(l.writing, ns)
+	if err == nil {
+		l.written[ns] = rv
+	}
+	l.mu.Unlock()
+	for _, v := range seen {
+		// An event of neither this write nor the one before it: someone
+		// else wrote the Report meanwhile.
+		if v != rv && v != before {
+			l.Changed(ns)
+			break
+		}
+	}
 	for range conflicts {
 		l.o.Metrics.wrote(WriteConflict)
 	}
@@ -359,9 +385,6 @@ func (l *Loop) sync(ctx context.Context, ns string) error {
 	}
 	l.o.Metrics.wrote(outcome)
 	l.o.Metrics.RecordNamespace(ns, run.Results)
-	l.mu.Lock()
-	l.written[ns] = rv
-	l.mu.Unlock()
 	if outcome != WriteUnchanged {
 		l.log.Debug("audit: report written", "namespace", ns, "outcome", outcome,
 			"fail", want.Summary.Fail, "warn", want.Summary.Warn, "results", len(want.Results), "conflicts", conflicts)
@@ -408,6 +431,12 @@ func (l *Loop) watchReports(ctx context.Context) {
 			return
 		}
 		l.mu.Lock()
+		if seen, writing := l.writing[m.GetNamespace()]; writing {
+			// Judged once the write returns its version (see sync).
+			l.writing[m.GetNamespace()] = append(seen, m.GetResourceVersion())
+			l.mu.Unlock()
+			return
+		}
 		ours := l.written[m.GetNamespace()] == m.GetResourceVersion()
 		l.mu.Unlock()
 		if !ours {

@@ -141,8 +141,7 @@ func TestAuditLoop(t *testing.T) {
 		var edits atomic.Int64
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
+		edit := func() {
 			defer wg.Done()
 			for {
 				select {
@@ -160,10 +159,23 @@ func TestAuditLoop(t *testing.T) {
 					edits.Add(1)
 				}
 			}
-		}()
+		}
+		// Several editors, so that the loop's writes meet theirs.
+		wg.Add(2)
+		go edit()
+		go edit()
 		// Meanwhile the Deployment changes the verdict back and forth, so
-		// the loop writes while the Report is being edited.
-		for i, replicas := range []int32{1, 3, 1, 3} {
+		// the loop writes while the Report is being edited, until its
+		// writes have met the edits (at least four changes, at most 16;
+		// an even number, so it ends at 3 replicas, as it began).
+		for i := 0; i < 16; i++ {
+			if c, _ := w.Metric("paved_audit_report_writes_total", map[string]string{"result": audit.WriteConflict}); i >= 4 && i%2 == 0 && c > conflictsBefore {
+				break // back at 3 replicas, as it began
+			}
+			replicas := int32(1)
+			if i%2 == 1 {
+				replicas = 3
+			}
 			patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, replicas)
 			if _, err := e.admin.AppsV1().Deployments(mixed).Patch(ctx, "web", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 				t.Fatal(err)
