@@ -358,9 +358,9 @@ func genProbe(r *rand.Rand) any {
 		set(h, "service", pick(r, absent, "health"))
 		p["grpc"] = h
 	}
-	set(p, "periodSeconds", pick(r, absent, 5, 10, 30))
+	set(p, "periodSeconds", pick(r, absent, 5, 10, 30, "10"))
 	set(p, "failureThreshold", pick(r, absent, 1, 3, 6))
-	set(p, "timeoutSeconds", pick(r, absent, 1, 5))
+	set(p, "timeoutSeconds", pick(r, absent, 1, 5, "5"))
 	set(p, "initialDelaySeconds", pick(r, absent, 0, 10))
 	return p
 }
