@@ -33,11 +33,15 @@ func baselineEngine(t testing.TB, cfg *config.Config) *Engine {
 }
 
 // paramSets are the configurations the differential test runs under: the
-// defaults and two sets of overrides that move every threshold.
+// defaults and a set of overrides that moves every threshold (a request
+// parameter above its limit parameter among them).
 var paramSets = []map[string]any{
 	nil,
-	{"prestop_sleep_seconds": 5, "graceful_timeout_seconds": 20, "probe_port": "web", "cpu_limit": "1", "memory_request": "1Gi", "min_replicas": 2},
-	{"prestop_sleep_seconds": 20, "grace_margin_seconds": 0, "liveness_path": "/live", "cpu_request": "3", "memory_limit": "256Mi", "run_as_user": 2000, "pdb_min_available": 1},
+	{
+		"prestop_sleep_seconds": 20, "graceful_timeout_seconds": 20, "grace_margin_seconds": 0,
+		"probe_port": "web", "liveness_path": "/live", "cpu_request": "3", "cpu_limit": "1", "memory_limit": "256Mi",
+		"run_as_user": 2000, "min_replicas": 2, "pdb_min_available": 1,
+	},
 }
 
 type enginePair struct{ base, cur *Engine }
