@@ -144,7 +144,7 @@ func summary(fired map[string]int) string {
 func TestRemovedAPIVersionsReported(t *testing.T) {
 	e := realEngine(t)
 	ctx := context.Background()
-	rs, err := rego.New(rego.Compiler(e.compiler), rego.Query("x = [[row[1], k] | some row in data.paved.lib.apiversions.table; some k in row[2]]")).Eval(ctx)
+	rs, err := rego.New(rego.Compiler(e.compiler), rego.Query("x = [[v, k] | some v, kinds in data.paved.lib.apiversions.removed; some k, _ in kinds]")).Eval(ctx)
 	if err != nil || len(rs) == 0 {
 		t.Fatalf("reading the removed versions: %v", err)
 	}

@@ -98,7 +98,7 @@ containers contains entry if {
 		"where": where,
 		"sidecar": sidecar,
 		"long_running": object.get({"containers": true}, list, sidecar),
-		"describe": sprintf("%s %q", [container_word[[list, sidecar]], object.get(c, "name", "")]),
+		"describe": sprintf("%s %q", [container_word[list][sidecar], object.get(c, "name", "")]),
 	}
 }
 
@@ -124,11 +124,10 @@ pod_spec_wheres := {
 }
 
 # How messages name a container: container "app", sidecar "proxy" or init
-# container "migrate".
+# container "migrate" (nested objects: a lookup by string keys costs less than one by an array key).
 container_word := {
-	["containers", false]: "container",
-	["initContainers", true]: "sidecar",
-	["initContainers", false]: "init container",
+	"containers": {false: "container"},
+	"initContainers": {true: "sidecar", false: "init container"},
 }
 
 # Containers that stay up for the pod's life: probes and preStop apply.

@@ -35,11 +35,15 @@ default_probes[field] := {"httpGet": {"path": probe_paths[field], "port": params
 # serving workload that declares the probe port and lacks the probe, unless
 # its other probe asks the same thing (probes must differ, see
 # probes-identical).
+# The missing probe is looked for first and the port by name in the
+# container itself: most containers have both probes, and port_names would
+# be built for every container.
 adds contains [entry.where, field] if {
 	some entry in workload.serving_main_containers
-	params.probe_port in workload.port_names[entry.where]
 	some field, _ in checks
 	object.get(entry.container, field, null) == null
+	some port in object.get(entry.container, "ports", [])
+	port.name == params.probe_port
 	not same_as_other(entry, field)
 }
 

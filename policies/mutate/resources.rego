@@ -11,17 +11,6 @@ package paved.defaults.resources
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# The request a container has once paved fix ran: its own, else its limit
-# (what the API server fills in), else the parameter.
-request_after_fix(own, resource) := [v |
-	some v in [
-		object.get(own, ["requests", resource], null),
-		object.get(own, ["limits", resource], null),
-		params[request_params[resource]],
-	]
-	v != null
-][0]
-
 request_params := {"cpu": "cpu_request", "memory": "memory_request"}
 
 limit_params := {"cpu": "cpu_limit", "memory": "memory_limit"}
@@ -33,36 +22,74 @@ checks := {
 	"limits": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"},
 }
 
-# Every field paved fix sets (with the container it belongs to, and whether
-# the matching limit is set), with its value: a missing request takes the
-# request after fix; a missing limit takes the parameter unless the request
-# is larger (or not a valid quantity, which the API server reports on its
-# own), so a limit never ends below the request.
+# Every field paved fix sets (with the container it belongs to, whether the
+# matching limit is set, and the default it adds), with its value: a missing request takes the
+# limit (what the API server fills in), else the parameter; a missing limit
+# takes the parameter unless the request after fix is larger (or either is
+# not a valid quantity, which the API server reports on its own), so a limit
+# never ends below the request.
 missing contains {
 	"where": entry.where, "describe": entry.describe, "path": entry.path, "kind": "requests", "resource": resource,
-	"value": request_after_fix(own, resource), "limit_set": object.get(own, ["limits", resource], null) != null,
+	"value": value, "limit_set": limit != null,
+	"default": {"check": checks.requests[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value},
 } if {
 	some entry in workload.containers
 	own := object.get(entry.container, "resources", {})
 	some resource in ["cpu", "memory"]
 	object.get(own, ["requests", resource], null) == null
+	limit := object.get(own, ["limits", resource], null)
+	value := request_default(limit, resource)
 }
 
 missing contains {
 	"where": entry.where, "describe": entry.describe, "path": entry.path, "kind": "limits", "resource": resource,
 	"value": value, "limit_set": false,
+	"default": {"check": checks.limits[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value},
 } if {
 	some entry in workload.containers
 	own := object.get(entry.container, "resources", {})
 	some resource in ["cpu", "memory"]
 	object.get(own, ["limits", resource], null) == null
-	value := limit_value(request_after_fix(own, resource), params[limit_params[resource]])
+	value := limit_default(object.get(own, ["requests", resource], null), resource)
 }
 
-limit_value(request, limit) := limit if {
-	units.parse(sprintf("%v", [request])) <= units.parse(sprintf("%v", [limit]))
+# request_default(limit, resource) is the request paved fix sets: the
+# container's limit when it has one, else the parameter (none when that is
+# null).
+request_default(null, resource) := v if {
+	v := params[request_params[resource]]
+	v != null
+}
+
+request_default(limit, _) := limit if limit != null
+
+# limit_default(request, resource) is the limit paved fix sets for a
+# container whose request is as given (null when unset). The quantities of
+# the parameters are parsed once per evaluation, not once per container.
+limit_default(null, resource) := unset_request_limits[resource]
+
+limit_default(request, resource) := limit_value(request, resource) if request != null
+
+limit_value(request, resource) := params[limit_params[resource]] if {
+	units.parse(sprintf("%v", [request])) <= limit_quantities[resource]
 } else := request
 
-defaults contains {"check": checks[m.kind][m.resource], "path": array.concat(m.path, ["resources", m.kind, m.resource]), "value": m.value} if {
+# The limit parameters as numbers; a parameter that is not a valid quantity
+# is left out, and a request is then kept as the limit.
+limit_quantities := {resource: q |
+	some resource, key in limit_params
+	q := units.parse(sprintf("%v", [params[key]]))
+}
+
+# The limit of a container that has neither request nor limit: the limit
+# parameter, or the request parameter when that is larger.
+unset_request_limits := {resource: limit_value(request, resource) |
+	some resource, key in request_params
+	request := params[key]
+	request != null
+}
+
+# Each missing field carries its default, built where its parts are at hand.
+defaults contains m.default if {
 	some m in missing
 }

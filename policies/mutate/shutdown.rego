@@ -94,6 +94,11 @@ defaulted_sleeps := array.concat(
 	[injected_sleep | some entry in workload.serving_main_containers; entry.where in adds_prestop],
 )
 
+# The grace period the pod needs once paved fix added its preStop sleeps (a
+# rule, so that it is computed once per evaluation: function results are
+# not cached).
+defaulted_grace_period := required_grace_period(defaulted_sleeps)
+
 # True when paved fix sets terminationGracePeriodSeconds: it is unset and
 # the API default is too short.
 default sets_grace_period := false
@@ -101,7 +106,7 @@ default sets_grace_period := false
 sets_grace_period if {
 	workload.serving
 	grace_period_unset
-	required_grace_period(defaulted_sleeps) > api_default_grace_period
+	defaulted_grace_period > api_default_grace_period
 }
 
 defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": prestop_default} if {
@@ -113,7 +118,7 @@ defaults contains object.union(
 	{
 		"check": "grace-period-order",
 		"path": grace_period_path,
-		"value": required_grace_period(defaulted_sleeps),
+		"value": defaulted_grace_period,
 	},
 	workload.api_default_field(api_default_grace_period),
 ) if {

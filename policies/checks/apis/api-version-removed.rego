@@ -21,7 +21,7 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": "apiVersion", "fixable": false} if {
 	api_version := object.get(input.object, "apiVersion", "")
-	r := apiversions.removed[[api_version, workload.kind]]
+	r := apiversions.removed[api_version][workload.kind]
 	msg := sprintf(
 		"%s %q uses apiVersion %s, which Kubernetes %s stopped serving: the API server rejects it; %s",
 		[workload.kind, workload.name, api_version, r.release, remedy(r)],

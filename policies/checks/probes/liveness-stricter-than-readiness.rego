@@ -15,27 +15,16 @@ package paved.checks.probes.liveness_stricter_than_readiness
 
 import data.paved.lib.workload
 
-# The window (periodSeconds x failureThreshold) and timeout of each probe,
-# with the API server's defaults for omitted timings, by [entry.where, field].
-timings[[entry.where, field]] := {
-	"window": object.get(probe, "periodSeconds", 10) * object.get(probe, "failureThreshold", 3),
-	"timeout": object.get(probe, "timeoutSeconds", 1),
-} if {
-	some entry in workload.serving_main_containers
-	entry.container.livenessProbe
-	entry.container.readinessProbe
-	some field in ["livenessProbe", "readinessProbe"]
-	probe := entry.container[field]
-}
-
+# The window (periodSeconds x failureThreshold) and the timeout of each
+# probe, with the API server's defaults for omitted timings, are computed
+# in the rule bodies: a shared helper rule would be built for every
+# container, and these are needed only where both probes are present.
 violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe"]), "fixable": false} if {
 	some entry in workload.serving_main_containers
-
-	# timings has both probes or neither: skip the lookups without them.
-	entry.container.livenessProbe
-	entry.container.readinessProbe
-	live := timings[[entry.where, "livenessProbe"]].window
-	ready := timings[[entry.where, "readinessProbe"]].window
+	live_probe := entry.container.livenessProbe
+	ready_probe := entry.container.readinessProbe
+	live := object.get(live_probe, "periodSeconds", 10) * object.get(live_probe, "failureThreshold", 3)
+	ready := object.get(ready_probe, "periodSeconds", 10) * object.get(ready_probe, "failureThreshold", 3)
 	live < ready
 	msg := sprintf(
 		"%s: livenessProbe gives up after %s s (periodSeconds x failureThreshold) but readinessProbe after %s s: a slow pod is restarted before it is taken out of the load balancer; make liveness at least as patient as readiness",
@@ -45,13 +34,15 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 
 violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe", "timeoutSeconds"]), "fixable": false} if {
 	some entry in workload.serving_main_containers
-
-	# timings has both probes or neither: skip the lookups without them.
-	entry.container.livenessProbe
-	entry.container.readinessProbe
-	live := timings[[entry.where, "livenessProbe"]].timeout
-	ready := timings[[entry.where, "readinessProbe"]].timeout
+	live_probe := entry.container.livenessProbe
+	ready_probe := entry.container.readinessProbe
+	live := object.get(live_probe, "timeoutSeconds", 1)
+	ready := object.get(ready_probe, "timeoutSeconds", 1)
 	live < ready
+
+	# Only probes whose windows compute are compared.
+	_ = object.get(live_probe, "periodSeconds", 10) * object.get(live_probe, "failureThreshold", 3)
+	_ = object.get(ready_probe, "periodSeconds", 10) * object.get(ready_probe, "failureThreshold", 3)
 	msg := sprintf(
 		"%s: livenessProbe times out after %s s but readinessProbe after %s s: a slow response restarts the container before readiness sheds its traffic; give liveness a timeoutSeconds at least as long as readiness",
 		[entry.describe, workload.num(live), workload.num(ready)],

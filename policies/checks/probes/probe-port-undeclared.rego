@@ -27,12 +27,19 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	some handler in handlers
 	port := entry.container[field][handler].port
 	is_string(port)
-	not port in workload.port_names[entry.where]
+	not declares(entry.container, port)
 	path := concat(".", [entry.where, field, handler, "port"])
 	msg := sprintf(
 		"%s: %s %s uses port name %q, which the container does not declare: the kubelet cannot resolve the name, so the probe fails every time; declare a port named %q under ports, or probe a declared port (%s)",
 		[entry.describe, field, handler, port, port, declared(entry.container)],
 	)
+}
+
+# True when c declares a port named name. Asked only for probes on a named
+# port, rather than building workload.port_names for every container.
+declares(c, name) if {
+	some p in object.get(c, "ports", [])
+	p.name == name
 }
 
 declared(c) := "it declares no ports" if count(object.get(c, "ports", [])) == 0

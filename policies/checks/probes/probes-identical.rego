@@ -21,6 +21,10 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe"]), "fixable": false} if {
 	some entry in workload.serving_main_containers
+
+	# Both probes present, before their handlers are built.
+	_ = entry.container.livenessProbe
+	_ = entry.container.readinessProbe
 	handler := workload.probe_handlers[[entry.where, "livenessProbe"]]
 	count(handler) > 0
 	not handler.tcpSocket

@@ -47,6 +47,6 @@ violation contains {"msg": msg, "path": workload.path_string(path), "fixable": f
 	)
 }
 
-hint(true, _) := sprintf("paved fix and the mutating webhook set it to %s", [workload.num(shutdown.required_grace_period(shutdown.defaulted_sleeps))])
+hint(true, _) := sprintf("paved fix and the mutating webhook set it to %s", [workload.num(shutdown.defaulted_grace_period)])
 
 hint(false, required) := sprintf("set %s to at least %s, or shorten the preStop sleep or the app's graceful timeout (annotation %s)", [where, workload.num(required), params.graceful_timeout_annotation])

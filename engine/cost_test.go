@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
+)
+
+// costInputs are the two inputs BenchmarkCost measures: the bare
+// two-container Deployment (what the mutating webhook sees) and the same
+// Deployment after its patch (what the validating webhook then sees).
+func costInputs(t testing.TB, e *Engine) (bare, mutated Input) {
+	t.Helper()
+	bare = Input{Operation: "CREATE", Object: twoContainerDeployment(), Namespace: Namespace{Name: "shop"}}
+	d, err := e.Mutate(context.Background(), bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := d.Patch.ApplyObject(twoContainerDeployment())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutated = bare
+	mutated.Object = obj
+	return bare, mutated
+}
+
+// stepCounter counts the interpreter's evaluation steps: one per
+// expression evaluated.
+type stepCounter struct{ n int }
+
+func (s *stepCounter) Enabled() bool               { return true }
+func (s *stepCounter) Config() topdown.TraceConfig { return topdown.TraceConfig{} }
+func (s *stepCounter) TraceEvent(ev topdown.Event) { s.count(ev) }
+func (s *stepCounter) count(ev topdown.Event) {
+	if ev.Op == topdown.EvalOp {
+		s.n++
+	}
+}
+
+var _ topdown.QueryTracer = (*stepCounter)(nil)
+
+// steps is how many expressions the Deployment's validate query (or the
+// mutate query) evaluates on in.
+func steps(t testing.TB, e *Engine, in Input, validate bool) int {
+	t.Helper()
+	input, err := toValue(in, e.state.Load().params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := e.mutate
+	if validate {
+		q = e.byKind["Deployment"].validate
+	}
+	var c stepCounter
+	if _, err := q.Eval(context.Background(), rego.EvalParsedInput(input), rego.EvalQueryTracer(&c)); err != nil {
+		t.Fatal(err)
+	}
+	return c.n
+}
+
+// TestCost logs the interpreter steps of the current policies and the
+// baseline copy on the benchmark's inputs, and fails if the rewrite made
+// either query take more steps than before.
+func TestCost(t *testing.T) {
+	base, cur := baselineEngine(t, nil), realEngine(t)
+	bare, mutated := costInputs(t, base)
+	for _, tt := range []struct {
+		name     string
+		in       Input
+		validate bool
+	}{
+		{"validate mutated", mutated, true},
+		{"validate bare", bare, true},
+		{"mutate bare", bare, false},
+	} {
+		b, c := steps(t, base, tt.in, tt.validate), steps(t, cur, tt.in, tt.validate)
+		t.Logf("%s: %d steps, baseline %d (%.2f×)", tt.name, c, b, float64(c)/float64(b))
+		if c > b {
+			t.Errorf("%s: got %d steps; want at most the baseline's %d", tt.name, c, b)
+		}
+	}
+}
+
+// BenchmarkCost measures Validate of the mutated Deployment and Mutate of
+// the bare one with the current policies and with the baseline copy, in
+// the same run: compare them as ratios, with -count to interleave.
+func BenchmarkCost(b *testing.B) {
+	engines := []struct {
+		name string
+		e    *Engine
+	}{{"baseline", baselineEngine(b, nil)}, {"current", realEngine(b)}}
+	bare, mutated := costInputs(b, engines[0].e)
+	ctx := context.Background()
+	for _, en := range engines {
+		b.Run("validate-mutated/"+en.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := en.e.Validate(ctx, mutated); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(steps(b, en.e, mutated, true)), "steps/op")
+		})
+	}
+	for _, en := range engines {
+		b.Run("mutate-bare/"+en.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := en.e.Mutate(ctx, bare); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(steps(b, en.e, bare, false)), "steps/op")
+		})
+	}
+}

@@ -1,0 +1,43 @@
+# METADATA
+# title: Privilege escalation allowed
+# description: |
+#   Unless allowPrivilegeEscalation is false, a process can gain more
+#   privileges than its parent through setuid binaries or file capabilities,
+#   turning a foothold as a normal user into root in the container.
+# custom:
+#   id: privilege-escalation
+#   severity: high
+#   action: enforce
+#   fixable: true
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
+package paved.checks.security.privilege_escalation
+
+import data.paved.defaults.security
+import data.paved.lib.workload
+
+violation contains {"msg": msg, "path": path, "fixable": fixable} if {
+	workload.linux
+	some entry in workload.containers
+	sc := security.own[entry.where]
+	object.get(sc, "allowPrivilegeEscalation", true) != false
+	path := concat(".", [entry.where, "securityContext.allowPrivilegeEscalation"])
+	fixable := entry.where in security.sets_privilege_escalation
+	msg := sprintf(
+		"%s does not set allowPrivilegeEscalation: false: setuid binaries can turn a foothold into root; set it (%s)",
+		[entry.describe, hint(entry.where, sc, fixable)],
+	)
+}
+
+hint(_, _, true) := "paved fix sets it"
+
+hint(_, sc, false) := "it cannot be set on a privileged container; drop privileged" if sc.privileged == true
+
+hint(where, sc, false) := "it cannot be set on a container that adds CAP_SYS_ADMIN; drop that capability" if {
+	object.get(sc, "privileged", false) != true
+	where in security.adds_sys_admin
+}
+
+hint(where, sc, false) := "paved fix does not override an explicit true" if {
+	object.get(sc, "privileged", false) != true
+	not where in security.adds_sys_admin
+}

@@ -1,0 +1,375 @@
+# METADATA
+# title: Workload helpers
+# description: |
+#   Where the pod spec lives in each workload kind, which containers a check
+#   looks at, and how field paths are written in violations and patches.
+package paved.lib.workload
+
+# Kinds that carry a pod spec, and the path from the object root to it.
+pod_spec_paths := {
+	"Pod": ["spec"],
+	"Deployment": ["spec", "template", "spec"],
+	"StatefulSet": ["spec", "template", "spec"],
+	"DaemonSet": ["spec", "template", "spec"],
+	"ReplicaSet": ["spec", "template", "spec"],
+	"ReplicationController": ["spec", "template", "spec"],
+	"Job": ["spec", "template", "spec"],
+	"CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+}
+
+# Kinds that manage a long-running, replicated set of pods.
+replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
+
+# replicas_text(n) is "1 replica" or "n replicas", for messages.
+replicas_text(n) := "1 replica" if {
+	n == 1
+} else := sprintf("%d replicas", [n])
+
+kind := object.get(input, ["object", "kind"], "")
+
+name := object.get(input, ["object", "metadata", "name"], "")
+
+namespace := object.get(input, ["object", "metadata", "namespace"], object.get(input, ["namespace", "name"], ""))
+
+# True when the object carries a pod spec paved knows how to read.
+has_pod_spec if pod_spec_paths[kind]
+
+pod_spec_path := pod_spec_paths[kind]
+
+pod_spec := object.get(input.object, pod_spec_path, {})
+
+# The pod template's metadata (the object's own metadata for a bare Pod).
+pod_meta_path := ["metadata"] if kind == "Pod"
+
+pod_meta_path := array.concat(array.slice(pod_spec_path, 0, count(pod_spec_path) - 1), ["metadata"]) if kind != "Pod"
+
+# The path string of the pod template's labels, where the pods' labels are
+# set ("spec.template.metadata.labels"). pod_meta_path holds field names
+# only, so joining them is its path_string, at a fraction of the cost.
+pod_labels_where := concat(".", array.concat(pod_meta_path, ["labels"]))
+
+# True for pods that run to completion (Jobs, CronJobs and pods that never
+# restart): probes, drains, PDBs and rollouts do not apply to them.
+batch if kind in {"Job", "CronJob"}
+
+batch if {
+	has_pod_spec
+	object.get(pod_spec, "restartPolicy", "Always") in {"Never", "OnFailure"}
+}
+
+# True for workloads that serve traffic for as long as they run.
+serving if {
+	has_pod_spec
+	not batch
+}
+
+# Annotations of the object and of its pod template; the object's win. A
+# null (or otherwise non-object) annotations field counts as none.
+annotations := object.union(
+	mapping_at(array.concat(pod_meta_path, ["annotations"])),
+	mapping_at(["metadata", "annotations"]),
+)
+
+mapping_at(path) := m if {
+	m := object.get(input.object, path, {})
+	is_object(m)
+} else := {}
+
+# Every container a check looks at: main containers, native sidecars and
+# plain init containers. Ephemeral containers are debugging aids and skipped.
+# Each entry: container, list ("containers" or "initContainers"), index,
+# path (array from the object root), sidecar (true for native sidecars) and
+# long_running (main containers and native sidecars).
+containers contains entry if {
+	has_pod_spec
+	some list in ["containers", "initContainers"]
+	some i, c in object.get(pod_spec, list, [])
+	restart_policy := object.get(c, "restartPolicy", "")
+
+	# Lookups rather than is_native_sidecar and is_long_running: this runs
+	# for every container on every evaluation, and function calls cost.
+	sidecar := object.get(sidecar_restart_policies, [list, restart_policy], false)
+	where := sprintf("%s.%s[%d]", [pod_spec_where, list, i])
+	entry := {
+		"container": c,
+		"list": list,
+		"index": i,
+		"path": array.concat(pod_spec_path, [list, i]),
+		"where": where,
+		"sidecar": sidecar,
+		"long_running": object.get({"containers": true}, list, sidecar),
+		"describe": sprintf("%s %q", [container_word[[list, sidecar]], object.get(c, "name", "")]),
+	}
+}
+
+# Native sidecars: init containers with restartPolicy Always.
+sidecar_restart_policies := {"initContainers": {"Always": true}}
+
+# The path string of the pod spec; entry.where is that of a container
+# ("spec.template.spec.containers[0]"): checks append the field with concat,
+# which costs far less than path_string on every violation.
+pod_spec_where := pod_spec_wheres[kind]
+
+# path_string of each of pod_spec_paths, spelled out: rules are evaluated on
+# every query, so a comprehension would redo this work each time.
+pod_spec_wheres := {
+	"Pod": "spec",
+	"Deployment": "spec.template.spec",
+	"StatefulSet": "spec.template.spec",
+	"DaemonSet": "spec.template.spec",
+	"ReplicaSet": "spec.template.spec",
+	"ReplicationController": "spec.template.spec",
+	"Job": "spec.template.spec",
+	"CronJob": "spec.jobTemplate.spec.template.spec",
+}
+
+# How messages name a container: container "app", sidecar "proxy" or init
+# container "migrate".
+container_word := {
+	["containers", false]: "container",
+	["initContainers", true]: "sidecar",
+	["initContainers", false]: "init container",
+}
+
+# Containers that stay up for the pod's life: probes and preStop apply.
+serving_containers contains entry if {
+	serving
+	some entry in containers
+	entry.long_running
+}
+
+is_native_sidecar(list, c) if {
+	list == "initContainers"
+	object.get(c, "restartPolicy", "") == "Always"
+}
+
+default is_native_sidecar(_, _) := false
+
+is_long_running("containers", _) := true
+
+is_long_running("initContainers", sidecar) := sidecar
+
+# path_string(["spec", "containers", 0, "image"]) is "spec.containers[0].image".
+# Built from builtins only: user function calls per segment are costly.
+path_string(path) := trim_prefix(concat("", [sprintf(segment_formats[type_name(p)], [p]) | some p in path]), ".")
+
+segment_formats := {"string": ".%s", "number": "[%v]"}
+
+# pointer(["metadata", "annotations", "a/b"]) is "/metadata/annotations/a~1b" (RFC 6901).
+# Every patch operation needs one, so it is built from the path's JSON form
+# with a few cached regular expressions rather than per segment (replace and
+# strings.replace_n would build a replacer on every call). That form is
+# exact when JSON escaped nothing (no backslash) and every comma separates
+# segments (none inside a key), as for Kubernetes field names and label or
+# annotation keys; other paths take the general form.
+pointer(path) := concat("", ["/", regex.replace(
+	regex.replace(regex.replace(regex.replace(json_path, "~", "~0"), "/", "~1"), `^\["?|"?\]$`, ""),
+	`"?,"?`, "/",
+)]) if {
+	json_path := json.marshal(path)
+	not contains(json_path, `\`)
+	count(split(json_path, ",")) == count(path)
+} else := concat("", [concat("", ["/", s]) |
+	some p in path
+	s := concat("~1", split(concat("~0", split(sprintf("%v", [p]), "~")), "/"))
+])
+
+# Label selector matching (matchLabels and matchExpressions) against labels.
+selector_matches(selector, labels) if {
+	count(object.get(selector, "matchLabels", {})) + count(object.get(selector, "matchExpressions", [])) > 0
+	every k, v in object.get(selector, "matchLabels", {}) {
+		labels[k] == v
+	}
+	every expr in object.get(selector, "matchExpressions", []) {
+		expression_matches(expr, labels)
+	}
+}
+
+expression_matches(expr, labels) if {
+	expr.operator == "In"
+	labels[expr.key] in expr.values
+}
+
+expression_matches(expr, labels) if {
+	expr.operator == "NotIn"
+	not labels[expr.key] in expr.values
+}
+
+expression_matches(expr, labels) if {
+	expr.operator == "Exists"
+	_ = labels[expr.key]
+}
+
+expression_matches(expr, labels) if {
+	expr.operator == "DoesNotExist"
+	not labels[expr.key]
+}
+
+# The pod labels a workload object stamps on its pods.
+pod_labels(obj) := object.get(obj, ["metadata", "labels"], {}) if obj.kind == "Pod"
+
+pod_labels(obj) := object.get(obj, ["spec", "template", "metadata", "labels"], {}) if obj.kind != "Pod"
+
+# Main containers of serving workloads: where probes and preStop apply.
+serving_main_containers contains entry if {
+	some entry in serving_containers
+	entry.list == "containers"
+}
+
+# The pod-level securityContext (the API server defaults it to {}).
+pod_security_context := object.get(pod_spec, "securityContext", {})
+
+# A container's own securityContext.
+security_context(c) := object.get(c, "securityContext", {})
+
+# True unless the pod declares spec.os.name windows: Linux-only fields
+# (runAsUser, seccomp, capabilities, readOnlyRootFilesystem, privilege
+# escalation) are rejected by the API server on Windows pods.
+linux if object.get(pod_spec, ["os", "name"], "linux") != "windows"
+
+# True when container c declares a port with this name.
+declares_port(c, name) if {
+	some p in object.get(c, "ports", [])
+	object.get(p, "name", "") == name
+}
+
+# The port names each container declares, by entry.where.
+port_names[entry.where] := {p.name | some p in object.get(entry.container, "ports", []); p.name} if {
+	some entry in containers
+}
+
+# The container port numbers each container declares, by entry.where.
+port_numbers[entry.where] := {p.containerPort | some p in object.get(entry.container, "ports", [])} if {
+	some entry in containers
+}
+
+# The container port numbers c declares.
+container_port_numbers(c) := {p.containerPort | some p in object.get(c, "ports", [])}
+
+# resolve_port(c, port) is the number behind a probe's port: a number stays
+# as it is, a name declared by c becomes its containerPort, any other name
+# stays a name.
+resolve_port(_, port) := port if is_number(port)
+
+resolve_port(c, port) := resolved if {
+	is_string(port)
+	numbers := [p.containerPort | some p in object.get(c, "ports", []); object.get(p, "name", "") == port]
+	resolved := resolve_named(port, numbers)
+}
+
+resolve_named(_, numbers) := numbers[0] if count(numbers) > 0
+
+resolve_named(name, numbers) := name if count(numbers) == 0
+
+# probe_handler(c, probe) is what a probe asks, without its timings: two
+# probes with the same handler test the same thing. Named ports resolve to
+# numbers so that port "http" and the port it names compare equal.
+probe_handler(c, probe) := {"httpGet": [object.get(h, "path", "/"), resolve_port(c, object.get(h, "port", ""))]} if {
+	h := probe.httpGet
+} else := {"tcpSocket": resolve_port(c, object.get(probe.tcpSocket, "port", ""))} if {
+	probe.tcpSocket
+} else := {"exec": object.get(probe.exec, "command", [])} if {
+	probe.exec
+} else := {"grpc": [object.get(probe.grpc, "port", 0), object.get(probe.grpc, "service", "")]} if {
+	probe.grpc
+} else := {}
+
+# The handler of each probe of the main containers of serving workloads,
+# by [entry.where, probe field].
+probe_handlers[[entry.where, field]] := probe_handler(entry.container, probe) if {
+	some entry in serving_main_containers
+	some field in ["livenessProbe", "readinessProbe"]
+	probe := entry.container[field]
+}
+
+# prestop_sleep_seconds(c) is how long container c's preStop hook keeps the
+# pod serving: a native sleep action, an exec of sleep (directly or through
+# a shell, where the sleeps of a && or ; chain add up), 0 for anything else
+# (httpGet hooks return as soon as the request does).
+prestop_sleep_seconds(c) := n if {
+	n := c.lifecycle.preStop.sleep.seconds
+	is_number(n)
+} else := n if {
+	n := exec_sleep_seconds(c.lifecycle.preStop.exec.command)
+} else := 0
+
+shells := {"sh", "bash", "ash", "dash", "zsh", "ksh"}
+
+basename(p) := parts[count(parts) - 1] if parts := split(p, "/")
+
+exec_sleep_seconds(cmd) := duration_seconds(cmd[1]) if {
+	count(cmd) == 2
+	basename(cmd[0]) == "sleep"
+}
+
+exec_sleep_seconds(cmd) := shell_sleep_seconds(cmd[2]) if {
+	count(cmd) == 3
+	basename(cmd[0]) in shells
+	regex.match(`^-[a-z]*c$`, cmd[1])
+}
+
+# The total sleep of a shell script's top-level commands.
+shell_sleep_seconds(script) := sum([n |
+	some command in regex.split(`\s*(?:&&|\|\||;|\n)\s*`, trim_space(script))
+	words := regex.split(`\s+`, trim_space(command))
+	count(words) == 2
+	basename(words[0]) == "sleep"
+	n := duration_seconds(words[1])
+])
+
+# duration_seconds("10"), duration_seconds("10s"), duration_seconds("1m"):
+# the argument forms sleep(1) accepts.
+duration_seconds(arg) := to_number(m[1]) * unit_seconds[m[2]] if {
+	is_string(arg)
+	some m in regex.find_all_string_submatch_n(`^([0-9]+(?:\.[0-9]+)?)([smhd]?)$`, arg, 1)
+}
+
+unit_seconds := {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# quantity(q) is a resource quantity ("500m", "512Mi", 2) as a number, and
+# undefined when q is not a valid quantity.
+quantity(q) := q if is_number(q)
+
+quantity(q) := units.parse(q) if is_string(q)
+
+# True when the object was read from a manifest file (input.source "file",
+# which the CLI sets): every field present was written by its author. At
+# admission the API server has already filled in its defaults, which look
+# exactly like written values.
+from_file if input.source == "file"
+
+# api_default_field(v) is what a mutation's default carries so that a leaf
+# holding v counts as unset: {"api_default": v} at admission, where v may be
+# the API server's default, and {} in files, where v was written.
+api_default_field(_) := {} if from_file
+
+api_default_field(v) := {"api_default": v} if not from_file
+
+# num(n) is a number as a person writes it, for messages: whole numbers in
+# full (1e26 prints as 100000000000000000000000000, not 1e+26), other
+# numbers as they are, and anything else (a quoted number, a typo) quoted.
+num(n) := s if {
+	is_number(n)
+	s := sprintf("%v", [n])
+	not contains(s, "e")
+} else := expanded if {
+	is_number(n)
+	some m in regex.find_all_string_submatch_n(`^(-?)([0-9]+)(?:\.([0-9]+))?e\+?([0-9]+)$`, sprintf("%v", [n]), 1)
+	zeros := to_number(m[4]) - count(m[3])
+	zeros >= 0
+	zeros <= 1000
+	expanded := concat("", array.concat([m[1], m[2], m[3]], ["0" | some _ in numbers.range(1, zeros); zeros > 0]))
+} else := sprintf("%s×10^%s", [m[1], m[2]]) if {
+	is_number(n)
+	some m in regex.find_all_string_submatch_n(`^(-?[0-9.]+)e\+?(-?[0-9]+)$`, sprintf("%v", [n]), 1)
+} else := sprintf("%v", [n]) if {
+	is_number(n)
+} else := sprintf("%q", [n]) if {
+	is_string(n)
+} else := json.marshal(n)
+
+# int_or_string(v) prints an IntOrString field (minAvailable: 2 or "50%"):
+# strings as they are, numbers as num prints them.
+int_or_string(v) := v if is_string(v)
+
+int_or_string(v) := num(v) if not is_string(v)

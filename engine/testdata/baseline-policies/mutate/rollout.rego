@@ -1,0 +1,57 @@
+# METADATA
+# title: Rollout defaults
+# description: |
+#   Deployments roll out without dropping capacity: maxUnavailable 0 and
+#   maxSurge 1 (params.max_surge). The API server fills both with "25%" when
+#   they are omitted, so at admission that value counts as unset; in files
+#   (input.source "file") it was written by the author and is kept. Recreate Deployments are
+#   left alone (the API rejects rollingUpdate with Recreate), and so is
+#   maxUnavailable when the user set maxSurge to 0, because the pair 0/0 is
+#   invalid.
+package paved.defaults.rollout
+
+import data.paved.lib.params
+import data.paved.lib.related
+import data.paved.lib.workload
+
+api_default := "25%"
+
+max_unavailable_path := ["spec", "strategy", "rollingUpdate", "maxUnavailable"]
+
+max_surge_path := ["spec", "strategy", "rollingUpdate", "maxSurge"]
+
+defaults contains object.union(
+	{
+		"check": "rolling-update-unsafe",
+		"path": max_surge_path,
+		"value": params.params.max_surge,
+	},
+	workload.api_default_field(api_default),
+) if rolling_update
+
+defaults contains object.union(
+	{
+		"check": "rolling-update-unsafe",
+		"path": max_unavailable_path,
+		"value": 0,
+	},
+	workload.api_default_field(api_default),
+) if {
+	rolling_update
+	not related.zero(effective_max_surge)
+}
+
+rolling_update if {
+	workload.kind == "Deployment"
+	object.get(input.object, ["spec", "strategy", "type"], "RollingUpdate") == "RollingUpdate"
+}
+
+# maxSurge once this mutation has run.
+effective_max_surge := params.params.max_surge if {
+	object.get(input.object, max_surge_path, null) in unset_values
+} else := object.get(input.object, max_surge_path, null)
+
+# The values of a leaf this mutation treats as unset.
+unset_values := {null} if workload.from_file
+
+unset_values := {null, api_default} if not workload.from_file

@@ -1,0 +1,115 @@
+# METADATA
+# title: Security defaults
+# description: |
+#   Locks down every container (main, native sidecars, init): runAsNonRoot
+#   true with runAsUser 10001 when neither the pod nor the container says who
+#   to run as, readOnlyRootFilesystem true, allowPrivilegeEscalation false, all
+#   capabilities dropped, and a RuntimeDefault seccomp profile for the pod.
+#   Values the user set are never changed, and Windows pods are left alone
+#   (the API server rejects these Linux fields on them).
+package paved.defaults.security
+
+import data.paved.lib.params.params
+import data.paved.lib.workload
+
+pod_context := workload.pod_security_context
+
+pod_context_path := array.concat(workload.pod_spec_path, ["securityContext"])
+
+pod_context_where := concat(".", [workload.pod_spec_where, "securityContext"])
+
+# The pod-level fields a container inherits unless it sets its own.
+inherited := {k: v |
+	some k in ["runAsNonRoot", "runAsUser", "seccompProfile"]
+	v := pod_context[k]
+	v != null
+}
+
+# Each container's own securityContext without null fields, by entry.where.
+# Neither own nor effective holds nulls, so a field is set exactly when
+# object.get finds it (cheaper than building object.keys).
+own[entry.where] := {k: v | some k, v in object.get(entry.container, "securityContext", {}); v != null} if {
+	some entry in workload.containers
+}
+
+# Each container's effective securityContext: its own fields over the pod's.
+effective[where] := object.union(inherited, sc) if some where, sc in own
+
+# The containers (by entry.where) where paved fix sets runAsNonRoot: unset at
+# both levels, and not asked to run as root.
+sets_run_as_non_root contains where if {
+	workload.linux
+	some where, sc in effective
+	object.get(sc, "runAsNonRoot", null) == null
+	object.get(sc, "runAsUser", null) != 0
+}
+
+sets_read_only_root_filesystem contains where if {
+	workload.linux
+	some where, sc in own
+	object.get(sc, "readOnlyRootFilesystem", null) == null
+}
+
+# allowPrivilegeEscalation false is rejected by the API server on privileged
+# containers and on containers that add CAP_SYS_ADMIN.
+sets_privilege_escalation contains where if {
+	workload.linux
+	some where, sc in own
+	object.get(sc, "allowPrivilegeEscalation", null) == null
+	object.get(sc, "privileged", false) != true
+	not where in adds_sys_admin
+}
+
+adds_sys_admin contains where if {
+	some where, sc in own
+	some cap in object.get(sc, ["capabilities", "add"], [])
+	upper(cap) in {"SYS_ADMIN", "CAP_SYS_ADMIN"}
+}
+
+sets_capabilities_drop contains where if {
+	workload.linux
+	some where, sc in own
+	object.get(sc, ["capabilities", "drop"], null) == null
+}
+
+# paved fix sets the pod-level seccomp profile when some container has none
+# at either level.
+default sets_seccomp_profile := false
+
+sets_seccomp_profile if {
+	workload.linux
+	some sc in effective
+	object.get(sc, "seccompProfile", null) == null
+}
+
+defaults contains {"check": "run-as-non-root", "path": array.concat(entry.path, ["securityContext", "runAsNonRoot"]), "value": true} if {
+	some entry in workload.containers
+	entry.where in sets_run_as_non_root
+}
+
+# An image whose USER is root (or a name) cannot start under runAsNonRoot
+# without a numeric runAsUser.
+defaults contains {"check": "run-as-non-root", "path": array.concat(entry.path, ["securityContext", "runAsUser"]), "value": params.run_as_user} if {
+	some entry in workload.containers
+	entry.where in sets_run_as_non_root
+	object.get(effective[entry.where], "runAsUser", null) == null
+}
+
+defaults contains {"check": "read-only-root-filesystem", "path": array.concat(entry.path, ["securityContext", "readOnlyRootFilesystem"]), "value": true} if {
+	some entry in workload.containers
+	entry.where in sets_read_only_root_filesystem
+}
+
+defaults contains {"check": "privilege-escalation", "path": array.concat(entry.path, ["securityContext", "allowPrivilegeEscalation"]), "value": false} if {
+	some entry in workload.containers
+	entry.where in sets_privilege_escalation
+}
+
+defaults contains {"check": "capabilities-not-dropped", "path": array.concat(entry.path, ["securityContext", "capabilities", "drop"]), "value": ["ALL"]} if {
+	some entry in workload.containers
+	entry.where in sets_capabilities_drop
+}
+
+defaults contains {"check": "seccomp-profile-missing", "path": array.concat(pod_context_path, ["seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {
+	sets_seccomp_profile
+}
