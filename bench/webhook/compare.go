@@ -86,8 +86,14 @@ func compare(out io.Writer, client *http.Client, targets []target, title string,
 	}
 	fmt.Fprintf(out, "max throughput (%d clients, mean of 2 runs each): floor %.0f req/s (cpu/req %s), paved %.0f req/s (%s), opa-server %.0f req/s (%s)\n",
 		s.concurrency, rps[0], ms(cpu[0]), rps[paved], ms(cpu[paved]), rps[opa], ms(cpu[opa]))
-	fmt.Fprintf(out, "paved / opa-server: throughput %.2fx, p99 %s\n", rps[paved]/rps[opa], strings.Join(p99s, ", "))
-	fmt.Fprintf(out, "goal (paved >= 3x the OPA-server pattern's throughput): %s\n\n", map[bool]string{true: "met", false: "missed"}[rps[paved] >= 3*rps[opa]])
+	// Throughput per CPU is the ratio of CPU per request: what a machine
+	// kept busy by nothing else would show. The measured throughput also
+	// depends on the share of a shared machine each pattern wins, and the
+	// OPA server is a process of its own, with threads of its own.
+	perCPU := float64(cpu[opa]) / float64(cpu[paved])
+	fmt.Fprintf(out, "paved / opa-server: throughput %.2fx, throughput per CPU %.2fx, p99 %s\n", rps[paved]/rps[opa], perCPU, strings.Join(p99s, ", "))
+	fmt.Fprintf(out, "goal (paved >= 3x the OPA-server pattern's throughput): %s measured, %s per CPU\n\n",
+		map[bool]string{true: "met", false: "missed"}[rps[paved] >= 3*rps[opa]], map[bool]string{true: "met", false: "missed"}[perCPU >= 3])
 	return nil
 }
 

@@ -4,7 +4,12 @@
 // package) and so measures the floor: transport, TLS and decoding without
 // any policy.
 //
-//	go run ./bench/webhook [-rates 100,500,1000] [-duration 5s] [-paths /validate] [-modes rollout] [-replicas 3,10,30]
+//	go run ./bench/webhook [-rates 100,500,1000] [-duration 5s] [-paths /validate] [-modes rollout] [-replicas 3,10,30] [-opa-server]
+//
+// -opa-server adds what users would otherwise run: the same policies
+// served by `opa run --server` (the kube-mgmt pattern) behind a thin
+// webhook that posts each review's input to the server's Data API (see
+// opaserver.go), driven with the same reviews in the same run.
 //
 // /validate always receives the object as paved's /mutate left it, as the
 // API server sends it once the mutating webhook has run. The rollout mode
