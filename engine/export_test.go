@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,6 +92,30 @@ func MainViolations(ctx context.Context, e *Engine, in Input) ([]string, error) 
 		out[i] = v.Check + " " + v.Path + " " + v.Message
 	}
 	return out, nil
+}
+
+// DefaultsJSON evaluates every mutation package's defaults for in and
+// returns them as JSON decodes them, as an OPA server's Data API answers.
+func DefaultsJSON(ctx context.Context, e *Engine, in Input) ([]any, error) {
+	input, err := toValue(in, e.state.Load().params)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := e.mutate.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, err
+	}
+	sets := make([]any, len(e.defaults))
+	for i := range e.defaults {
+		b, err := json.Marshal(rs[0].Bindings["d"+strconv.Itoa(i)])
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &sets[i]); err != nil {
+			return nil, err
+		}
+	}
+	return sets, nil
 }
 
 // TwoContainerDeployment is the benchmarks' Deployment.

@@ -63,6 +63,18 @@ func (p Patch) ApplyObject(obj map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
+// PatchFromDefaults is the patch Mutate would return for obj, built from
+// the mutation packages' defaults sets as a policy evaluator elsewhere (an
+// OPA server, say) returns them in JSON: one element per package, nil
+// where undefined. It also returns the checks whose defaults apply.
+func PatchFromDefaults(sets []any, obj map[string]any) (Patch, []string, error) {
+	v, err := objectValue(obj)
+	if err != nil {
+		return nil, nil, fmt.Errorf("object: %w", err)
+	}
+	return buildPatch(sets, v)
+}
+
 // mutationDefault is one element of a mutation package's defaults.
 type mutationDefault struct {
 	check string

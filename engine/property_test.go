@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,6 +148,51 @@ func TestKindQueriesMatchMain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPatchFromDefaultsMatchesMutate holds PatchFromDefaults, for
+// defaults evaluated elsewhere and decoded from JSON, to Mutate's patch.
+func TestPatchFromDefaultsMatchesMutate(t *testing.T) {
+	e := realEngine(t)
+	ctx := context.Background()
+	patched := 0
+	for _, f := range loadFixtures(t) {
+		t.Run(f.name, func(t *testing.T) {
+			want, err := e.Mutate(ctx, f.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sets, err := engine.DefaultsJSON(ctx, e, f.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, defaulted, err := engine.PatchFromDefaults(sets, f.in.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := mustJSON(t, got), mustJSON(t, want.Patch); g != w {
+				t.Errorf("got patch %s; want %s", g, w)
+			}
+			if !slices.Equal(defaulted, want.Defaulted) {
+				t.Errorf("got defaulted %v; want %v", defaulted, want.Defaulted)
+			}
+			if len(got) > 0 {
+				patched++
+			}
+		})
+	}
+	if patched == 0 {
+		t.Error("no fixture got a patch; the test compares nothing")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestPatch holds the patch to the mutation contract on the paths few

@@ -4,7 +4,12 @@
 // package) and so measures the floor: transport, TLS and decoding without
 // any policy.
 //
-//	go run ./bench/webhook [-rates 100,500,1000] [-duration 5s] [-paths /validate] [-modes rollout] [-replicas 3,10,30]
+//	go run ./bench/webhook [-rates 100,500,1000] [-duration 5s] [-paths /validate] [-modes rollout] [-replicas 3,10,30] [-opa-server]
+//
+// -opa-server adds what users would otherwise run: the same policies
+// served by `opa run --server` (the kube-mgmt pattern) behind a thin
+// webhook that posts each review's input to the server's Data API (see
+// opaserver.go), driven with the same reviews in the same run.
 //
 // /validate always receives the object as paved's /mutate left it, as the
 // API server sends it once the mutating webhook has run. The rollout mode
@@ -66,6 +71,7 @@ type settings struct {
 	paths       []string
 	modes       []string
 	replicas    []int
+	opaServer   bool
 }
 
 func run(args []string, out io.Writer) error {
@@ -79,6 +85,7 @@ func run(args []string, out io.Writer) error {
 	paths := fs.String("paths", "/validate,/mutate", "paved endpoints to measure, comma-separated")
 	modes := fs.String("modes", "distinct,identical,rollout", "distinct: every request a different Deployment, so each is evaluated; identical: the same request again, as reinvocations, dry runs and re-applies send it (answered from the decision cache); rollout: the calls the API server sends to create a Deployment, its ReplicaSet and Pods, then roll out an image update (ignores -paths)")
 	replicas := fs.String("replicas", "3,10,30", "rollout mode: replica counts, comma-separated")
+	fs.BoolVar(&s.opaServer, "opa-server", false, "also measure the OPA-server pattern: the same policies served by `opa run --server` behind a thin webhook that posts each review's input to its Data API, and print paved's throughput and p99 ratios to it")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both servers and the load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -147,6 +154,13 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	bodies := map[string][]byte{"/mutate": tmpl, "/validate": validateTmpl.body}
+	var vsOPA *opaComparison
+	if s.opaServer {
+		if vsOPA, err = startOPAComparison(ctx, out, dir, floorURL, pavedURL); err != nil {
+			return err
+		}
+		defer vsOPA.server.stop()
+	}
 
 	gogc := os.Getenv("GOGC")
 	if gogc == "" {
@@ -169,7 +183,14 @@ func run(args []string, out io.Writer) error {
 				same := request{path, bytes.ReplaceAll(body, []byte(namePlaceholder), []byte("orders"))}
 				next = func() request { return same }
 			}
-			if err := measure(out, client, floorURL, pavedURL, path+" ("+mode+" requests)", next, s); err != nil {
+			title := path + " (" + mode + " requests)"
+			if vsOPA != nil {
+				if err := vsOPA.run(out, client, title, []request{next()}, next, s); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := measure(out, client, floorURL, pavedURL, title, next, s); err != nil {
 				return err
 			}
 		}
@@ -179,6 +200,13 @@ func run(args []string, out io.Writer) error {
 			calls, err := recordRollout(client, pavedURL, bareDeployment(namePlaceholder), n)
 			if err != nil {
 				return err
+			}
+			if vsOPA != nil {
+				title := fmt.Sprintf("rollout of %d replicas: %d admission calls per rollout, replayed under new names each pass", n, len(calls))
+				if err := vsOPA.run(out, client, title, calls, replay(fmt.Sprintf("orders-r%d-", n), calls), s); err != nil {
+					return err
+				}
+				continue
 			}
 			if err := measureRollout(out, client, floorURL, pavedURL, n, calls, s); err != nil {
 				return err
@@ -483,21 +511,27 @@ func startPaved(ctx context.Context, certDir string, maxConcurrent int) (string,
 // startFloor serves an allow-all webhook with the same TLS settings and the
 // same AdmissionReview decoding.
 func startFloor(ctx context.Context, certDir string) (string, error) {
-	cert, err := tls.LoadX509KeyPair(filepath.Join(certDir, "tls.crt"), filepath.Join(certDir, "tls.key"))
-	if err != nil {
-		return "", err
-	}
 	allow := &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
 		return admission.Allowed("")
 	})}
 	mux := http.NewServeMux()
 	mux.Handle("/validate", allow)
 	mux.Handle("/mutate", allow)
+	return serveTLS(ctx, certDir, mux)
+}
+
+// serveTLS serves h over HTTPS on a loopback port with paved-webhook's TLS
+// settings, until ctx ends.
+func serveTLS(ctx context.Context, certDir string, h http.Handler) (string, error) {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(certDir, "tls.crt"), filepath.Join(certDir, "tls.key"))
+	if err != nil {
+		return "", err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: mux, TLSConfig: &tls.Config{
+	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
 		NextProtos:     []string{"h2", "http/1.1"},
