@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -364,28 +365,12 @@ func TestAuditLoop(t *testing.T) {
 // client for Reports once the API serves them.
 func (e *env) installReportCRD(t *testing.T) client.Client {
 	t.Helper()
-	docs, err := pavedwebhook.Render(e.cp.Kubectl(), filepath.Join(e.root, "manifests", "paved"))
+	names, err := pavedwebhook.ApplyCRDs(context.Background(), e.cp.Kubectl(), e.cp.KubeconfigPath(controlplane.AdminUser), filepath.Join(e.root, "manifests", "paved"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var crd []byte
-	for _, doc := range docs {
-		h, err := pavedwebhook.ParseHeader(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Kind == "CustomResourceDefinition" && h.Metadata.Name == "reports.openreports.io" {
-			crd = doc
-		}
-	}
-	if crd == nil {
-		t.Fatal("manifests/paved: no CustomResourceDefinition reports.openreports.io")
-	}
-	if r := e.kubectl(controlplane.AdminUser, string(crd), "apply", "--server-side", "-f", "-"); r.err != nil {
-		t.Fatalf("apply the Report CRD: %s", r)
-	}
-	if r := e.kubectl(controlplane.AdminUser, "", "wait", "--for=condition=Established", "--timeout=60s", "crd/reports.openreports.io"); r.err != nil {
-		t.Fatalf("the Report CRD never established: %s", r)
+	if !slices.Contains(names, "reports.openreports.io") {
+		t.Fatalf("manifests/paved: no CustomResourceDefinition reports.openreports.io (got %v)", names)
 	}
 	scheme := runtime.NewScheme()
 	if err := reportsv1alpha1.Install(scheme); err != nil {

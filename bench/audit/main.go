@@ -154,27 +154,8 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	if err != nil {
 		return err
 	}
-	docs, err := pavedwebhook.Render(cp.Kubectl(), filepath.Join(root, "manifests", "paved"))
-	if err != nil {
+	if _, err := pavedwebhook.ApplyCRDs(ctx, cp.Kubectl(), cp.KubeconfigPath(controlplane.AdminUser), filepath.Join(root, "manifests", "paved")); err != nil {
 		return err
-	}
-	for _, doc := range docs {
-		h, err := pavedwebhook.ParseHeader(doc)
-		if err != nil {
-			return err
-		}
-		if h.Kind != "CustomResourceDefinition" {
-			continue
-		}
-		apply := exec.Command(cp.Kubectl(), "--kubeconfig", cp.KubeconfigPath(controlplane.AdminUser), "apply", "--server-side", "-f", "-")
-		apply.Stdin = bytes.NewReader(doc)
-		if out, err := apply.CombinedOutput(); err != nil {
-			return fmt.Errorf("apply %s: %v\n%s", h.Metadata.Name, err, out)
-		}
-		wait := exec.Command(cp.Kubectl(), "--kubeconfig", cp.KubeconfigPath(controlplane.AdminUser), "wait", "--for=condition=Established", "--timeout=60s", "crd/"+h.Metadata.Name)
-		if out, err := wait.CombinedOutput(); err != nil {
-			return fmt.Errorf("wait for %s: %v\n%s", h.Metadata.Name, err, out)
-		}
 	}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "paved-system"}}, metav1.CreateOptions{}); err != nil {
 		return err

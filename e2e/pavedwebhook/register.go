@@ -86,6 +86,37 @@ func ParseHeader(doc []byte) (Header, error) {
 	return h, err
 }
 
+// ApplyCRDs applies the CustomResourceDefinitions of a manifests
+// directory (see Render) with kubectl, server-side, and waits until each is
+// established. It returns their names.
+func ApplyCRDs(ctx context.Context, kubectl, kubeconfig, dir string) ([]string, error) {
+	docs, err := Render(kubectl, dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, doc := range docs {
+		h, err := ParseHeader(doc)
+		if err != nil {
+			return nil, err
+		}
+		if h.Kind != "CustomResourceDefinition" {
+			continue
+		}
+		apply := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "apply", "--server-side", "-f", "-")
+		apply.Stdin = bytes.NewReader(doc)
+		if out, err := apply.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("apply the CRD %s: %w: %s", h.Metadata.Name, err, out)
+		}
+		wait := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+h.Metadata.Name)
+		if out, err := wait.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("the CRD %s is not served: %w: %s", h.Metadata.Name, err, out)
+		}
+		names = append(names, h.Metadata.Name)
+	}
+	return names, nil
+}
+
 // Render returns the YAML documents of a manifests directory, rendered with
 // `kubectl kustomize` when it has a kustomization file.
 func Render(kubectl, dir string) ([][]byte, error) {

@@ -234,7 +234,7 @@ func up(ctx context.Context, state string, out io.Writer) (err error) {
 		return err
 	}
 	k := kubectl{bin: cp.Kubectl(), kubeconfig: cp.KubeconfigPath(controlplane.AdminUser)}
-	if err := installCRDs(ctx, k, cp.Kubectl(), manifests); err != nil {
+	if _, err := pavedwebhook.ApplyCRDs(ctx, cp.Kubectl(), k.kubeconfig, manifests); err != nil {
 		return err
 	}
 	say("storing a Deployment that already runs (namespace legacy), before paved is registered")
@@ -322,31 +322,6 @@ Look around from another terminal:
 		fmt.Fprintf(out, "paved-webhook exited:\n%s\n", w.Log(20))
 	}
 	fmt.Fprintln(out, "\nstopping the paved demo")
-	return nil
-}
-
-// installCRDs applies the CustomResourceDefinitions of manifests/paved (the
-// audit's Report) and waits until they are served.
-func installCRDs(ctx context.Context, k kubectl, kubectlBin, dir string) error {
-	docs, err := pavedwebhook.Render(kubectlBin, dir)
-	if err != nil {
-		return err
-	}
-	for _, d := range docs {
-		h, err := pavedwebhook.ParseHeader(d)
-		if err != nil {
-			return err
-		}
-		if h.Kind != "CustomResourceDefinition" {
-			continue
-		}
-		if r := k.run(ctx, string(d), "apply", "--server-side", "-f", "-"); r.err != nil {
-			return fmt.Errorf("apply the CRD %s: %v: %s", h.Metadata.Name, r.err, r.stderr)
-		}
-		if r := k.run(ctx, "", "wait", "--for=condition=Established", "--timeout=60s", "crd/"+h.Metadata.Name); r.err != nil {
-			return fmt.Errorf("the CRD %s is not served: %v: %s", h.Metadata.Name, r.err, r.stderr)
-		}
-	}
 	return nil
 }
 
