@@ -265,7 +265,8 @@ func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
 // evaluate is the one evaluation step: the decision caches, then run.
 // Pods of one template are evaluated once: the first request evaluates, the
 // ones that arrive meanwhile wait for its decision (a ReplicaSet creates its
-// Pods in bursts), later ones find it in the template cache.
+// Pods in bursts), later ones find it in the template cache. The scale
+// UPDATEs of an owned ReplicaSet share one evaluation the same way.
 func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Request, in engine.Input, cfg *config.Config) (engine.Decision, error) {
 	var key [32]byte
 	if h.decisions != nil {
@@ -276,9 +277,13 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 		}
 		h.metrics.decisionCache.WithLabelValues(cacheExact, "miss").Inc()
 	}
-	tmpl, templated := templateRequest{}, false
+	tmpl, templated, cache := templateRequest{}, false, cacheTemplate
 	if h.templates != nil {
 		tmpl, templated = templateFor(hook, req, in, cfg, h.now())
+		if !templated {
+			tmpl, templated = scaleFor(hook, req, in, cfg, h.now())
+			cache = cacheScale
+		}
 	}
 	if !templated {
 		dec, err := h.run(ctx, hook, in)
@@ -309,9 +314,9 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 		}
 	}
 	if shared {
-		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "hit").Inc()
+		h.metrics.decisionCache.WithLabelValues(cache, "hit").Inc()
 	} else {
-		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "miss").Inc()
+		h.metrics.decisionCache.WithLabelValues(cache, "miss").Inc()
 		h.maybeProfile(in)
 	}
 	dec, err := t.render(tmpl.name)

@@ -217,6 +217,53 @@ func templateFor(hook string, req admission.Request, in engine.Input, cfg *confi
 	return t, true
 }
 
+// scaleLeftOut is what the scale key leaves out of a ReplicaSet that a
+// controller owns: the fields a scale UPDATE changes (spec.replicas, the
+// Deployment controller's replica annotations, generation) and the
+// server's bookkeeping. An owned ReplicaSet is skipped by every check that
+// reads replicas (its owner is checked instead: see related.rego's
+// evaluated_workload); the name and ownerReferences stay in the key.
+// TestScaleKeyLeavesOutOnlyUnreadFields changes each of these fields on
+// every fixture and holds that no verdict changes.
+var scaleLeftOut = leftOut{
+	top:         []string{"status"},
+	metadata:    []string{"uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink"},
+	annotations: []string{"deployment.kubernetes.io/desired-replicas", "deployment.kubernetes.io/max-replicas"},
+	spec:        []string{"replicas"},
+	specAt:      elsewhere,
+}
+
+// scaleFor returns the scale-key lookup for a request, or false when the
+// request is not one the key answers: an UPDATE of a ReplicaSet that a
+// controller owns, before and after. The key covers both objects (without
+// the fields scaleLeftOut names), so it holds the UPDATE's ratchet: the
+// Deployment controller's scale UPDATEs of one ReplicaSet, which change
+// only its replicas, share one evaluation.
+func scaleFor(hook string, req admission.Request, in engine.Input, cfg *config.Config, now time.Time) (templateRequest, bool) {
+	if req.Operation != admissionv1.Update || req.Kind.Group != "apps" || req.Kind.Kind != "ReplicaSet" ||
+		!controlled(in.Object) || !controlled(in.OldObject) {
+		return templateRequest{}, false
+	}
+	h := newKeyHash()
+	writeContext(h, hook, req, in, cfg, now)
+	h.field(scaleLeftOut.content(in.Object))
+	h.field(scaleLeftOut.content(in.OldObject))
+	return templateRequest{key: h.sum(), input: in}, true
+}
+
+// controlled reports whether obj has an owner reference with controller
+// true.
+func controlled(obj map[string]any) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	refs, _ := meta["ownerReferences"].([]any)
+	for _, r := range refs {
+		if ref, _ := r.(map[string]any); ref["controller"] == true {
+			return true
+		}
+	}
+	return false
+}
+
 // plainName reports whether name is non-empty and made only of the
 // characters of Kubernetes object names (lower-case letters, digits, '-'
 // and '.'), which print the same quoted or not and in JSON.
@@ -233,37 +280,61 @@ func plainName(name string) bool {
 	return true
 }
 
-// templateContent is a canonical encoding of obj without the left-out
-// fields: maps with sorted keys, every value tagged with its type and
-// strings with their length. The name of the service account token volume
-// (see tokenVolumeName) is written without its random part.
-func templateContent(obj map[string]any) []byte {
+// templateContent is a canonical encoding of a Pod without the left-out
+// fields (see podLeftOut).
+func templateContent(obj map[string]any) []byte { return podLeftOut.content(obj) }
+
+// leftOut names the fields a content key leaves out of an object.
+type leftOut struct {
+	top, metadata, annotations, spec []string
+	// specAt is where the object's spec sits (inPodSpec for a Pod).
+	specAt place
+}
+
+// podLeftOut is what the template key leaves out of a Pod.
+var podLeftOut = leftOut{top: templateLeftOutTop, metadata: templateLeftOut, specAt: inPodSpec}
+
+// content is a canonical encoding of obj without the fields l leaves out:
+// maps with sorted keys, every value tagged with its type and strings with
+// their length. The name of the service account token volume (see
+// tokenVolumeName) is written without its random part.
+func (l leftOut) content(obj map[string]any) []byte {
 	b := make([]byte, 0, 4096)
-	// The two filtered maps end with a marker instead of starting with
-	// their length, which would count the fields left out.
+	b = l.appendFiltered(b, obj, l.top, func(b []byte, k string, v any) []byte {
+		m, ok := v.(map[string]any)
+		switch {
+		case k == "spec" && ok && len(l.spec) > 0:
+			return l.appendFiltered(b, m, l.spec, func(b []byte, k string, v any) []byte {
+				return appendValue(b, v, l.specAt.field(k))
+			})
+		case k == "spec":
+			return appendValue(b, v, l.specAt)
+		case k != "metadata" || !ok:
+			return appendValue(b, v, elsewhere)
+		}
+		return l.appendFiltered(b, m, l.metadata, func(b []byte, k string, v any) []byte {
+			if a, ok := v.(map[string]any); ok && k == "annotations" && len(l.annotations) > 0 {
+				return l.appendFiltered(b, a, l.annotations, func(b []byte, _ string, v any) []byte {
+					return appendValue(b, v, elsewhere)
+				})
+			}
+			return appendValue(b, v, elsewhere)
+		})
+	})
+	return b
+}
+
+// appendFiltered encodes map m without the keys in skip, each value with
+// value. A filtered map ends with a marker instead of starting with its
+// length, which would count the keys left out.
+func (l leftOut) appendFiltered(b []byte, m map[string]any, skip []string, value func(b []byte, k string, v any) []byte) []byte {
 	b = append(b, 'o')
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		if slices.Contains(templateLeftOutTop, k) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if slices.Contains(skip, k) {
 			continue
 		}
 		b = appendString(b, k)
-		meta, ok := obj[k].(map[string]any)
-		switch {
-		case k == "spec":
-			b = appendValue(b, obj[k], inPodSpec)
-		case k != "metadata" || !ok:
-			b = appendValue(b, obj[k], elsewhere)
-		default:
-			b = append(b, 'o')
-			for _, mk := range slices.Sorted(maps.Keys(meta)) {
-				if slices.Contains(templateLeftOut, mk) {
-					continue
-				}
-				b = appendString(b, mk)
-				b = appendValue(b, meta[mk], elsewhere)
-			}
-			b = append(b, 'e')
-		}
+		b = value(b, k, m[k])
 	}
 	return append(b, 'e')
 }

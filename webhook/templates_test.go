@@ -19,10 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/paved-k8s/paved/config"
@@ -319,29 +316,12 @@ func TestTemplateKeyLeavesOutOnlyUnreadFields(t *testing.T) {
 	}
 }
 
-// podRequest is the admission request for a Pod.
+// podRequest is the admission request for a Pod, as the ReplicaSet
+// controller sends it.
 func podRequest(t testing.TB, op admissionv1.Operation, pod, old map[string]any) admission.Request {
 	t.Helper()
-	meta, _ := pod["metadata"].(map[string]any)
-	name, _ := meta["name"].(string)
-	ns, _ := meta["namespace"].(string)
-	raw := func(m map[string]any) runtime.RawExtension {
-		if m == nil {
-			return runtime.RawExtension{}
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return runtime.RawExtension{Raw: b}
-	}
-	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-		UID: types.UID("uid-" + name), Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
-		Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
-		Name:     name, Namespace: ns, Operation: op,
-		Object: raw(pod), OldObject: raw(old),
-		UserInfo: authenticationv1.UserInfo{Username: "system:serviceaccount:kube-system:replicaset-controller"},
-	}}
+	return objectRequest(t, op, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, "pods",
+		"system:serviceaccount:kube-system:replicaset-controller", pod, old)
 }
 
 // cacheHandler is a handler over eval without related objects, with the

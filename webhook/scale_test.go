@@ -1,0 +1,340 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/engine"
+)
+
+// fixtureReplicaSet is the ReplicaSet a controller makes from a fixture
+// workload's pod template, with the other objects of its file as the
+// related objects.
+type fixtureReplicaSet struct {
+	where   string
+	rs      map[string]any
+	related engine.Related
+}
+
+// fixtureReplicaSets returns, for every fixture workload with a pod
+// template, the ReplicaSet the Deployment controller would store for it:
+// the template with a pod-template-hash label, owned by a Deployment of the
+// workload's name.
+func fixtureReplicaSets(t *testing.T) []fixtureReplicaSet {
+	t.Helper()
+	var out []fixtureReplicaSet
+	for _, fp := range fixturePods(t) {
+		meta := fp.pod["metadata"].(map[string]any)
+		if _, bare := meta["name"]; bare {
+			continue // a fixture Pod, not a template
+		}
+		labels := map[string]any{"pod-template-hash": "6f7d9c"}
+		if l, ok := meta["labels"].(map[string]any); ok {
+			maps.Copy(labels, l)
+		}
+		tmeta := maps.Clone(meta)
+		delete(tmeta, "namespace")
+		tmeta["labels"] = labels
+		rs := map[string]any{
+			"apiVersion": "apps/v1", "kind": "ReplicaSet",
+			"metadata": map[string]any{
+				"name": "web-6f7d9c", "namespace": meta["namespace"], "labels": maps.Clone(labels),
+				"annotations":     map[string]any{"deployment.kubernetes.io/revision": "2"},
+				"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "dep-uid", "controller": true, "blockOwnerDeletion": true}},
+			},
+			"spec": map[string]any{
+				"selector": map[string]any{"matchLabels": maps.Clone(labels)},
+				"template": map[string]any{"metadata": tmeta, "spec": fp.pod["spec"]},
+			},
+		}
+		out = append(out, fixtureReplicaSet{where: fp.where, rs: rs, related: fp.related})
+	}
+	if len(out) < 10 {
+		t.Fatalf("found %d fixture templates; want every fixture workload's", len(out))
+	}
+	return out
+}
+
+// scaleVariant is one scale UPDATE: the replicas before and after, and the
+// bookkeeping the API server and the Deployment controller change with it.
+type scaleVariant struct {
+	from, to any // nil: unset (the API server defaults it to 1)
+	// meta and status are set on both objects, metaNew on the new one.
+	meta, metaNew map[string]any
+	annotations   map[string]any
+	status        any
+}
+
+var scaleVariants = []scaleVariant{
+	{from: 3.0, to: 2.0,
+		meta:        map[string]any{"uid": "rs-uid-1", "resourceVersion": "100", "generation": 2.0, "creationTimestamp": "2026-01-02T03:04:05Z"},
+		metaNew:     map[string]any{"resourceVersion": "101", "generation": 3.0},
+		annotations: map[string]any{"deployment.kubernetes.io/desired-replicas": "3", "deployment.kubernetes.io/max-replicas": "4"},
+		status:      map[string]any{"replicas": 3.0, "readyReplicas": 3.0, "observedGeneration": 2.0}},
+	// Down to 1 and 0, which replicas-too-low and the PDB checks would
+	// flag on a ReplicaSet nobody owns; managed fields of an apply that
+	// declared spec.replicas, which replicas-set-with-hpa reads.
+	{from: 1.0, to: 0.0,
+		meta: map[string]any{"uid": "rs-uid-2", "resourceVersion": "98765", "generation": 9.0, "selfLink": "/apis/apps/v1/namespaces/x/replicasets/web-6f7d9c",
+			"managedFields": []any{map[string]any{"manager": "kubectl", "operation": "Apply", "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:spec": map[string]any{"f:replicas": map[string]any{}}}}}},
+		annotations: map[string]any{"deployment.kubernetes.io/desired-replicas": "1", "deployment.kubernetes.io/max-replicas": "2"},
+		status:      map[string]any{"replicas": 1.0}},
+	{from: nil, to: 10.0},
+	{from: 5.0, to: 5.0, meta: map[string]any{"generation": 1.0}, annotations: map[string]any{"deployment.kubernetes.io/desired-replicas": "12"}},
+}
+
+// scaled returns the old and new ReplicaSet of variant v.
+func scaled(t testing.TB, rs map[string]any, v scaleVariant) (old, updated map[string]any) {
+	t.Helper()
+	mk := func(replicas any, extra map[string]any) map[string]any {
+		o := deepCopy(t, rs)
+		if replicas != nil {
+			o["spec"].(map[string]any)["replicas"] = replicas
+		}
+		meta := o["metadata"].(map[string]any)
+		for _, m := range []map[string]any{v.meta, extra} {
+			for k, x := range m {
+				if !slices.Contains(scaleLeftOut.metadata, k) {
+					t.Fatalf("variant sets metadata.%s, which the scale key keeps", k)
+				}
+				meta[k] = x
+			}
+		}
+		for k, x := range v.annotations {
+			if !slices.Contains(scaleLeftOut.annotations, k) {
+				t.Fatalf("variant sets annotation %s, which the scale key keeps", k)
+			}
+			meta["annotations"].(map[string]any)[k] = x
+		}
+		if v.status != nil {
+			o["status"] = v.status
+		}
+		return o
+	}
+	return mk(v.from, nil), mk(v.to, v.metaNew)
+}
+
+// objectRequest is the admission request for obj (and old, on an UPDATE)
+// of the given kind, sent by user.
+func objectRequest(t testing.TB, op admissionv1.Operation, gvk metav1.GroupVersionKind, resource, user string, obj, old map[string]any) admission.Request {
+	t.Helper()
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	raw := func(m map[string]any) runtime.RawExtension {
+		if m == nil {
+			return runtime.RawExtension{}
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runtime.RawExtension{Raw: b}
+	}
+	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID: types.UID("uid-" + name), Kind: gvk,
+		Resource: metav1.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: resource},
+		Name:     name, Namespace: ns, Operation: op,
+		Object: raw(obj), OldObject: raw(old),
+		UserInfo: authenticationv1.UserInfo{Username: user},
+	}}
+}
+
+var replicaSetKind = metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"}
+
+func replicaSetRequest(t testing.TB, op admissionv1.Operation, rs, old map[string]any) admission.Request {
+	return objectRequest(t, op, replicaSetKind, "replicasets", "system:serviceaccount:kube-system:deployment-controller", rs, old)
+}
+
+// TestScaleKeyLeavesOutOnlyUnreadFields holds the scale key's premise on
+// the ReplicaSet of every fixture template: scale UPDATEs of an owned
+// ReplicaSet that differ only in the fields the key leaves out (replicas,
+// the replica annotations, generation, bookkeeping) get the same verdict
+// from the engine, its ratchet included, and one key, which any other
+// change does change. The same variations do change the verdict of a
+// ReplicaSet nobody owns, so they are ones the checks would notice.
+func TestScaleKeyLeavesOutOnlyUnreadFields(t *testing.T) {
+	ctx := context.Background()
+	eng, err := engine.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := eng.Config()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	eval := func(t *testing.T, hook string, in engine.Input) engine.Decision {
+		t.Helper()
+		var d engine.Decision
+		var err error
+		if hook == hookMutate {
+			d, err = eng.Mutate(ctx, in)
+		} else {
+			d, err = eng.Validate(ctx, in)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	input := func(fr fixtureReplicaSet, old, updated map[string]any) engine.Input {
+		return engine.Input{Operation: "UPDATE", Object: updated, OldObject: old,
+			Namespace: engine.Namespace{Name: updated["metadata"].(map[string]any)["namespace"].(string), Labels: map[string]string{"team": "a"}},
+			Related:   fr.related}
+	}
+	fired, unownedChanged := map[string]bool{}, 0
+	for _, fr := range fixtureReplicaSets(t) {
+		t.Run(fr.where, func(t *testing.T) {
+			for _, hook := range []string{hookMutate, hookValidate} {
+				var want string
+				var wantKey [32]byte
+				for i, v := range scaleVariants {
+					old, updated := scaled(t, fr.rs, v)
+					in := input(fr, old, updated)
+					d := eval(t, hook, in)
+					for _, x := range d.Violations {
+						fired[x.Check] = true
+					}
+					got := verdictOf(t, d, "")
+					tr, ok := scaleFor(hook, replicaSetRequest(t, admissionv1.Update, updated, old), in, cfg, now)
+					if !ok {
+						t.Fatalf("%s: variant %d is not scale-keyed", hook, i)
+					}
+					if i == 0 {
+						want, wantKey = got, tr.key
+						continue
+					}
+					if got != want {
+						t.Errorf("%s: changing only left-out fields (variant %d) changed the verdict:\n%s\nwant\n%s", hook, i, got, want)
+					}
+					if tr.key != wantKey {
+						t.Errorf("%s: variant %d has another scale key", hook, i)
+					}
+				}
+			}
+			// Without its owner the ReplicaSet is not scale-keyed, and
+			// its replicas count.
+			unowned := deepCopy(t, fr.rs)
+			delete(unowned["metadata"].(map[string]any), "ownerReferences")
+			var verdicts []string
+			for _, v := range scaleVariants {
+				old, updated := scaled(t, unowned, v)
+				in := input(fr, old, updated)
+				if _, ok := scaleFor(hookValidate, replicaSetRequest(t, admissionv1.Update, updated, old), in, cfg, now); ok {
+					t.Fatal("a ReplicaSet without a controller is scale-keyed")
+				}
+				verdicts = append(verdicts, verdictOf(t, eval(t, hookValidate, in), ""))
+			}
+			if slices.ContainsFunc(verdicts, func(s string) bool { return s != verdicts[0] }) {
+				unownedChanged++
+			}
+			// Fields the key keeps change it.
+			old, updated := scaled(t, fr.rs, scaleVariants[0])
+			in := input(fr, old, updated)
+			key := func(in engine.Input) [32]byte {
+				tr, ok := scaleFor(hookValidate, replicaSetRequest(t, admissionv1.Update, in.Object, in.OldObject), in, cfg, now)
+				if !ok {
+					t.Fatal("not scale-keyed")
+				}
+				return tr.key
+			}
+			k0 := key(in)
+			change := func(what string, f func(in *engine.Input)) {
+				c := in
+				c.Object, c.OldObject = deepCopy(t, in.Object), deepCopy(t, in.OldObject)
+				f(&c)
+				if key(c) == k0 {
+					t.Errorf("changing the %s leaves the scale key as it was", what)
+				}
+			}
+			tmplSpec := func(o map[string]any) map[string]any {
+				return o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+			}
+			change("new image", func(in *engine.Input) {
+				tmplSpec(in.Object)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/other:2"
+			})
+			change("old image", func(in *engine.Input) {
+				tmplSpec(in.OldObject)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/other:2"
+			})
+			change("name", func(in *engine.Input) { in.Object["metadata"].(map[string]any)["name"] = "web-other" })
+			change("labels", func(in *engine.Input) { in.Object["metadata"].(map[string]any)["labels"] = map[string]any{"app": "x"} })
+			change("revision annotation", func(in *engine.Input) {
+				in.Object["metadata"].(map[string]any)["annotations"].(map[string]any)["deployment.kubernetes.io/revision"] = "3"
+			})
+			change("paved annotation", func(in *engine.Input) {
+				in.Object["metadata"].(map[string]any)["annotations"].(map[string]any)["paved.dev/graceful-timeout-seconds"] = "50"
+			})
+			change("owner", func(in *engine.Input) {
+				in.Object["metadata"].(map[string]any)["ownerReferences"].([]any)[0].(map[string]any)["name"] = "other"
+			})
+			change("namespace labels", func(in *engine.Input) { in.Namespace.Labels = map[string]string{"team": "b"} })
+		})
+	}
+	if unownedChanged == 0 {
+		t.Error("the variants changed the verdict of no ReplicaSet without an owner: they would not show a check that reads replicas")
+	}
+	t.Logf("%d fixture ReplicaSets, %d checks fired on their scale UPDATEs, the variants changed the verdicts of %d without an owner",
+		len(fixtureReplicaSets(t)), len(fired), unownedChanged)
+	if len(fired) < 10 {
+		t.Errorf("only %d checks fired on the fixtures' owned ReplicaSets; want the pod-spec checks", len(fired))
+	}
+}
+
+// TestScaleUpdatesShareOneEvaluation: the scale UPDATEs of one owned
+// ReplicaSet are evaluated once per webhook; a template change, or a
+// ReplicaSet nobody owns, is evaluated again.
+func TestScaleUpdatesShareOneEvaluation(t *testing.T) {
+	eval := &namingEvaluator{cfg: config.Default()}
+	h, reg := cacheHandler(t, eval, 64)
+	rs := obj(t, `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web-6f7d9c","namespace":"shop","labels":{"app":"web"},
+		"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"web","uid":"u","controller":true}]},
+		"spec":{"replicas":4,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"app","image":"x"}]}}}}`)
+	step := func(rs map[string]any, replicas float64, rv string) map[string]any {
+		n := deepCopy(t, rs)
+		n["spec"].(map[string]any)["replicas"] = replicas
+		n["metadata"].(map[string]any)["resourceVersion"] = rv
+		return n
+	}
+	var answers []string
+	prev := rs
+	for i, r := range []float64{3, 2, 1, 0} {
+		next := step(rs, r, fmt.Sprint(100+i))
+		answers = append(answers, answer(t, handle(h, hookValidate, replicaSetRequest(t, admissionv1.Update, next, prev))))
+		prev = next
+	}
+	if n := eval.evals.Load(); n != 1 {
+		t.Errorf("%d evaluations of 4 scale UPDATEs; want 1", n)
+	}
+	if hits, misses := cacheCount(t, reg, cacheScale, "hit"), cacheCount(t, reg, cacheScale, "miss"); hits != 3 || misses != 1 {
+		t.Errorf("scale cache hits, misses = %v, %v; want 3, 1", hits, misses)
+	}
+	for i, a := range answers[1:] {
+		if a != answers[0] {
+			t.Errorf("answer to scale UPDATE %d differs from the first's:\n%s\n%s", i+1, a, answers[0])
+		}
+	}
+	// A new template is a new key.
+	reimaged := step(rs, 2, "200")
+	reimaged["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] = "y"
+	handle(h, hookValidate, replicaSetRequest(t, admissionv1.Update, reimaged, rs))
+	// Nobody's ReplicaSet: each UPDATE is its own evaluation.
+	unowned := deepCopy(t, rs)
+	delete(unowned["metadata"].(map[string]any), "ownerReferences")
+	for i, r := range []float64{3, 2} {
+		handle(h, hookValidate, replicaSetRequest(t, admissionv1.Update, step(unowned, r, fmt.Sprint(300+i)), unowned))
+	}
+	if n := eval.evals.Load(); n != 4 {
+		t.Errorf("%d evaluations; want 4 (the scale UPDATEs once, the new template, two of a ReplicaSet nobody owns)", n)
+	}
+}
