@@ -27,7 +27,8 @@ import (
 // StatefulSet's Pods differ in labels and hostname, a DaemonSet's in their
 // node affinity, so each of those is evaluated on its own.) The decisions are evaluated under namePlaceholder and
 // rendered with each request's own name; exemptions are matched per
-// request afterwards (package enforce), with the request's own name.
+// request afterwards (package enforce), with the request's own name. The
+// scale UPDATEs of an owned ReplicaSet (see scaleFor) share the cache.
 type templateCache = lruCache[templateDecision]
 
 // namePlaceholder stands for the object's name while a Pod's decision is
