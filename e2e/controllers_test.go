@@ -235,3 +235,107 @@ func describeSlices(items []discoveryv1.EndpointSlice) string {
 	}
 	return fmt.Sprint(out)
 }
+
+// TestRolloutScaleUpdates: an image update rolled out by
+// kube-controller-manager scales the new ReplicaSet up and the old one
+// down in steps, each an UPDATE the webhooks see; after the first step of
+// each ReplicaSet they are answered from the scale key (the fields the real
+// controller changes are the ones the key leaves out), and the rollout
+// completes.
+func TestRolloutScaleUpdates(t *testing.T) {
+	e := setup(t)
+	w := e.sharedWebhook(t)
+	ns := e.namespace(t, "e2e-rollout", sharedScope)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	scale := func(result string) float64 {
+		t.Helper()
+		v, err := w.Metric("paved_decision_cache_total", map[string]string{"cache": "scale", "result": result})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	hits0, misses0 := scale("hit"), scale("miss")
+
+	// Play the kubelet: every Pod of the namespace turns Ready.
+	go func() {
+		for ctx.Err() == nil {
+			list, err := e.admin.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			for i := range list.Items {
+				p := &list.Items[i]
+				if err != nil || p.DeletionTimestamp != nil || podReady(p) {
+					continue
+				}
+				now := metav1.Now()
+				p.Status.Phase = corev1.PodRunning
+				p.Status.Conditions = []corev1.PodCondition{
+					{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+					{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+				}
+				_, _ = e.admin.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+
+	const replicas = 4
+	if _, err := e.admin.AppsV1().Deployments(ns).Create(ctx, bareDeployment("roll", replicas), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create Deployment: %v", err)
+	}
+	rolledOut := func(image string) func() error {
+		return func() error {
+			d, err := e.admin.AppsV1().Deployments(ns).Get(ctx, "roll", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			s := d.Status
+			if d.Spec.Template.Spec.Containers[0].Image != image || s.ObservedGeneration < d.Generation ||
+				s.UpdatedReplicas != replicas || s.AvailableReplicas != replicas || s.Replicas != replicas {
+				return fmt.Errorf("Deployment roll: image %s, status %+v; want %d replicas of %s available (events: %s)",
+					d.Spec.Template.Spec.Containers[0].Image, s, replicas, image, e.events(ns))
+			}
+			return nil
+		}
+	}
+	if err := eventually(time.Minute, rolledOut("registry.example/roll:1.0.0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(10*time.Second, func() error {
+		d, err := e.admin.AppsV1().Deployments(ns).Get(ctx, "roll", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		d.Spec.Template.Spec.Containers[0].Image = "registry.example/roll:1.1.0"
+		_, err = e.admin.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
+		t.Fatalf("update the image: %v", err)
+	}
+	if err := eventually(2*time.Minute, rolledOut("registry.example/roll:1.1.0")); err != nil {
+		t.Fatal(err)
+	}
+	rss, err := e.admin.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rss.Items) != 2 {
+		t.Fatalf("got %d ReplicaSets; want the old and the new one", len(rss.Items))
+	}
+	// The old ReplicaSet went 4 → 0 and the new one 1 → 4, a step at a
+	// time or more: at least one UPDATE of each after its first is a hit.
+	hits, misses := scale("hit")-hits0, scale("miss")-misses0
+	t.Logf("scale key during the rollout: %v hits, %v misses", hits, misses)
+	if hits < 2 {
+		t.Errorf("scale key hits during the rollout: got %v (misses %v); want at least 2, one per ReplicaSet scaled in steps", hits, misses)
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
