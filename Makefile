@@ -15,7 +15,7 @@ export PAVED_HELM ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paved/helm/$(HELM_VE
 IMAGES_DIR := bin/images
 GO_PACKAGES = $$($(GO) list ./... | grep -v /e2e)
 
-.PHONY: all build test lint go-test opa-test e2e control-plane promtool helm images chart-lint demo demo-down fuzz bench openapi openapi-check crd crd-check bench-orders bench-sidecar bench-webhook bench-audit fault clean
+.PHONY: all build test lint go-test opa-test e2e control-plane promtool helm images chart-lint demo demo-down fuzz bench openapi openapi-check crd crd-check bench-orders bench-sidecar bench-webhook bench-audit bench-cli fault clean
 
 all: build
 
@@ -107,6 +107,10 @@ openapi-check:
 bench-orders:
 	$(GO) run ./bench/orders $(BENCH_ARGS)
 
+## bench-cli: paved check over 1,000 and 10,000 generated two-container Deployments with PDBs, in 100 files and in one: CPU per Deployment and peak RSS
+bench-cli:
+	$(GO) run ./bench/cli $(BENCH_ARGS)
+
 ## bench-audit: paved audit over 10,000 Deployments with PDBs and HPAs in 100 namespaces on a local kube-apiserver: wall, CPU, peak RSS, report bytes
 bench-audit: control-plane
 	$(GO) run ./bench/audit $(BENCH_ARGS)
@@ -132,6 +136,7 @@ fuzz:
 	$(GO) test ./manifest -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./yamledit -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./yamledit -run '^$$' -fuzz '^FuzzSplitPath$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhook -run '^$$' -fuzz '^FuzzAdmissionReview$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzParseOpenAPI$$' -fuzztime $(FUZZTIME)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -43,23 +42,30 @@ func parseDocument(text []byte) (*yaml.Node, error) {
 	return &doc, nil
 }
 
-var segmentRE = regexp.MustCompile(`^([^.\[]*)((?:\[\d+\])*)`)
-
 // SplitPath turns "spec.containers[0].image" into ["spec","containers",0,"image"].
+// Each dot-separated part is a field name (possibly empty) followed by any
+// number of [n] indexes; whatever follows them in the part is ignored.
 func SplitPath(p string) []any {
 	var out []any
-	for _, part := range strings.Split(p, ".") {
-		m := segmentRE.FindStringSubmatch(part)
-		if m == nil {
-			out = append(out, part)
-			continue
+	for part := range strings.SplitSeq(p, ".") {
+		i := strings.IndexByte(part, '[')
+		if i < 0 {
+			i = len(part)
 		}
-		if m[1] != "" {
-			out = append(out, m[1])
+		if i > 0 {
+			out = append(out, part[:i])
 		}
-		for _, idx := range regexp.MustCompile(`\d+`).FindAllString(m[2], -1) {
-			n, _ := strconv.Atoi(idx)
+		for rest := part[i:]; len(rest) > 2 && rest[0] == '['; {
+			j := 1
+			for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+				j++
+			}
+			if j == 1 || j == len(rest) || rest[j] != ']' {
+				break
+			}
+			n, _ := strconv.Atoi(rest[1:j])
 			out = append(out, n)
+			rest = rest[j+1:]
 		}
 	}
 	return out
