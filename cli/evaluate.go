@@ -16,13 +16,15 @@ import (
 // evaluate runs the engine over every object, in parallel, with the other
 // objects of the run as related objects, and enforces the config on the
 // violations as the webhook does. mutate selects Mutate (for fix)
-// instead of Validate.
+// instead of Validate. The index keeps only what the policies read of a
+// related object (related.Trim), so check, which needs nothing of an
+// object's decoded forms once it is evaluated, lets them go one by one.
 func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs []*manifest.Object, defaultNS string, mutate bool) ([][]report.Finding, []engine.Decision, []string, []error) {
 	idx := related.New()
 	for _, m := range objs {
 		m.Eval = manifest.Admitted(m.Object, defaultNS)
 		if !m.Custom { // a custom resource named like a Deployment is none
-			idx.Add(m.Eval, m.NamespaceOr(defaultNS))
+			idx.Add(related.Trim(m.Eval), m.NamespaceOr(defaultNS))
 		}
 	}
 	cfg := e.Config()
@@ -64,6 +66,9 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 			fs = append(fs, report.Finding{Obj: m, Violation: v})
 		}
 		findings[i] = fs
+		if !mutate {
+			m.Object, m.Eval = nil, nil
+		}
 	})
 	var allWarnings []string
 	seen := map[string]bool{}
