@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/internal/testcert"
 )
 
@@ -207,16 +208,7 @@ func review(t testing.TB, o reviewOpts) []byte {
 	if !ok {
 		t.Fatalf("review: no resource for kind %q", kind)
 	}
-	raw := func(m map[string]any) runtime.RawExtension {
-		if m == nil {
-			return runtime.RawExtension{}
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return runtime.RawExtension{Raw: b}
-	}
+	raw := func(m map[string]any) runtime.RawExtension { return rawObject(t, m) }
 	user := o.user
 	if user == "" {
 		user = "alice"
@@ -306,4 +298,33 @@ func obj(t testing.TB, s string) map[string]any {
 		t.Fatalf("test object: %v\n%s", err, s)
 	}
 	return m
+}
+
+// rawObject is m's JSON as a review carries it (empty for nil).
+func rawObject(t testing.TB, m map[string]any) runtime.RawExtension {
+	t.Helper()
+	if m == nil {
+		return runtime.RawExtension{}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runtime.RawExtension{Raw: b}
+}
+
+// decide is the engine's decision on in for one webhook.
+func decide(t *testing.T, eng *engine.Engine, hook string, in engine.Input) engine.Decision {
+	t.Helper()
+	var d engine.Decision
+	var err error
+	if hook == hookMutate {
+		d, err = eng.Mutate(context.Background(), in)
+	} else {
+		d, err = eng.Validate(context.Background(), in)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

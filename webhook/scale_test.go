@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -134,21 +132,11 @@ func objectRequest(t testing.TB, op admissionv1.Operation, gvk metav1.GroupVersi
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)
 	ns, _ := meta["namespace"].(string)
-	raw := func(m map[string]any) runtime.RawExtension {
-		if m == nil {
-			return runtime.RawExtension{}
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return runtime.RawExtension{Raw: b}
-	}
 	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID: types.UID("uid-" + name), Kind: gvk,
 		Resource: metav1.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: resource},
 		Name:     name, Namespace: ns, Operation: op,
-		Object: raw(obj), OldObject: raw(old),
+		Object: rawObject(t, obj), OldObject: rawObject(t, old),
 		UserInfo: authenticationv1.UserInfo{Username: user},
 	}}
 }
@@ -174,20 +162,7 @@ func TestScaleKeyLeavesOutOnlyUnreadFields(t *testing.T) {
 	}
 	cfg := eng.Config()
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	eval := func(t *testing.T, hook string, in engine.Input) engine.Decision {
-		t.Helper()
-		var d engine.Decision
-		var err error
-		if hook == hookMutate {
-			d, err = eng.Mutate(ctx, in)
-		} else {
-			d, err = eng.Validate(ctx, in)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	eval := func(t *testing.T, hook string, in engine.Input) engine.Decision { return decide(t, eng, hook, in) }
 	input := func(fr fixtureReplicaSet, old, updated map[string]any) engine.Input {
 		return engine.Input{Operation: "UPDATE", Object: updated, OldObject: old,
 			Namespace: engine.Namespace{Name: updated["metadata"].(map[string]any)["namespace"].(string), Labels: map[string]string{"team": "a"}},

@@ -242,15 +242,7 @@ func TestTemplateKeyLeavesOutOnlyUnreadFields(t *testing.T) {
 						in := engine.Input{Operation: "CREATE", Object: pod,
 							Namespace: engine.Namespace{Name: pod["metadata"].(map[string]any)["namespace"].(string), Labels: map[string]string{"team": "a"}},
 							Related:   fp.related}
-						var d engine.Decision
-						if hook == hookMutate {
-							d, err = eng.Mutate(ctx, in)
-						} else {
-							d, err = eng.Validate(ctx, in)
-						}
-						if err != nil {
-							t.Fatal(err)
-						}
+						d := decide(t, eng, hook, in)
 						for _, x := range d.Violations {
 							fired[x.Check] = true
 						}
