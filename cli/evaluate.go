@@ -17,31 +17,56 @@ import (
 // objects of the run as related objects, and enforces the config on the
 // violations as the webhook does. mutate selects Mutate (for fix)
 // instead of Validate. The index keeps only what the policies read of a
-// related object (related.Trim), so check, which needs nothing of an
-// object's decoded forms once it is evaluated, lets them go one by one.
+// related object (related.Trim), and each object is decoded (from its JSON,
+// when the decoder was Compact) for its own evaluation; check, which needs
+// nothing of an object's decoded form once it is evaluated, lets it go.
 func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs []*manifest.Object, defaultNS string, mutate bool) ([][]report.Finding, []engine.Decision, []string, []error) {
 	idx := related.New()
-	for _, m := range objs {
-		m.Eval = manifest.Admitted(m.Object, defaultNS)
-		if !m.Custom { // a custom resource named like a Deployment is none
-			idx.Add(related.Trim(m.Eval), m.NamespaceOr(defaultNS))
+	errs := make([]error, len(objs))
+	// admitted is m as admission hands it to the engine.
+	admitted := func(m *manifest.Object) (map[string]any, error) {
+		obj, err := m.Decoded()
+		if err != nil {
+			return nil, err
+		}
+		return manifest.Admitted(obj, defaultNS), nil
+	}
+	trimmed := make([]map[string]any, len(objs))
+	if err := parallel.Each(ctx, len(objs), func(i int) {
+		if m := objs[i]; !m.Custom { // a custom resource named like a Deployment is none
+			obj, err := admitted(m)
+			trimmed[i], errs[i] = related.Trim(obj), err
+		}
+	}); err != nil {
+		return nil, nil, nil, []error{err}
+	}
+	for i, t := range trimmed {
+		if t != nil {
+			idx.Add(t, objs[i].NamespaceOr(defaultNS))
 		}
 	}
+	trimmed = nil
 	cfg := e.Config()
 	warnings := make([][]string, len(objs))
 	findings := make([][]report.Finding, len(objs))
 	decisions := make([]engine.Decision, len(objs))
-	errs := make([]error, len(objs))
 	err := parallel.Each(ctx, len(objs), func(i int) {
 		m := objs[i]
 		if !checked(e, m) {
 			findings[i] = schemaFindings(m)
 			return
 		}
+		if errs[i] != nil {
+			return
+		}
+		obj, err := admitted(m)
+		if err != nil {
+			errs[i] = err
+			return
+		}
 		ns := m.NamespaceOr(defaultNS)
-		in := engine.Input{Operation: "CREATE", Source: engine.SourceFile, Object: m.Eval, Namespace: engine.Namespace{Name: ns}, Related: idx.For(m.Eval, ns)}
+		in := engine.Input{Operation: "CREATE", Source: engine.SourceFile, Object: obj, Namespace: engine.Namespace{Name: ns}, Related: idx.For(obj, ns)}
 		var d engine.Decision
-		var err error
 		if mutate {
 			d, err = e.Mutate(ctx, in)
 		} else {
@@ -67,7 +92,7 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 		}
 		findings[i] = fs
 		if !mutate {
-			m.Object, m.Eval = nil, nil
+			m.Object, m.JSON = nil, nil
 		}
 	})
 	var allWarnings []string

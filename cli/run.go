@@ -203,12 +203,15 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		c.flags.Usage()
 		return exitInput
 	}
+	// Each object is decoded again for its evaluation, so that a large run
+	// never holds every object decoded at once.
+	c.dec.Compact = true
 	sources, objs, errs := manifest.Load(paths, stdin, c.dec)
 	findings, _, warnings, evalErrs := evaluate(ctx, c.engine, c.enforcer, objs, c.namespace, false)
 	// The report needs only the objects' names and positions: let the
 	// decoded forms go before it is built.
 	for _, m := range objs {
-		m.Object, m.Eval = nil, nil
+		m.Object, m.Eval, m.JSON = nil, nil, nil
 	}
 	// Collect now: the heap's next goal is then set from what the report
 	// needs, not from the peak of the evaluation.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/paved-k8s/paved/internal/fuzzstats"
@@ -26,10 +27,15 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: &a {name: x}\nspec: *a\n"))
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nmetadata: {name: y}\n"))
 	dec := NewDecoder()
+	compact := NewDecoder()
+	compact.Compact = true
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzExecs.Exec()
 		src := &Source{Path: "fuzz.yaml", Data: data}
 		dec.Decode(src)
+		compactSrc := &Source{Path: "fuzz.yaml", Data: data}
+		compact.Decode(compactSrc)
+		sameAsCompact(t, src, compactSrc)
 		var l Lines
 		for i := range src.Docs {
 			doc := &src.Docs[i]
@@ -55,4 +61,56 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameAsCompact holds that a Compact decoder finds the same documents,
+// errors and objects as a plain one, each object decoded again from its
+// JSON equal to the plain decoder's.
+func sameAsCompact(t *testing.T, src, compact *Source) {
+	t.Helper()
+	if len(src.Docs) != len(compact.Docs) {
+		t.Fatalf("compact: %d documents; want %d", len(compact.Docs), len(src.Docs))
+	}
+	for i := range src.Docs {
+		a, b := &src.Docs[i], &compact.Docs[i]
+		if (a.Err == nil) != (b.Err == nil) || len(a.Objects) != len(b.Objects) {
+			t.Fatalf("document %d: compact: error %v, %d objects; want %v, %d", i, b.Err, len(b.Objects), a.Err, len(a.Objects))
+		}
+		for j, m := range b.Objects {
+			if m.Object != nil {
+				t.Fatalf("document %d object %d: a compact decoder kept the decoded object", i, j)
+			}
+			got, err := m.Decoded()
+			if err != nil || !reflect.DeepEqual(got, a.Objects[j].Object) {
+				t.Fatalf("document %d object %d: decoded again from JSON: %v (%v); want %v", i, j, got, err, a.Objects[j].Object)
+			}
+		}
+	}
+}
+
+// TestCompactDecodesAlike runs the property of FuzzDecode's compact
+// decoder over every example and fixture file.
+func TestCompactDecodesAlike(t *testing.T) {
+	n := 0
+	for _, dir := range []string{"../examples/good", "../examples/broken", "../engine/testdata/fixtures", "../e2e/testdata/corpus"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		for _, p := range files {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, compact := &Source{Path: p, Data: data}, &Source{Path: p, Data: data}
+			NewDecoder().Decode(src)
+			c := NewDecoder()
+			c.Compact = true
+			c.Decode(compact)
+			sameAsCompact(t, src, compact)
+			for _, d := range src.Docs {
+				n += len(d.Objects)
+			}
+		}
+	}
+	if n < 30 {
+		t.Fatalf("compared %d objects; want every example's and fixture's", n)
+	}
 }

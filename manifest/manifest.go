@@ -75,8 +75,11 @@ type Object struct {
 	Doc    *Document
 	Item   int // index in a List's items, -1 otherwise
 	// Object is the object as written (numbers kept exact), the same form
-	// admission hands to the engine.
+	// admission hands to the engine. A Decoder with Compact set leaves it
+	// nil and keeps JSON instead: see Decoded.
 	Object map[string]any
+	// JSON is the object's JSON when Object is not kept.
+	JSON []byte
 	// Eval is Object as admission sees it (see Admitted).
 	Eval       map[string]any
 	APIVersion string
@@ -126,6 +129,19 @@ type Decoder struct {
 	// MaxFileBytes caps the size of one input file; 0 means
 	// DefaultMaxFileBytes.
 	MaxFileBytes int64
+	// Compact keeps each object as its JSON (Object.JSON) instead of its
+	// decoded form, about a quarter of the memory: a run over many files
+	// then holds at most the objects it is working on decoded.
+	Compact bool
+}
+
+// Decoded returns the object as written: Object, or when the decoder was
+// Compact, a new decoding of its JSON, which the caller may keep or let go.
+func (m *Object) Decoded() (map[string]any, error) {
+	if m.Object != nil || m.JSON == nil {
+		return m.Object, nil
+	}
+	return decodeJSONObject(m.JSON)
 }
 
 func (d *Decoder) maxFileBytes() int64 {
@@ -390,6 +406,7 @@ func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 				continue
 			}
 			obj.Source, obj.Doc, obj.Item = src, doc, i
+			d.compact(obj, b)
 			doc.Objects = append(doc.Objects, obj)
 		}
 		if len(bad) > 0 {
@@ -406,8 +423,16 @@ func (d *Decoder) decodeDocument(src *Source, doc *Document) error {
 	}
 	obj.SchemaErrors = append(obj.SchemaErrors, dups...)
 	obj.Source, obj.Doc, obj.Item = src, doc, -1
+	d.compact(obj, js)
 	doc.Objects = append(doc.Objects, obj)
 	return nil
+}
+
+// compact keeps obj as js, its JSON, when the decoder is Compact.
+func (d *Decoder) compact(obj *Object, js []byte) {
+	if d.Compact {
+		obj.Object, obj.JSON = nil, js
+	}
 }
 
 // decodeJSONObject reads a JSON object keeping numbers exact.
