@@ -17,8 +17,9 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
-	some entry in workload.containers
-	not drops_all(object.get(security.own[entry.where], ["capabilities", "drop"], []))
+	some x in security.contexts
+	entry := x.entry
+	not drops_all(object.get(x.own, ["capabilities", "drop"], []))
 	path := concat(".", [entry.where, "securityContext.capabilities.drop"])
 	fixable := entry.where in security.sets_capabilities_drop
 	msg := sprintf(

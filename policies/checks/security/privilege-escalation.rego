@@ -17,8 +17,9 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
-	some entry in workload.containers
-	sc := security.own[entry.where]
+	some x in security.contexts
+	entry := x.entry
+	sc := x.own
 	object.get(sc, "allowPrivilegeEscalation", true) != false
 	path := concat(".", [entry.where, "securityContext.allowPrivilegeEscalation"])
 	fixable := entry.where in security.sets_privilege_escalation

@@ -18,8 +18,9 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
-	some entry in workload.containers
-	object.get(security.own[entry.where], "readOnlyRootFilesystem", false) != true
+	some x in security.contexts
+	object.get(x.own, "readOnlyRootFilesystem", false) != true
+	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.readOnlyRootFilesystem"])
 	fixable := entry.where in security.sets_read_only_root_filesystem
 	msg := sprintf(
