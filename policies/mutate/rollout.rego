@@ -37,8 +37,22 @@ defaults contains object.union(
 	},
 	workload.api_default_field(api_default),
 ) if {
+	defaults_max_unavailable
+}
+
+# True when the defaults include maxUnavailable 0: not with maxSurge 0.
+defaults_max_unavailable if {
 	rolling_update
 	not related.zero(effective_max_surge)
+}
+
+# True when the patch sets maxUnavailable: the defaults include it and the
+# object's value counts as unset (what rolling-update-unsafe calls fixable).
+default sets_max_unavailable := false
+
+sets_max_unavailable if {
+	defaults_max_unavailable
+	object.get(input.object, max_unavailable_path, null) in unset_values
 }
 
 rolling_update if {
