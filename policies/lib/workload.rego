@@ -393,7 +393,9 @@ api_default_field(v) := {"api_default": v} if not from_file
 num(n) := s if {
 	is_number(n)
 	s := sprintf("%v", [n])
-	not contains(s, "e")
+
+	# A comparison rather than not: a negation is a query of its own.
+	contains(s, "e") == false
 } else := expanded if {
 	is_number(n)
 	some m in regex.find_all_string_submatch_n(`^(-?)([0-9]+)(?:\.([0-9]+))?e\+?([0-9]+)$`, sprintf("%v", [n]), 1)

@@ -85,14 +85,17 @@ prestop_default := {"sleep": {"seconds": injected_sleep}}
 # The grace period a pod needs for the given preStop sleeps.
 required_grace_period(sleeps) := (max(array.concat([0], sleeps)) + graceful_timeout) + params.grace_margin_seconds
 
-# The preStop sleeps of the main containers, as they are.
-current_sleeps := [workload.prestop_sleep_seconds(entry.container) | some entry in workload.serving_main_containers]
+# The preStop sleeps of the main containers, as they are. Only their
+# maximum with 0 counts, so containers without a preStop hook (which sleep
+# 0) are left out rather than run through prestop_sleep_seconds.
+current_sleeps := [workload.prestop_sleep_seconds(entry.container) |
+	some entry in workload.serving_main_containers
+	object.get(entry.container, ["lifecycle", "preStop"], null) != null
+]
 
-# ... and after paved fix added its preStop sleeps.
-defaulted_sleeps := array.concat(
-	[workload.prestop_sleep_seconds(entry.container) | some entry in workload.serving_main_containers; not entry.where in adds_prestop],
-	[injected_sleep | some entry in workload.serving_main_containers; entry.where in adds_prestop],
-)
+# ... and after paved fix added its preStop sleeps (to containers without
+# one, which current_sleeps leaves out).
+defaulted_sleeps := array.concat(current_sleeps, [injected_sleep | some _ in adds_prestop])
 
 # The grace period the pod needs once paved fix added its preStop sleeps (a
 # rule, so that it is computed once per evaluation: function results are

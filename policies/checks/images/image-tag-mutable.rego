@@ -31,8 +31,6 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "image"]), "fi
 	tag in {"", "latest"}
 	msg := sprintf(
 		"%s uses image %q %s: it names whatever was pushed last, so pods of one rollout can run different code and a rollback does not roll back; pin a version tag or a digest (@sha256:...)",
-		[entry.describe, image, describe_tag[tag]],
+		[entry.describe, image, {"": "without a tag (that means latest)", "latest": "tagged latest"}[tag]],
 	)
 }
-
-describe_tag := {"": "without a tag (that means latest)", "latest": "tagged latest"}

@@ -24,7 +24,7 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	fixable := entry.where in security.sets_capabilities_drop
 	msg := sprintf(
 		"%s does not drop ALL capabilities: the runtime's defaults (NET_RAW among them) stay available to an intruder; set capabilities.drop: [\"ALL\"] and add back only what the app needs (%s)",
-		[entry.describe, hints[fixable]],
+		[entry.describe, {true: "paved fix sets it", false: "paved fix does not change a drop list you set"}[fixable]],
 	)
 }
 
@@ -32,5 +32,3 @@ drops_all(drop) if {
 	some cap in drop
 	upper(cap) == "ALL"
 }
-
-hints := {true: "paved fix sets it", false: "paved fix does not change a drop list you set"}
