@@ -11,7 +11,7 @@ package paved.defaults.resources
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# Every field paved fix sets (with the container it belongs to, whether the
+# Every field paved fix sets (with the container's entry, whether the
 # matching limit is set, and the default it adds), with its value: a missing request takes the
 # limit (what the API server fills in), else the parameter; a missing limit
 # takes the parameter unless the request after fix is larger (or either is
@@ -20,7 +20,7 @@ import data.paved.lib.workload
 # written out: every rule referenced costs an evaluation, constant tables
 # included.
 missing contains {
-	"where": entry.where, "describe": entry.describe, "path": entry.path, "kind": "requests", "resource": resource,
+	"entry": entry, "kind": "requests", "resource": resource,
 	"value": value, "limit_set": limit != null,
 	"default": {"check": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"}[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value},
 } if {
@@ -33,7 +33,7 @@ missing contains {
 }
 
 missing contains {
-	"where": entry.where, "describe": entry.describe, "path": entry.path, "kind": "limits", "resource": resource,
+	"entry": entry, "kind": "limits", "resource": resource,
 	"value": value, "limit_set": false,
 	"default": {"check": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"}[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value},
 } if {
