@@ -66,6 +66,6 @@ effective_max_surge := params.params.max_surge if {
 } else := object.get(input.object, max_surge_path, null)
 
 # The values of a leaf this mutation treats as unset.
-unset_values := {null} if workload.from_file
-
-unset_values := {null, api_default} if not workload.from_file
+unset_values := {null} if {
+	workload.from_file
+} else := {null, api_default}

@@ -45,8 +45,8 @@ grace_period := api_default_grace_period if {
 grace_period_unset if grace_period_absent
 
 grace_period_unset if {
-	not workload.from_file
 	written_grace_period == api_default_grace_period
+	not workload.from_file
 }
 
 # The app's graceful-shutdown timeout: the annotation on the object or its pod
