@@ -10,12 +10,6 @@ package paved.defaults.probes
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# The probes paved adds, with the check each one fixes.
-checks := {
-	"livenessProbe": "liveness-probe-missing",
-	"readinessProbe": "readiness-probe-missing",
-}
-
 # The HTTP path each default probe asks: the annotation, else the parameter.
 # Written out per probe (and the constant tables inlined below): every rule
 # referenced costs an evaluation.
@@ -49,7 +43,12 @@ same_as_other(entry, field) if {
 	workload.probe_handler(entry.container, probe) == workload.probe_handler(entry.container, default_probes[field])
 }
 
-defaults contains {"check": checks[field], "path": array.concat(entry.path, [field]), "value": default_probes[field]} if {
+# The probes paved adds, with the check each one fixes.
+defaults contains {
+	"check": {"livenessProbe": "liveness-probe-missing", "readinessProbe": "readiness-probe-missing"}[field],
+	"path": array.concat(entry.path, [field]),
+	"value": default_probes[field],
+} if {
 	some entry in workload.serving_main_containers
 	some field in ["livenessProbe", "readinessProbe"]
 	[entry.where, field] in adds

@@ -14,14 +14,14 @@ import data.paved.lib.workload
 
 pod_context := workload.pod_security_context
 
-pod_context_path := array.concat(workload.pod_spec_path, ["securityContext"])
+pod_context_path := array.concat(workload.layout.spec, ["securityContext"])
 
 pod_context_where := concat(".", [workload.pod_spec_where, "securityContext"])
 
 # The pod-level fields a container inherits unless it sets its own.
 inherited := {k: v |
 	some k in ["runAsNonRoot", "runAsUser", "seccompProfile"]
-	v := pod_context[k]
+	v := workload.pod_security_context[k]
 	v != null
 }
 

@@ -24,10 +24,11 @@ package paved.defaults.shutdown
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# The grace period the API server fills in when it is omitted.
+# The grace period the API server fills in when it is omitted (written out
+# as 30 where it is compared: every rule referenced costs an evaluation).
 api_default_grace_period := 30
 
-grace_period_path := array.concat(workload.pod_spec_path, ["terminationGracePeriodSeconds"])
+grace_period_path := array.concat(workload.layout.spec, ["terminationGracePeriodSeconds"])
 
 # The pod's terminationGracePeriodSeconds as written, null when absent.
 written_grace_period := object.get(input.object, grace_period_path, null)
@@ -36,7 +37,7 @@ written_grace_period := object.get(input.object, grace_period_path, null)
 grace_period_absent if written_grace_period == null
 
 # The pod's terminationGracePeriodSeconds, defaulted as the API server does.
-grace_period := api_default_grace_period if {
+grace_period := 30 if {
 	grace_period_absent
 } else := written_grace_period
 
@@ -45,7 +46,7 @@ grace_period := api_default_grace_period if {
 grace_period_unset if grace_period_absent
 
 grace_period_unset if {
-	written_grace_period == api_default_grace_period
+	written_grace_period == 30
 	not workload.from_file
 }
 
@@ -109,7 +110,7 @@ default sets_grace_period := false
 sets_grace_period if {
 	workload.serving
 	grace_period_unset
-	defaulted_grace_period > api_default_grace_period
+	defaulted_grace_period > 30
 }
 
 defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": prestop_default} if {
@@ -123,7 +124,7 @@ defaults contains object.union(
 		"path": grace_period_path,
 		"value": defaulted_grace_period,
 	},
-	workload.api_default_field(api_default_grace_period),
+	workload.api_default_field(30),
 ) if {
 	sets_grace_period
 }

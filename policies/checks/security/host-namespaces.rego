@@ -24,6 +24,6 @@ violation contains {"msg": msg, "path": workload.path_string(path), "fixable": f
 		"hostIPC": "it can read other processes' shared memory on the node",
 	}
 	workload.pod_spec[field] == true
-	path := array.concat(workload.pod_spec_path, [field])
+	path := array.concat(workload.layout.spec, [field])
 	msg := sprintf("the pod sets %s: true: %s; remove it", [field, effect])
 }
