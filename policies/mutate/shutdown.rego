@@ -38,12 +38,12 @@ grace_period_absent if written_grace_period == null
 
 # The pod's terminationGracePeriodSeconds, defaulted as the API server does.
 grace_period := 30 if {
-	grace_period_absent
+	written_grace_period == null
 } else := written_grace_period
 
 # True when this mutation may set the grace period: it is absent, or at
 # admission it holds the API default, which the API server may have filled in.
-grace_period_unset if grace_period_absent
+grace_period_unset if written_grace_period == null
 
 grace_period_unset if {
 	written_grace_period == 30
@@ -81,8 +81,6 @@ adds_prestop contains entry.where if {
 	object.get(entry.container, ["lifecycle", "preStop"], null) == null
 }
 
-prestop_default := {"sleep": {"seconds": injected_sleep}}
-
 # The grace period a pod needs for the given preStop sleeps.
 required_grace_period(sleeps) := (max(array.concat([0], sleeps)) + graceful_timeout) + params.grace_margin_seconds
 
@@ -94,14 +92,9 @@ current_sleeps := [workload.prestop_sleep_seconds(entry.container) |
 	object.get(entry.container, ["lifecycle", "preStop"], null) != null
 ]
 
-# ... and after paved fix added its preStop sleeps (to containers without
-# one, which current_sleeps leaves out).
-defaulted_sleeps := array.concat(current_sleeps, [injected_sleep | some _ in adds_prestop])
-
-# The grace period the pod needs once paved fix added its preStop sleeps (a
-# rule, so that it is computed once per evaluation: function results are
-# not cached).
-defaulted_grace_period := required_grace_period(defaulted_sleeps)
+# The grace period the pod needs once paved fix added its preStop sleeps
+# (to containers without one, which current_sleeps leaves out).
+defaulted_grace_period := required_grace_period(array.concat(current_sleeps, [injected_sleep | some _ in adds_prestop]))
 
 # True when paved fix sets terminationGracePeriodSeconds: it is unset and
 # the API default is too short.
@@ -113,7 +106,7 @@ sets_grace_period if {
 	defaulted_grace_period > 30
 }
 
-defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": prestop_default} if {
+defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": {"sleep": {"seconds": injected_sleep}}} if {
 	some entry in workload.serving_main_containers
 	entry.where in adds_prestop
 }
