@@ -62,7 +62,13 @@ in_scope_workload(w) if {
 default evaluated_workload := false
 
 evaluated_workload if {
-	workload.kind in {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
+	workload.kind in {"Deployment", "StatefulSet", "ReplicationController"}
+	evaluated_served
+}
+
+# Only ReplicaSets have controllers that count here.
+evaluated_workload if {
+	workload.kind == "ReplicaSet"
 	count(controllers(input.object)) == 0
 	evaluated_served
 }
