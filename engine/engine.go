@@ -391,9 +391,9 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 		}
 	}
 	if m != modeValidate {
-		sets := make([]any, len(e.defaults))
+		sets := make([]ast.Value, len(e.defaults))
 		for i := range e.defaults {
-			if sets[i], err = goValue(rs[0].Bindings["d"+strconv.Itoa(i)]); err != nil {
+			if sets[i], err = termValue(rs[0].Bindings["d"+strconv.Itoa(i)]); err != nil {
 				return Decision{}, fmt.Errorf("evaluate policies: %s: %w", e.defaults[i], err)
 			}
 		}

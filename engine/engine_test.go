@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/paved-k8s/paved/config"
 )
 
@@ -192,13 +194,24 @@ func TestPointer(t *testing.T) {
 		{[]any{"x", 12.0}, "/x/12"},
 		{[]any{}, ""},
 	}
+	terms := func(path []any) []*ast.Term {
+		out := make([]*ast.Term, len(path))
+		for i, seg := range path {
+			v, err := ast.InterfaceToValue(seg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i] = ast.NewTerm(v)
+		}
+		return out
+	}
 	for _, tt := range tests {
-		got, err := pointer(tt.path)
+		got, err := pointer(terms(tt.path))
 		if err != nil || got != tt.want {
 			t.Errorf("pointer(%v): got %q, %v; want %q", tt.path, got, err, tt.want)
 		}
 	}
-	if _, err := pointer([]any{true}); err == nil {
+	if _, err := pointer(terms([]any{true})); err == nil {
 		t.Errorf("pointer([true]): got no error; want one")
 	}
 }

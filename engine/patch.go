@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
@@ -72,14 +73,28 @@ func PatchFromDefaults(sets []any, obj map[string]any) (Patch, []string, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("object: %w", err)
 	}
-	return buildPatch(sets, v)
+	values := make([]ast.Value, len(sets))
+	for i, set := range sets {
+		if set == nil {
+			continue
+		}
+		if _, ok := set.([]any); !ok {
+			return nil, nil, fmt.Errorf("defaults: want a set, got %T", set)
+		}
+		if values[i], err = ast.InterfaceToValue(set); err != nil {
+			return nil, nil, fmt.Errorf("defaults: %w", err)
+		}
+	}
+	return buildPatch(values, v)
 }
 
-// mutationDefault is one element of a mutation package's defaults.
+// mutationDefault is one element of a mutation package's defaults, read
+// from the evaluator's terms: only the values of the defaults that apply
+// are converted to Go.
 type mutationDefault struct {
 	check string
-	path  []any
-	value any
+	path  []*ast.Term
+	value *ast.Term
 }
 
 // buildPatch turns the defaults sets of the mutation packages into the
@@ -92,18 +107,32 @@ type mutationDefault struct {
 //     those recorded before, so the patch of a patched object is empty.
 //
 // Operations come parents first (by path length, then path), so the patch
-// is the same whatever order the sets came in.
-func buildPatch(sets []any, object ast.Value) (Patch, []string, error) {
+// is the same whatever order the sets came in. sets holds one value per
+// package (a set, or an array as JSON has it), nil where undefined.
+func buildPatch(sets []ast.Value, object ast.Value) (Patch, []string, error) {
 	var applicable []mutationDefault
 	for _, set := range sets {
 		if set == nil {
 			continue // the package's defaults are undefined for this input
 		}
-		list, ok := set.([]any)
-		if !ok {
-			return nil, nil, fmt.Errorf("defaults: want a set, got %T", set)
+		var elems []*ast.Term
+		switch s := set.(type) {
+		case ast.Set:
+			elems = make([]*ast.Term, 0, s.Len())
+			// Iter visits the elements in the order ast.JSON lists them.
+			_ = s.Iter(func(x *ast.Term) error {
+				elems = append(elems, x)
+				return nil
+			})
+		case *ast.Array:
+			elems = make([]*ast.Term, 0, s.Len())
+			for i := range s.Len() {
+				elems = append(elems, s.Elem(i))
+			}
+		default:
+			return nil, nil, fmt.Errorf("defaults: want a set, got %T", jsonValue(set))
 		}
-		for _, x := range list {
+		for _, x := range elems {
 			d, err := readDefault(x)
 			if err != nil {
 				return nil, nil, err
@@ -115,12 +144,12 @@ func buildPatch(sets []any, object ast.Value) (Patch, []string, error) {
 				continue
 			}
 			if depth < len(d.path) {
-				applicable = append(applicable, mutationDefault{check: d.check, path: d.path, value: d.value})
+				applicable = append(applicable, d)
 				continue
 			}
-			if def, ok := x.(map[string]any)["api_default"]; ok {
-				if dv, err := ast.InterfaceToValue(def); err == nil && ast.Compare(v, dv) == 0 {
-					applicable = append(applicable, mutationDefault{check: d.check, path: d.path, value: d.value})
+			if def := x.Value.(ast.Object).Get(apiDefaultKey); def != nil {
+				if dv, ok := comparable(def.Value); ok && ast.Compare(v, dv) == 0 {
+					applicable = append(applicable, d)
 				}
 			}
 		}
@@ -131,7 +160,11 @@ func buildPatch(sets []any, object ast.Value) (Patch, []string, error) {
 	var b patchBuilder
 	applied := make([]string, 0, len(applicable))
 	for _, d := range applicable {
-		if err := b.add(object, d.path, d.value); err != nil {
+		value, err := ast.JSON(d.value.Value)
+		if err != nil {
+			return nil, nil, fmt.Errorf("default value: %w", err)
+		}
+		if err := b.add(object, d.path, value); err != nil {
 			return nil, nil, err
 		}
 		if !slices.Contains(applied, d.check) {
@@ -140,27 +173,73 @@ func buildPatch(sets []any, object ast.Value) (Patch, []string, error) {
 	}
 	sort.Strings(applied)
 	if value, ok := annotationValue(object, applied); ok {
-		if err := b.add(object, []any{"metadata", "annotations", DefaultedAnnotation}, value); err != nil {
+		if err := b.add(object, annotationPath, value); err != nil {
 			return nil, nil, err
 		}
 	}
 	return b.patch(), applied, nil
 }
 
-func readDefault(x any) (mutationDefault, error) {
-	m, ok := x.(map[string]any)
+var (
+	checkKey       = ast.StringTerm("check")
+	pathKey        = ast.StringTerm("path")
+	valueKey       = ast.StringTerm("value")
+	apiDefaultKey  = ast.StringTerm("api_default")
+	annotationPath = []*ast.Term{ast.StringTerm("metadata"), ast.StringTerm("annotations"), ast.StringTerm(DefaultedAnnotation)}
+)
+
+// comparable is an api_default as a value to compare with the object's:
+// scalars as they are, anything else as its JSON form reads back (a set
+// compares like the list JSON makes of it).
+func comparable(v ast.Value) (ast.Value, bool) {
+	switch v.(type) {
+	case ast.String, ast.Number, ast.Boolean, ast.Null:
+		return v, true
+	}
+	j, err := ast.JSON(v)
+	if err != nil {
+		return nil, false
+	}
+	dv, err := ast.InterfaceToValue(j)
+	return dv, err == nil
+}
+
+// jsonValue is v as Go values, for error messages.
+func jsonValue(v ast.Value) any {
+	j, err := ast.JSON(v)
+	if err != nil {
+		return v
+	}
+	return j
+}
+
+func readDefault(x *ast.Term) (mutationDefault, error) {
+	m, ok := x.Value.(ast.Object)
 	if !ok {
-		return mutationDefault{}, fmt.Errorf("default: want an object, got %T", x)
+		return mutationDefault{}, fmt.Errorf("default: want an object, got %T", jsonValue(x.Value))
 	}
-	d := mutationDefault{value: m["value"]}
-	if d.check, ok = m["check"].(string); !ok || d.check == "" {
-		return d, fmt.Errorf("default %v: want a check id", m)
+	var d mutationDefault
+	if t := m.Get(checkKey); t != nil {
+		if s, ok := t.Value.(ast.String); ok {
+			d.check = string(s)
+		}
 	}
-	if d.path, ok = m["path"].([]any); !ok || len(d.path) == 0 {
-		return d, fmt.Errorf("default %v: want a non-empty array path", m)
+	if d.check == "" {
+		return d, fmt.Errorf("default %v: want a check id", jsonValue(m))
 	}
-	if _, ok := m["value"]; !ok {
-		return d, fmt.Errorf("default %v: want a value", m)
+	if t := m.Get(pathKey); t != nil {
+		if a, ok := t.Value.(*ast.Array); ok && a.Len() > 0 {
+			d.path = make([]*ast.Term, a.Len())
+			for i := range d.path {
+				d.path[i] = a.Elem(i)
+			}
+		}
+	}
+	if d.path == nil {
+		return d, fmt.Errorf("default %v: want a non-empty array path", jsonValue(m))
+	}
+	if d.value = m.Get(valueKey); d.value == nil {
+		return d, fmt.Errorf("default %v: want a value", jsonValue(m))
 	}
 	return d, nil
 }
@@ -170,7 +249,7 @@ func readDefault(x any) (mutationDefault, error) {
 // false when it would not change.
 func annotationValue(object ast.Value, applied []string) (string, bool) {
 	ids := map[string]bool{}
-	if _, v, _ := walk(object, []any{"metadata", "annotations", DefaultedAnnotation}); v != nil {
+	if _, v, _ := walk(object, annotationPath); v != nil {
 		if s, ok := v.(ast.String); ok {
 			for id := range strings.SplitSeq(string(s), ",") {
 				if id = strings.TrimSpace(id); id != "" {
@@ -204,14 +283,14 @@ type patchBuilder struct {
 }
 
 type pathOp struct {
-	path    []any
+	path    []*ast.Term
 	pointer string
 	value   any
 }
 
 // add adds value at path, and an empty object at every prefix of path that
 // object lacks. A second default for a pointer already added is dropped.
-func (b *patchBuilder) add(object ast.Value, path []any, value any) error {
+func (b *patchBuilder) add(object ast.Value, path []*ast.Term, value any) error {
 	if b.seen == nil {
 		b.seen = map[string]bool{}
 	}
@@ -224,7 +303,7 @@ func (b *patchBuilder) add(object ast.Value, path []any, value any) error {
 	return b.addOne(path, value)
 }
 
-func (b *patchBuilder) addOne(path []any, value any) error {
+func (b *patchBuilder) addOne(path []*ast.Term, value any) error {
 	ptr, err := pointer(path)
 	if err != nil {
 		return err
@@ -255,19 +334,16 @@ func (b *patchBuilder) patch() Patch {
 // lead to a value other than null, the value at the end of the path when
 // all of them do, and whether it stopped at a value it cannot descend into
 // (a scalar, or a list where a field is expected).
-func walk(obj ast.Value, path []any) (depth int, value ast.Value, blocked bool) {
+func walk(obj ast.Value, path []*ast.Term) (depth int, value ast.Value, blocked bool) {
 	v := obj
-	var key ast.Term
 	for i, seg := range path {
 		var next *ast.Term
 		switch x := v.(type) {
 		case ast.Object:
-			s, ok := seg.(string)
-			if !ok {
+			if _, ok := seg.Value.(ast.String); !ok {
 				return i, nil, true
 			}
-			key.Value = ast.String(s)
-			next = x.Get(&key)
+			next = x.Get(seg)
 		case *ast.Array:
 			n, ok := index(seg)
 			if !ok {
@@ -290,37 +366,31 @@ func walk(obj ast.Value, path []any) (depth int, value ast.Value, blocked bool) 
 	return len(path), v, false
 }
 
-// index reads an array index from a path segment.
-func index(seg any) (int, bool) {
-	var f float64
-	switch n := seg.(type) {
-	case json.Number:
-		i, err := n.Int64()
-		return int(i), err == nil && i >= 0
-	case float64:
-		f = n
-	case int:
-		return n, n >= 0
-	default:
+// index reads an array index from a path segment: a whole number, as
+// json.Number reads it, that is not negative.
+func index(seg *ast.Term) (int, bool) {
+	n, ok := seg.Value.(ast.Number)
+	if !ok {
 		return 0, false
 	}
-	return int(f), f >= 0 && f == float64(int(f))
+	i, err := json.Number(n).Int64()
+	return int(i), err == nil && i >= 0
 }
 
 // pointer encodes a path as an RFC 6901 JSON pointer.
-func pointer(path []any) (string, error) {
+func pointer(path []*ast.Term) (string, error) {
 	var b strings.Builder
 	for _, seg := range path {
 		b.WriteByte('/')
-		if s, ok := seg.(string); ok {
-			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1"))
+		if s, ok := seg.Value.(ast.String); ok {
+			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(string(s), "~", "~0"), "/", "~1"))
 			continue
 		}
 		n, ok := index(seg)
 		if !ok {
-			return "", fmt.Errorf("patch path segment %v: want a string or an array index", seg)
+			return "", fmt.Errorf("patch path segment %v: want a string or an array index", jsonValue(seg.Value))
 		}
-		fmt.Fprint(&b, n)
+		b.WriteString(strconv.Itoa(n))
 	}
 	return b.String(), nil
 }

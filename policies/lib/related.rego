@@ -11,6 +11,8 @@ package paved.lib.related
 import data.paved.lib.apiversions
 import data.paved.lib.workload
 
+# The kinds are also written out where they are compared: every rule
+# referenced costs an evaluation, constant ones included.
 pdb_kind := "PodDisruptionBudget"
 
 hpa_kind := "HorizontalPodAutoscaler"
@@ -48,7 +50,7 @@ evaluated_key := [workload.kind, workload.name]
 
 # A related workload in scope: replicated and not owned by a controller.
 in_scope_workload(w) if {
-	w.kind in workload.replicated_kinds
+	w.kind in {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
 	in_scope(w, w.kind)
 	count(controllers(w)) == 0
 }
@@ -60,7 +62,13 @@ in_scope_workload(w) if {
 default evaluated_workload := false
 
 evaluated_workload if {
-	workload.kind in workload.replicated_kinds
+	workload.kind in {"Deployment", "StatefulSet", "ReplicationController"}
+	evaluated_served
+}
+
+# Only ReplicaSets have controllers that count here.
+evaluated_workload if {
+	workload.kind == "ReplicaSet"
 	count(controllers(input.object)) == 0
 	evaluated_served
 }
@@ -97,9 +105,9 @@ hpas_of(w) := array.concat(
 		some h in listed("hpas")
 		h.spec.scaleTargetRef.name == w.metadata.name
 		h.spec.scaleTargetRef.kind == w.kind
-		in_scope(h, hpa_kind)
+		in_scope(h, "HorizontalPodAutoscaler")
 	],
-	[input.object | workload.kind == hpa_kind; evaluated_served; targets(input.object, w)],
+	[input.object | workload.kind == "HorizontalPodAutoscaler"; evaluated_served; targets(input.object, w)],
 )
 
 # The workloads HPA h scales.
@@ -142,9 +150,9 @@ pdbs_of(w) := array.concat(
 		is_object(match_labels)
 		object.subset(labels, match_labels)
 		selects_labels(p, labels)
-		in_scope(p, pdb_kind)
+		in_scope(p, "PodDisruptionBudget")
 	],
-	[input.object | workload.kind == pdb_kind; evaluated_served; selects_labels(input.object, labels)],
+	[input.object | workload.kind == "PodDisruptionBudget"; evaluated_served; selects_labels(input.object, labels)],
 ) if {
 	labels := workload.pod_labels(w)
 	is_object(labels)
@@ -162,7 +170,7 @@ own_replicas := effective_replicas(input.object)
 
 # The workloads whose pods the evaluated PDB selects.
 selected_workloads := [w |
-	workload.kind == pdb_kind
+	workload.kind == "PodDisruptionBudget"
 	evaluated_served
 	match_labels := object.get(input.object, ["spec", "selector", "matchLabels"], {})
 	is_object(match_labels)
@@ -189,11 +197,10 @@ selects_labels(p, labels) if {
 	every e in exprs {
 		workload.expression_matches(e, labels)
 	}
-	(count(match_labels) + count(exprs)) + object.get(empty_selector_selects, object.get(p, "apiVersion", ""), 1) > 0
-}
 
-# 1 where an empty selector selects every pod (policy/v1, the default).
-empty_selector_selects := {"policy/v1beta1": 0}
+	# An empty selector selects every pod (1) but in policy/v1beta1 (0).
+	(count(match_labels) + count(exprs)) + object.get({"policy/v1beta1": 0}, object.get(p, "apiVersion", ""), 1) > 0
+}
 
 # percent("50%") is 50; undefined for anything that is not a percentage.
 percent(v) := to_number(trim_suffix(v, "%")) if {

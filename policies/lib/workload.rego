@@ -5,17 +5,68 @@
 #   looks at, and how field paths are written in violations and patches.
 package paved.lib.workload
 
-# Kinds that carry a pod spec, and the path from the object root to it.
-pod_spec_paths := {
-	"Pod": ["spec"],
-	"Deployment": ["spec", "template", "spec"],
-	"StatefulSet": ["spec", "template", "spec"],
-	"DaemonSet": ["spec", "template", "spec"],
-	"ReplicaSet": ["spec", "template", "spec"],
-	"ReplicationController": ["spec", "template", "spec"],
-	"Job": ["spec", "template", "spec"],
-	"CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+# Where each kind that carries a pod spec keeps it: the path from the object
+# root to the pod spec ("spec") and its path string ("where"), the path to
+# the pod template's metadata ("meta", the object's own for a bare Pod), to
+# its annotations, and the path string of the pod template's labels
+# ("labels_where"). One literal table looked up once per evaluation: every
+# rule referenced costs an evaluation, constant ones included, and a table
+# built from other rules is built on every query.
+layouts := {
+	"Pod": {"spec": ["spec"], "where": "spec", "meta": ["metadata"], "annotations": ["metadata", "annotations"], "labels_where": "metadata.labels"},
+	"Deployment": {
+		"spec": ["spec", "template", "spec"],
+		"where": "spec.template.spec",
+		"meta": ["spec", "template", "metadata"],
+		"annotations": ["spec", "template", "metadata", "annotations"],
+		"labels_where": "spec.template.metadata.labels",
+	},
+	"StatefulSet": {
+		"spec": ["spec", "template", "spec"],
+		"where": "spec.template.spec",
+		"meta": ["spec", "template", "metadata"],
+		"annotations": ["spec", "template", "metadata", "annotations"],
+		"labels_where": "spec.template.metadata.labels",
+	},
+	"DaemonSet": {
+		"spec": ["spec", "template", "spec"],
+		"where": "spec.template.spec",
+		"meta": ["spec", "template", "metadata"],
+		"annotations": ["spec", "template", "metadata", "annotations"],
+		"labels_where": "spec.template.metadata.labels",
+	},
+	"ReplicaSet": {
+		"spec": ["spec", "template", "spec"],
+		"where": "spec.template.spec",
+		"meta": ["spec", "template", "metadata"],
+		"annotations": ["spec", "template", "metadata", "annotations"],
+		"labels_where": "spec.template.metadata.labels",
+	},
+	"ReplicationController": {
+		"spec": ["spec", "template", "spec"],
+		"where": "spec.template.spec",
+		"meta": ["spec", "template", "metadata"],
+		"annotations": ["spec", "template", "metadata", "annotations"],
+		"labels_where": "spec.template.metadata.labels",
+	},
+	"Job": {
+		"spec": ["spec", "template", "spec"],
+		"where": "spec.template.spec",
+		"meta": ["spec", "template", "metadata"],
+		"annotations": ["spec", "template", "metadata", "annotations"],
+		"labels_where": "spec.template.metadata.labels",
+	},
+	"CronJob": {
+		"spec": ["spec", "jobTemplate", "spec", "template", "spec"],
+		"where": "spec.jobTemplate.spec.template.spec",
+		"meta": ["spec", "jobTemplate", "spec", "template", "metadata"],
+		"annotations": ["spec", "jobTemplate", "spec", "template", "metadata", "annotations"],
+		"labels_where": "spec.jobTemplate.spec.template.metadata.labels",
+	},
 }
+
+# Kinds that carry a pod spec, and the path from the object root to it.
+pod_spec_paths := {k: l.spec | some k, l in layouts}
 
 # Kinds that manage a long-running, replicated set of pods.
 replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
@@ -31,22 +82,23 @@ name := object.get(input, ["object", "metadata", "name"], "")
 
 namespace := object.get(input, ["object", "metadata", "namespace"], object.get(input, ["namespace", "name"], ""))
 
+# The layout of the evaluated object's kind; undefined for kinds without a
+# pod spec.
+layout := layouts[kind]
+
 # True when the object carries a pod spec paved knows how to read.
-has_pod_spec if pod_spec_paths[kind]
+has_pod_spec if layout
 
-pod_spec_path := pod_spec_paths[kind]
+pod_spec_path := layout.spec
 
-pod_spec := object.get(input.object, pod_spec_path, {})
+pod_spec := object.get(input.object, layout.spec, {})
 
 # The pod template's metadata (the object's own metadata for a bare Pod).
-pod_meta_path := ["metadata"] if kind == "Pod"
-
-pod_meta_path := array.concat(array.slice(pod_spec_path, 0, count(pod_spec_path) - 1), ["metadata"]) if kind != "Pod"
+pod_meta_path := layout.meta
 
 # The path string of the pod template's labels, where the pods' labels are
-# set ("spec.template.metadata.labels"). pod_meta_path holds field names
-# only, so joining them is its path_string, at a fraction of the cost.
-pod_labels_where := concat(".", array.concat(pod_meta_path, ["labels"]))
+# set ("spec.template.metadata.labels").
+pod_labels_where := layout.labels_where
 
 # True for pods that run to completion (Jobs, CronJobs and pods that never
 # restart): probes, drains, PDBs and rollouts do not apply to them.
@@ -57,21 +109,27 @@ batch if {
 	object.get(pod_spec, "restartPolicy", "Always") in {"Never", "OnFailure"}
 }
 
-# True for workloads that serve traffic for as long as they run.
+# True for workloads that serve traffic for as long as they run: not batch,
+# spelled out so that serving alone costs one rule.
 serving if {
-	has_pod_spec
-	not batch
+	layout
+	object.get({"Job": true, "CronJob": true}, kind, false) == false
+	not object.get(pod_spec, "restartPolicy", "Always") in {"Never", "OnFailure"}
 }
 
 # Annotations of the object and of its pod template; the object's win. A
 # null (or otherwise non-object) annotations field counts as none.
-annotations := object.union(
-	mapping_at(array.concat(pod_meta_path, ["annotations"])),
-	mapping_at(["metadata", "annotations"]),
-)
+annotations := object.union(pod_template_annotations, object_annotations)
 
-mapping_at(path) := m if {
-	m := object.get(input.object, path, {})
+pod_template_annotations := m if {
+	m := object.get(input.object, layout.annotations, {})
+	is_object(m)
+} else := {} if {
+	layout
+}
+
+object_annotations := m if {
+	m := object.get(input.object, ["metadata", "annotations"], {})
 	is_object(m)
 } else := {}
 
@@ -79,56 +137,51 @@ mapping_at(path) := m if {
 # plain init containers. Ephemeral containers are debugging aids and skipped.
 # Each entry: container, list ("containers" or "initContainers"), index,
 # path (array from the object root), sidecar (true for native sidecars) and
-# long_running (main containers and native sidecars).
+# long_running (main containers and native sidecars). One rule per list with
+# the constant parts written out: this runs for every container on every
+# evaluation, and every rule or function referenced costs.
 containers contains entry if {
-	has_pod_spec
-	some list in ["containers", "initContainers"]
-	some i, c in object.get(pod_spec, list, [])
-	restart_policy := object.get(c, "restartPolicy", "")
-
-	# Lookups rather than is_native_sidecar and is_long_running: this runs
-	# for every container on every evaluation, and function calls cost.
-	sidecar := object.get(sidecar_restart_policies, [list, restart_policy], false)
-	where := sprintf("%s.%s[%d]", [pod_spec_where, list, i])
+	spec_path := layout.spec
+	some i, c in object.get(pod_spec, "containers", [])
 	entry := {
 		"container": c,
-		"list": list,
+		"list": "containers",
 		"index": i,
-		"path": array.concat(pod_spec_path, [list, i]),
-		"where": where,
-		"sidecar": sidecar,
-		"long_running": object.get({"containers": true}, list, sidecar),
-		"describe": sprintf("%s %q", [container_word[list][sidecar], object.get(c, "name", "")]),
+		"path": array.concat(spec_path, ["containers", i]),
+		"where": sprintf("%s.containers[%d]", [layout.where, i]),
+		"sidecar": false,
+		"long_running": true,
+		"describe": sprintf("container %q", [object.get(c, "name", "")]),
 	}
 }
 
-# Native sidecars: init containers with restartPolicy Always.
-sidecar_restart_policies := {"initContainers": {"Always": true}}
+containers contains entry if {
+	spec_path := layout.spec
+	some i, c in object.get(pod_spec, "initContainers", [])
+	sidecar := object.get(c, "restartPolicy", "") == "Always"
+	entry := {
+		"container": c,
+		"list": "initContainers",
+		"index": i,
+		"path": array.concat(spec_path, ["initContainers", i]),
+		"where": sprintf("%s.initContainers[%d]", [layout.where, i]),
+		"sidecar": sidecar,
+		"long_running": sidecar,
+		"describe": sprintf("%s %q", [init_container_words[sidecar], object.get(c, "name", "")]),
+	}
+}
 
 # The path string of the pod spec; entry.where is that of a container
 # ("spec.template.spec.containers[0]"): checks append the field with concat,
 # which costs far less than path_string on every violation.
-pod_spec_where := pod_spec_wheres[kind]
+pod_spec_where := layout.where
 
-# path_string of each of pod_spec_paths, spelled out: rules are evaluated on
-# every query, so a comprehension would redo this work each time.
-pod_spec_wheres := {
-	"Pod": "spec",
-	"Deployment": "spec.template.spec",
-	"StatefulSet": "spec.template.spec",
-	"DaemonSet": "spec.template.spec",
-	"ReplicaSet": "spec.template.spec",
-	"ReplicationController": "spec.template.spec",
-	"Job": "spec.template.spec",
-	"CronJob": "spec.jobTemplate.spec.template.spec",
-}
+# path_string of each of pod_spec_paths.
+pod_spec_wheres := {k: l.where | some k, l in layouts}
 
-# How messages name a container: container "app", sidecar "proxy" or init
-# container "migrate" (nested objects: a lookup by string keys costs less than one by an array key).
-container_word := {
-	"containers": {false: "container"},
-	"initContainers": {true: "sidecar", false: "init container"},
-}
+# How messages name an init container: sidecar "proxy" or init container
+# "migrate" (main containers are container "app").
+init_container_words := {true: "sidecar", false: "init container"}
 
 # Containers that stay up for the pod's life: probes and preStop apply.
 serving_containers contains entry if {
@@ -211,7 +264,8 @@ pod_labels(obj) := object.get(obj, ["spec", "template", "metadata", "labels"], {
 
 # Main containers of serving workloads: where probes and preStop apply.
 serving_main_containers contains entry if {
-	some entry in serving_containers
+	serving
+	some entry in containers
 	entry.list == "containers"
 }
 
@@ -246,19 +300,16 @@ port_numbers[entry.where] := {p.containerPort | some p in object.get(entry.conta
 container_port_numbers(c) := {p.containerPort | some p in object.get(c, "ports", [])}
 
 # resolve_port(c, port) is the number behind a probe's port: a number stays
-# as it is, a name declared by c becomes its containerPort, any other name
-# stays a name.
-resolve_port(_, port) := port if is_number(port)
-
-resolve_port(c, port) := resolved if {
+# as it is, a name declared by c becomes its containerPort (the first of
+# them), any other name stays a name.
+resolve_port(c, port) := port if {
+	is_number(port)
+} else := array.concat(
+	[p.containerPort | some p in object.get(c, "ports", []); object.get(p, "name", "") == port],
+	[port],
+)[0] if {
 	is_string(port)
-	numbers := [p.containerPort | some p in object.get(c, "ports", []); object.get(p, "name", "") == port]
-	resolved := resolve_named(port, numbers)
 }
-
-resolve_named(_, numbers) := numbers[0] if count(numbers) > 0
-
-resolve_named(name, numbers) := name if count(numbers) == 0
 
 # probe_handler(c, probe) is what a probe asks, without its timings: two
 # probes with the same handler test the same thing. Named ports resolve to
@@ -272,14 +323,6 @@ probe_handler(c, probe) := {"httpGet": [object.get(h, "path", "/"), resolve_port
 } else := {"grpc": [object.get(probe.grpc, "port", 0), object.get(probe.grpc, "service", "")]} if {
 	probe.grpc
 } else := {}
-
-# The handler of each probe of the main containers of serving workloads,
-# by [entry.where, probe field].
-probe_handlers[[entry.where, field]] := probe_handler(entry.container, probe) if {
-	some entry in serving_main_containers
-	some field in ["livenessProbe", "readinessProbe"]
-	probe := entry.container[field]
-}
 
 # prestop_sleep_seconds(c) is how long container c's preStop hook keeps the
 # pod serving: a native sleep action, an exec of sleep (directly or through
@@ -340,9 +383,10 @@ from_file if input.source == "file"
 # api_default_field(v) is what a mutation's default carries so that a leaf
 # holding v counts as unset: {"api_default": v} at admission, where v may be
 # the API server's default, and {} in files, where v was written.
-api_default_field(_) := {} if from_file
-
-api_default_field(v) := {"api_default": v} if not from_file
+# (An else chain rather than a negation, which runs a query of its own.)
+api_default_field(v) := {} if {
+	from_file
+} else := {"api_default": v}
 
 # num(n) is a number as a person writes it, for messages: whole numbers in
 # full (1e26 prints as 100000000000000000000000000, not 1e+26), other
@@ -350,7 +394,9 @@ api_default_field(v) := {"api_default": v} if not from_file
 num(n) := s if {
 	is_number(n)
 	s := sprintf("%v", [n])
-	not contains(s, "e")
+
+	# A comparison rather than not: a negation is a query of its own.
+	contains(s, "e") == false
 } else := expanded if {
 	is_number(n)
 	some m in regex.find_all_string_submatch_n(`^(-?)([0-9]+)(?:\.([0-9]+))?e\+?([0-9]+)$`, sprintf("%v", [n]), 1)

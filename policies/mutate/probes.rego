@@ -10,25 +10,17 @@ package paved.defaults.probes
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# The probes paved adds, with the check each one fixes.
-checks := {
-	"livenessProbe": "liveness-probe-missing",
-	"readinessProbe": "readiness-probe-missing",
-}
-
-other := {"livenessProbe": "readinessProbe", "readinessProbe": "livenessProbe"}
-
-path_keys := {"livenessProbe": "liveness_path", "readinessProbe": "readiness_path"}
-
-annotation_keys := {"livenessProbe": "liveness_path_annotation", "readinessProbe": "readiness_path_annotation"}
-
 # The HTTP path each default probe asks: the annotation, else the parameter.
-probe_paths[field] := object.get(workload.annotations, params[annotation_keys[field]], params[path_keys[field]]) if {
-	some field, _ in checks
+# Written out per probe (and the constant tables inlined below): every rule
+# referenced costs an evaluation.
+probe_paths := {
+	"livenessProbe": object.get(workload.annotations, params.liveness_path_annotation, params.liveness_path),
+	"readinessProbe": object.get(workload.annotations, params.readiness_path_annotation, params.readiness_path),
 }
 
-default_probes[field] := {"httpGet": {"path": probe_paths[field], "port": params.probe_port}} if {
-	some field, _ in checks
+default_probes := {
+	"livenessProbe": {"httpGet": {"path": probe_paths.livenessProbe, "port": params.probe_port}},
+	"readinessProbe": {"httpGet": {"path": probe_paths.readinessProbe, "port": params.probe_port}},
 }
 
 # The [entry.where, probe field] pairs paved fix adds: a main container of a
@@ -36,11 +28,10 @@ default_probes[field] := {"httpGet": {"path": probe_paths[field], "port": params
 # its other probe asks the same thing (probes must differ, see
 # probes-identical).
 # The missing probe is looked for first and the port by name in the
-# container itself: most containers have both probes, and port_names would
-# be built for every container.
+# container itself: most containers have both probes.
 adds contains [entry.where, field] if {
 	some entry in workload.serving_main_containers
-	some field, _ in checks
+	some field in ["livenessProbe", "readinessProbe"]
 	object.get(entry.container, field, null) == null
 	some port in object.get(entry.container, "ports", [])
 	port.name == params.probe_port
@@ -48,11 +39,17 @@ adds contains [entry.where, field] if {
 }
 
 same_as_other(entry, field) if {
-	workload.probe_handlers[[entry.where, other[field]]] == workload.probe_handler(entry.container, default_probes[field])
+	probe := entry.container[{"livenessProbe": "readinessProbe", "readinessProbe": "livenessProbe"}[field]]
+	workload.probe_handler(entry.container, probe) == workload.probe_handler(entry.container, default_probes[field])
 }
 
-defaults contains {"check": checks[field], "path": array.concat(entry.path, [field]), "value": default_probes[field]} if {
+# The probes paved adds, with the check each one fixes.
+defaults contains {
+	"check": {"livenessProbe": "liveness-probe-missing", "readinessProbe": "readiness-probe-missing"}[field],
+	"path": array.concat(entry.path, [field]),
+	"value": default_probes[field],
+} if {
 	some entry in workload.serving_main_containers
-	some field, _ in checks
+	some field in ["livenessProbe", "readinessProbe"]
 	[entry.where, field] in adds
 }

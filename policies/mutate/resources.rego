@@ -11,27 +11,18 @@ package paved.defaults.resources
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-request_params := {"cpu": "cpu_request", "memory": "memory_request"}
-
-limit_params := {"cpu": "cpu_limit", "memory": "memory_limit"}
-
-# The check each missing field belongs to, by kind and resource (nested
-# objects: a lookup by string keys costs less than one by an array key).
-checks := {
-	"requests": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"},
-	"limits": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"},
-}
-
-# Every field paved fix sets (with the container it belongs to, whether the
+# Every field paved fix sets (with the container's entry, whether the
 # matching limit is set, and the default it adds), with its value: a missing request takes the
 # limit (what the API server fills in), else the parameter; a missing limit
 # takes the parameter unless the request after fix is larger (or either is
 # not a valid quantity, which the API server reports on its own), so a limit
-# never ends below the request.
+# never ends below the request. The check ids and parameter names are
+# written out: every rule referenced costs an evaluation, constant tables
+# included.
 missing contains {
-	"where": entry.where, "describe": entry.describe, "path": entry.path, "kind": "requests", "resource": resource,
+	"entry": entry, "kind": "requests", "resource": resource,
 	"value": value, "limit_set": limit != null,
-	"default": {"check": checks.requests[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value},
+	"default": {"check": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"}[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value},
 } if {
 	some entry in workload.containers
 	own := object.get(entry.container, "resources", {})
@@ -42,9 +33,9 @@ missing contains {
 }
 
 missing contains {
-	"where": entry.where, "describe": entry.describe, "path": entry.path, "kind": "limits", "resource": resource,
+	"entry": entry, "kind": "limits", "resource": resource,
 	"value": value, "limit_set": false,
-	"default": {"check": checks.limits[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value},
+	"default": {"check": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"}[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value},
 } if {
 	some entry in workload.containers
 	own := object.get(entry.container, "resources", {})
@@ -55,36 +46,36 @@ missing contains {
 
 # request_default(limit, resource) is the request paved fix sets: the
 # container's limit when it has one, else the parameter (none when that is
-# null).
-request_default(null, resource) := v if {
-	v := params[request_params[resource]]
+# null). An else chain: a container with a limit evaluates one body.
+request_default(limit, resource) := limit if {
+	limit != null
+} else := v if {
+	v := params[{"cpu": "cpu_request", "memory": "memory_request"}[resource]]
 	v != null
 }
-
-request_default(limit, _) := limit if limit != null
 
 # limit_default(request, resource) is the limit paved fix sets for a
 # container whose request is as given (null when unset). The quantities of
 # the parameters are parsed once per evaluation, not once per container.
-limit_default(null, resource) := unset_request_limits[resource]
+limit_default(request, resource) := limit_value(request, resource) if {
+	request != null
+} else := unset_request_limits[resource]
 
-limit_default(request, resource) := limit_value(request, resource) if request != null
-
-limit_value(request, resource) := params[limit_params[resource]] if {
+limit_value(request, resource) := params[{"cpu": "cpu_limit", "memory": "memory_limit"}[resource]] if {
 	units.parse(sprintf("%v", [request])) <= limit_quantities[resource]
 } else := request
 
 # The limit parameters as numbers; a parameter that is not a valid quantity
 # is left out, and a request is then kept as the limit.
 limit_quantities := {resource: q |
-	some resource, key in limit_params
+	some resource, key in {"cpu": "cpu_limit", "memory": "memory_limit"}
 	q := units.parse(sprintf("%v", [params[key]]))
 }
 
 # The limit of a container that has neither request nor limit: the limit
 # parameter, or the request parameter when that is larger.
 unset_request_limits := {resource: limit_value(request, resource) |
-	some resource, key in request_params
+	some resource, key in {"cpu": "cpu_request", "memory": "memory_request"}
 	request := params[key]
 	request != null
 }

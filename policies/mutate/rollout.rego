@@ -14,31 +14,44 @@ import data.paved.lib.params
 import data.paved.lib.related
 import data.paved.lib.workload
 
+# The API server's value for both leaves when they are omitted. It and the
+# leaves' paths are written out below: every rule referenced costs an
+# evaluation, constant ones included.
 api_default := "25%"
-
-max_unavailable_path := ["spec", "strategy", "rollingUpdate", "maxUnavailable"]
-
-max_surge_path := ["spec", "strategy", "rollingUpdate", "maxSurge"]
 
 defaults contains object.union(
 	{
 		"check": "rolling-update-unsafe",
-		"path": max_surge_path,
+		"path": ["spec", "strategy", "rollingUpdate", "maxSurge"],
 		"value": params.params.max_surge,
 	},
-	workload.api_default_field(api_default),
+	workload.api_default_field("25%"),
 ) if rolling_update
 
 defaults contains object.union(
 	{
 		"check": "rolling-update-unsafe",
-		"path": max_unavailable_path,
+		"path": ["spec", "strategy", "rollingUpdate", "maxUnavailable"],
 		"value": 0,
 	},
-	workload.api_default_field(api_default),
+	workload.api_default_field("25%"),
 ) if {
+	defaults_max_unavailable
+}
+
+# True when the defaults include maxUnavailable 0: not with maxSurge 0.
+defaults_max_unavailable if {
 	rolling_update
 	not related.zero(effective_max_surge)
+}
+
+# True when the patch sets maxUnavailable: the defaults include it and the
+# object's value counts as unset (what rolling-update-unsafe calls fixable).
+default sets_max_unavailable := false
+
+sets_max_unavailable if {
+	defaults_max_unavailable
+	object.get(input.object, ["spec", "strategy", "rollingUpdate", "maxUnavailable"], null) in unset_values
 }
 
 rolling_update if {
@@ -48,10 +61,10 @@ rolling_update if {
 
 # maxSurge once this mutation has run.
 effective_max_surge := params.params.max_surge if {
-	object.get(input.object, max_surge_path, null) in unset_values
-} else := object.get(input.object, max_surge_path, null)
+	object.get(input.object, ["spec", "strategy", "rollingUpdate", "maxSurge"], null) in unset_values
+} else := object.get(input.object, ["spec", "strategy", "rollingUpdate", "maxSurge"], null)
 
 # The values of a leaf this mutation treats as unset.
-unset_values := {null} if workload.from_file
-
-unset_values := {null, api_default} if not workload.from_file
+unset_values := {null} if {
+	workload.from_file
+} else := {null, "25%"}

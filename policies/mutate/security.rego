@@ -14,62 +14,68 @@ import data.paved.lib.workload
 
 pod_context := workload.pod_security_context
 
-pod_context_path := array.concat(workload.pod_spec_path, ["securityContext"])
+pod_context_path := array.concat(workload.layout.spec, ["securityContext"])
 
 pod_context_where := concat(".", [workload.pod_spec_where, "securityContext"])
 
 # The pod-level fields a container inherits unless it sets its own.
 inherited := {k: v |
 	some k in ["runAsNonRoot", "runAsUser", "seccompProfile"]
-	v := pod_context[k]
+	v := workload.pod_security_context[k]
 	v != null
 }
 
-# Each container's own securityContext without null fields, by entry.where.
-# Neither own nor effective holds nulls, so a field is set exactly when
-# object.get finds it (cheaper than building object.keys).
-own[entry.where] := {k: v | some k, v in object.get(entry.container, "securityContext", {}); v != null} if {
+# Each container (entry) with its own securityContext without null fields
+# (own) and its effective one: its own fields over the pod's (effective).
+# Neither holds nulls, so a field is set exactly when object.get finds it
+# (cheaper than building object.keys). The checks iterate these rather than
+# look each container up by entry.where in a partial rule, which evaluates
+# that rule once per container and lookup.
+contexts contains {"entry": entry, "own": sc, "effective": object.union(inherited, sc)} if {
 	some entry in workload.containers
+	sc := {k: v | some k, v in object.get(entry.container, "securityContext", {}); v != null}
 }
 
-# Each container's effective securityContext: its own fields over the pod's.
-effective[where] := object.union(inherited, sc) if some where, sc in own
+# The same, by entry.where.
+own[x.entry.where] := x.own if some x in contexts
+
+effective[x.entry.where] := x.effective if some x in contexts
 
 # The containers (by entry.where) where paved fix sets runAsNonRoot: unset at
 # both levels, and not asked to run as root.
-sets_run_as_non_root contains where if {
+sets_run_as_non_root contains x.entry.where if {
 	workload.linux
-	some where, sc in effective
-	object.get(sc, "runAsNonRoot", null) == null
-	object.get(sc, "runAsUser", null) != 0
+	some x in contexts
+	object.get(x.effective, "runAsNonRoot", null) == null
+	object.get(x.effective, "runAsUser", null) != 0
 }
 
-sets_read_only_root_filesystem contains where if {
+sets_read_only_root_filesystem contains x.entry.where if {
 	workload.linux
-	some where, sc in own
-	object.get(sc, "readOnlyRootFilesystem", null) == null
+	some x in contexts
+	object.get(x.own, "readOnlyRootFilesystem", null) == null
 }
 
 # allowPrivilegeEscalation false is rejected by the API server on privileged
 # containers and on containers that add CAP_SYS_ADMIN.
-sets_privilege_escalation contains where if {
+sets_privilege_escalation contains x.entry.where if {
 	workload.linux
-	some where, sc in own
-	object.get(sc, "allowPrivilegeEscalation", null) == null
-	object.get(sc, "privileged", false) != true
-	not where in adds_sys_admin
+	some x in contexts
+	object.get(x.own, "allowPrivilegeEscalation", null) == null
+	object.get(x.own, "privileged", false) != true
+	not x.entry.where in adds_sys_admin
 }
 
-adds_sys_admin contains where if {
-	some where, sc in own
-	some cap in object.get(sc, ["capabilities", "add"], [])
+adds_sys_admin contains x.entry.where if {
+	some x in contexts
+	some cap in object.get(x.own, ["capabilities", "add"], [])
 	upper(cap) in {"SYS_ADMIN", "CAP_SYS_ADMIN"}
 }
 
-sets_capabilities_drop contains where if {
+sets_capabilities_drop contains x.entry.where if {
 	workload.linux
-	some where, sc in own
-	object.get(sc, ["capabilities", "drop"], null) == null
+	some x in contexts
+	object.get(x.own, ["capabilities", "drop"], null) == null
 }
 
 # paved fix sets the pod-level seccomp profile when some container has none
@@ -78,36 +84,36 @@ default sets_seccomp_profile := false
 
 sets_seccomp_profile if {
 	workload.linux
-	some sc in effective
-	object.get(sc, "seccompProfile", null) == null
+	some x in contexts
+	object.get(x.effective, "seccompProfile", null) == null
 }
 
-defaults contains {"check": "run-as-non-root", "path": array.concat(entry.path, ["securityContext", "runAsNonRoot"]), "value": true} if {
-	some entry in workload.containers
-	entry.where in sets_run_as_non_root
+defaults contains {"check": "run-as-non-root", "path": array.concat(x.entry.path, ["securityContext", "runAsNonRoot"]), "value": true} if {
+	some x in contexts
+	x.entry.where in sets_run_as_non_root
 }
 
 # An image whose USER is root (or a name) cannot start under runAsNonRoot
 # without a numeric runAsUser.
-defaults contains {"check": "run-as-non-root", "path": array.concat(entry.path, ["securityContext", "runAsUser"]), "value": params.run_as_user} if {
-	some entry in workload.containers
-	entry.where in sets_run_as_non_root
-	object.get(effective[entry.where], "runAsUser", null) == null
+defaults contains {"check": "run-as-non-root", "path": array.concat(x.entry.path, ["securityContext", "runAsUser"]), "value": params.run_as_user} if {
+	some x in contexts
+	x.entry.where in sets_run_as_non_root
+	object.get(x.effective, "runAsUser", null) == null
 }
 
-defaults contains {"check": "read-only-root-filesystem", "path": array.concat(entry.path, ["securityContext", "readOnlyRootFilesystem"]), "value": true} if {
-	some entry in workload.containers
-	entry.where in sets_read_only_root_filesystem
+defaults contains {"check": "read-only-root-filesystem", "path": array.concat(x.entry.path, ["securityContext", "readOnlyRootFilesystem"]), "value": true} if {
+	some x in contexts
+	x.entry.where in sets_read_only_root_filesystem
 }
 
-defaults contains {"check": "privilege-escalation", "path": array.concat(entry.path, ["securityContext", "allowPrivilegeEscalation"]), "value": false} if {
-	some entry in workload.containers
-	entry.where in sets_privilege_escalation
+defaults contains {"check": "privilege-escalation", "path": array.concat(x.entry.path, ["securityContext", "allowPrivilegeEscalation"]), "value": false} if {
+	some x in contexts
+	x.entry.where in sets_privilege_escalation
 }
 
-defaults contains {"check": "capabilities-not-dropped", "path": array.concat(entry.path, ["securityContext", "capabilities", "drop"]), "value": ["ALL"]} if {
-	some entry in workload.containers
-	entry.where in sets_capabilities_drop
+defaults contains {"check": "capabilities-not-dropped", "path": array.concat(x.entry.path, ["securityContext", "capabilities", "drop"]), "value": ["ALL"]} if {
+	some x in contexts
+	x.entry.where in sets_capabilities_drop
 }
 
 defaults contains {"check": "seccomp-profile-missing", "path": array.concat(pod_context_path, ["seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {

@@ -24,10 +24,11 @@ package paved.defaults.shutdown
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# The grace period the API server fills in when it is omitted.
+# The grace period the API server fills in when it is omitted (written out
+# as 30 where it is compared: every rule referenced costs an evaluation).
 api_default_grace_period := 30
 
-grace_period_path := array.concat(workload.pod_spec_path, ["terminationGracePeriodSeconds"])
+grace_period_path := array.concat(workload.layout.spec, ["terminationGracePeriodSeconds"])
 
 # The pod's terminationGracePeriodSeconds as written, null when absent.
 written_grace_period := object.get(input.object, grace_period_path, null)
@@ -36,17 +37,17 @@ written_grace_period := object.get(input.object, grace_period_path, null)
 grace_period_absent if written_grace_period == null
 
 # The pod's terminationGracePeriodSeconds, defaulted as the API server does.
-grace_period := api_default_grace_period if {
-	grace_period_absent
+grace_period := 30 if {
+	written_grace_period == null
 } else := written_grace_period
 
 # True when this mutation may set the grace period: it is absent, or at
 # admission it holds the API default, which the API server may have filled in.
-grace_period_unset if grace_period_absent
+grace_period_unset if written_grace_period == null
 
 grace_period_unset if {
+	written_grace_period == 30
 	not workload.from_file
-	written_grace_period == api_default_grace_period
 }
 
 # The app's graceful-shutdown timeout: the annotation on the object or its pod
@@ -80,24 +81,20 @@ adds_prestop contains entry.where if {
 	object.get(entry.container, ["lifecycle", "preStop"], null) == null
 }
 
-prestop_default := {"sleep": {"seconds": injected_sleep}}
-
 # The grace period a pod needs for the given preStop sleeps.
 required_grace_period(sleeps) := (max(array.concat([0], sleeps)) + graceful_timeout) + params.grace_margin_seconds
 
-# The preStop sleeps of the main containers, as they are.
-current_sleeps := [workload.prestop_sleep_seconds(entry.container) | some entry in workload.serving_main_containers]
+# The preStop sleeps of the main containers, as they are. Only their
+# maximum with 0 counts, so containers without a preStop hook (which sleep
+# 0) are left out rather than run through prestop_sleep_seconds.
+current_sleeps := [workload.prestop_sleep_seconds(entry.container) |
+	some entry in workload.serving_main_containers
+	object.get(entry.container, ["lifecycle", "preStop"], null) != null
+]
 
-# ... and after paved fix added its preStop sleeps.
-defaulted_sleeps := array.concat(
-	[workload.prestop_sleep_seconds(entry.container) | some entry in workload.serving_main_containers; not entry.where in adds_prestop],
-	[injected_sleep | some entry in workload.serving_main_containers; entry.where in adds_prestop],
-)
-
-# The grace period the pod needs once paved fix added its preStop sleeps (a
-# rule, so that it is computed once per evaluation: function results are
-# not cached).
-defaulted_grace_period := required_grace_period(defaulted_sleeps)
+# The grace period the pod needs once paved fix added its preStop sleeps
+# (to containers without one, which current_sleeps leaves out).
+defaulted_grace_period := required_grace_period(array.concat(current_sleeps, [injected_sleep | some _ in adds_prestop]))
 
 # True when paved fix sets terminationGracePeriodSeconds: it is unset and
 # the API default is too short.
@@ -106,10 +103,10 @@ default sets_grace_period := false
 sets_grace_period if {
 	workload.serving
 	grace_period_unset
-	defaulted_grace_period > api_default_grace_period
+	defaulted_grace_period > 30
 }
 
-defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": prestop_default} if {
+defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": {"sleep": {"seconds": injected_sleep}}} if {
 	some entry in workload.serving_main_containers
 	entry.where in adds_prestop
 }
@@ -120,7 +117,7 @@ defaults contains object.union(
 		"path": grace_period_path,
 		"value": defaulted_grace_period,
 	},
-	workload.api_default_field(api_default_grace_period),
+	workload.api_default_field(30),
 ) if {
 	sets_grace_period
 }

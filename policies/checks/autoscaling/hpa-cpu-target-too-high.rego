@@ -15,7 +15,6 @@
 package paved.checks.autoscaling.hpa_cpu_target_too_high
 
 import data.paved.lib.params
-import data.paved.lib.related
 import data.paved.lib.workload
 
 # The target the API server applies to an HPA without metrics.
@@ -65,7 +64,7 @@ targets contains {"value": v, "path": ["spec", "metrics", i, source, "targetAver
 }
 
 violation contains {"msg": msg, "path": workload.path_string(t.path), "fixable": false} if {
-	workload.kind == related.hpa_kind
+	workload.kind == "HorizontalPodAutoscaler"
 	some t in targets
 	is_number(t.value)
 	t.value > max_utilization

@@ -19,7 +19,7 @@ import data.paved.lib.related
 import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": "spec.minReplicas", "fixable": false} if {
-	workload.kind == related.hpa_kind
+	workload.kind == "HorizontalPodAutoscaler"
 	n := related.hpa_min(input.object)
 	want := params.params.hpa_min_replicas
 	n < want

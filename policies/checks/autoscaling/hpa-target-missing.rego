@@ -15,11 +15,10 @@
 package paved.checks.autoscaling.hpa_target_missing
 
 import data.paved.lib.params
-import data.paved.lib.related
 import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": "spec.metrics", "fixable": false} if {
-	workload.kind == related.hpa_kind
+	workload.kind == "HorizontalPodAutoscaler"
 	startswith(object.get(input.object, "apiVersion", "autoscaling/v2"), "autoscaling/v2")
 	count(metrics) == 0
 	msg := sprintf(

@@ -31,7 +31,7 @@ consequence := "no pod can be evicted, so node drains and cluster upgrades hang"
 
 # On a PodDisruptionBudget: a setting that blocks every eviction.
 violation contains {"msg": msg, "path": sprintf("spec.%s", [s.field]), "fixable": false} if {
-	workload.kind == related.pdb_kind
+	workload.kind == "PodDisruptionBudget"
 	some s in related.always_blocking(input.object)
 	msg := sprintf(
 		"PodDisruptionBudget %q sets %s %s: %s; set spec.maxUnavailable to 1 instead, which keeps every pod but one available",
@@ -42,7 +42,7 @@ violation contains {"msg": msg, "path": sprintf("spec.%s", [s.field]), "fixable"
 # On a PodDisruptionBudget: minAvailable leaves no pod of a workload of two
 # or more replicas evictable.
 violation contains {"msg": msg, "path": "spec.minAvailable", "fixable": false} if {
-	workload.kind == related.pdb_kind
+	workload.kind == "PodDisruptionBudget"
 	some w in related.selected_workloads
 	not related.hpa_managed(w)
 	n := related.replicas(w)

@@ -25,7 +25,7 @@ import data.paved.lib.workload
 # problem: it is reported too. A budget that blocks at any scale is
 # pdb-blocks-eviction's, on the budget.
 violation contains {"msg": message(input.object, w, p, "spec.minReplicas"), "path": "spec.minReplicas", "fixable": false} if {
-	workload.kind == related.hpa_kind
+	workload.kind == "HorizontalPodAutoscaler"
 	related.evaluated_served
 	n := related.hpa_min(input.object)
 	some w in related.targets_of(input.object)
@@ -44,7 +44,7 @@ message(h, w, p, field) := sprintf(
 # On the PDB too, so that whichever of the two arrives second is judged:
 # an HPA scaling a workload whose pods it selects.
 violation contains {"msg": message(h, w, input.object, sprintf("spec.minReplicas of HorizontalPodAutoscaler %q", [related.name_of(h)])), "path": "spec.minAvailable", "fixable": false} if {
-	workload.kind == related.pdb_kind
+	workload.kind == "PodDisruptionBudget"
 	some w in related.selected_workloads
 	some h in related.hpas_of(w)
 	related.blocks_at(input.object, related.hpa_min(h))

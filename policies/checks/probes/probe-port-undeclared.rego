@@ -16,16 +16,14 @@ package paved.checks.probes.probe_port_undeclared
 
 import data.paved.lib.workload
 
-probe_fields := ["livenessProbe", "readinessProbe", "startupProbe"]
-
-# The handlers whose port may be a name (grpc.port is a number).
-handlers := ["httpGet", "tcpSocket"]
-
 violation contains {"msg": msg, "path": path, "fixable": false} if {
 	some entry in workload.serving_main_containers
-	some field in probe_fields
-	some handler in handlers
-	port := entry.container[field][handler].port
+	some field in ["livenessProbe", "readinessProbe", "startupProbe"]
+	probe := entry.container[field]
+
+	# The handlers whose port may be a name (grpc.port is a number).
+	some handler in ["httpGet", "tcpSocket"]
+	port := probe[handler].port
 	is_string(port)
 	not declares(entry.container, port)
 	path := concat(".", [entry.where, field, handler, "port"])

@@ -23,12 +23,12 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 	some entry in workload.serving_main_containers
 
 	# Both probes present, before their handlers are built.
-	_ = entry.container.livenessProbe
-	_ = entry.container.readinessProbe
-	handler := workload.probe_handlers[[entry.where, "livenessProbe"]]
+	live := entry.container.livenessProbe
+	ready := entry.container.readinessProbe
+	handler := workload.probe_handler(entry.container, live)
 	count(handler) > 0
 	not handler.tcpSocket
-	handler == workload.probe_handlers[[entry.where, "readinessProbe"]]
+	handler == workload.probe_handler(entry.container, ready)
 	msg := sprintf(
 		"%s has identical livenessProbe and readinessProbe (%s): a dependency outage then restarts every pod at once; point liveness at a process-only endpoint such as /healthz and readiness at one that checks dependencies such as /readyz",
 		[entry.describe, describe_handler(handler)],

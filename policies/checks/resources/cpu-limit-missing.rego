@@ -19,9 +19,9 @@ violation contains {"msg": msg, "path": path, "fixable": true} if {
 	some m in resources.missing
 	m.kind == "limits"
 	m.resource == "cpu"
-	path := concat(".", [m.where, "resources.limits.cpu"])
+	path := concat(".", [m.entry.where, "resources.limits.cpu"])
 	msg := sprintf(
 		"%s has no resources.limits.cpu: a busy container takes every idle core, so its latency depends on its neighbours' load; set one (paved fix sets %v)",
-		[m.describe, m.value],
+		[m.entry.describe, m.value],
 	)
 }

@@ -22,9 +22,9 @@ violation contains {"msg": msg, "path": path, "fixable": true} if {
 
 	# The API server fills in a missing request from the limit.
 	not m.limit_set
-	path := concat(".", [m.where, "resources.requests.cpu"])
+	path := concat(".", [m.entry.where, "resources.requests.cpu"])
 	msg := sprintf(
 		"%s has no resources.requests.cpu: the scheduler treats it as needing no CPU, so it lands on crowded nodes, is starved under contention, and the HPA cannot compute its utilization; set one (paved fix sets %v)",
-		[m.describe, m.value],
+		[m.entry.describe, m.value],
 	)
 }

@@ -18,9 +18,9 @@ violation contains {"msg": msg, "path": path, "fixable": true} if {
 	some m in resources.missing
 	m.kind == "limits"
 	m.resource == "memory"
-	path := concat(".", [m.where, "resources.limits.memory"])
+	path := concat(".", [m.entry.where, "resources.limits.memory"])
 	msg := sprintf(
 		"%s has no resources.limits.memory: a leak grows until the node runs out and the kernel kills other pods' processes too; set one (paved fix sets %v)",
-		[m.describe, m.value],
+		[m.entry.describe, m.value],
 	)
 }

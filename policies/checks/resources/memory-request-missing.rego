@@ -21,9 +21,9 @@ violation contains {"msg": msg, "path": path, "fixable": true} if {
 
 	# The API server fills in a missing request from the limit.
 	not m.limit_set
-	path := concat(".", [m.where, "resources.requests.memory"])
+	path := concat(".", [m.entry.where, "resources.requests.memory"])
 	msg := sprintf(
 		"%s has no resources.requests.memory: the scheduler treats it as needing no memory, so it overcommits its node and is among the first evicted under memory pressure; set one (paved fix sets %v)",
-		[m.describe, m.value],
+		[m.entry.describe, m.value],
 	)
 }

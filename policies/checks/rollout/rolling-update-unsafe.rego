@@ -14,20 +14,12 @@
 #   kinds: [Deployment]
 package paved.checks.rollout.rolling_update_unsafe
 
+import data.paved.defaults.rollout
 import data.paved.lib.related
 import data.paved.lib.workload
 
-rolling_update := ["spec", "strategy", "rollingUpdate"]
-
-max_unavailable_path := array.concat(rolling_update, ["maxUnavailable"])
-
-max_surge_path := array.concat(rolling_update, ["maxSurge"])
-
-# Their path strings (field names only, so joined with dots).
-max_unavailable_where := concat(".", max_unavailable_path)
-
-max_surge_where := concat(".", max_surge_path)
-
+# The paths are written out (in paths and path strings): every rule
+# referenced costs an evaluation, constant ones included.
 strategy_type := object.get(input.object, ["spec", "strategy", "type"], "RollingUpdate")
 
 violation contains {"msg": msg, "path": "spec.strategy.type", "fixable": false} if {
@@ -39,34 +31,24 @@ violation contains {"msg": msg, "path": "spec.strategy.type", "fixable": false} 
 	)
 }
 
-violation contains {"msg": msg, "path": max_unavailable_where, "fixable": fixable} if {
+violation contains {"msg": msg, "path": "spec.strategy.rollingUpdate.maxUnavailable", "fixable": rollout.sets_max_unavailable} if {
 	workload.kind == "Deployment"
 	strategy_type != "Recreate"
-	v := object.get(input.object, max_unavailable_path, "25%")
+	v := object.get(input.object, ["spec", "strategy", "rollingUpdate", "maxUnavailable"], "25%")
 	not related.zero(v)
-	fixable := fixed(max_unavailable_path)
 	msg := sprintf(
 		"Deployment %q allows maxUnavailable %s during a rollout: old pods stop before their replacements are ready, dropping capacity on every deploy; set spec.strategy.rollingUpdate.maxUnavailable to 0 and maxSurge to 1 (paved fix sets them when unset)",
 		[workload.name, workload.int_or_string(v)],
 	)
 }
 
-violation contains {"msg": msg, "path": max_surge_where, "fixable": false} if {
+violation contains {"msg": msg, "path": "spec.strategy.rollingUpdate.maxSurge", "fixable": false} if {
 	workload.kind == "Deployment"
 	strategy_type != "Recreate"
-	v := object.get(input.object, max_surge_path, "25%")
+	v := object.get(input.object, ["spec", "strategy", "rollingUpdate", "maxSurge"], "25%")
 	related.zero(v)
 	msg := sprintf(
 		"Deployment %q sets maxSurge %s: a rollout can only replace pods by stopping them first, dropping capacity on every deploy; set spec.strategy.rollingUpdate.maxSurge to 1 and maxUnavailable to 0",
 		[workload.name, workload.int_or_string(v)],
 	)
 }
-
-# True when the rollout mutation sets the leaf at path for this object.
-fixed(path) if {
-	some d in data.paved.defaults.rollout.defaults
-	d.path == path
-	object.get(input.object, path, null) in {null, object.get(d, "api_default", null)}
-}
-
-default fixed(_) := false

@@ -17,13 +17,14 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
-	some entry in workload.containers
-	not drops_all(object.get(security.own[entry.where], ["capabilities", "drop"], []))
+	some x in security.contexts
+	entry := x.entry
+	not drops_all(object.get(x.own, ["capabilities", "drop"], []))
 	path := concat(".", [entry.where, "securityContext.capabilities.drop"])
 	fixable := entry.where in security.sets_capabilities_drop
 	msg := sprintf(
 		"%s does not drop ALL capabilities: the runtime's defaults (NET_RAW among them) stay available to an intruder; set capabilities.drop: [\"ALL\"] and add back only what the app needs (%s)",
-		[entry.describe, hints[fixable]],
+		[entry.describe, {true: "paved fix sets it", false: "paved fix does not change a drop list you set"}[fixable]],
 	)
 }
 
@@ -31,5 +32,3 @@ drops_all(drop) if {
 	some cap in drop
 	upper(cap) == "ALL"
 }
-
-hints := {true: "paved fix sets it", false: "paved fix does not change a drop list you set"}

@@ -17,8 +17,9 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
-	some entry in workload.containers
-	sc := security.own[entry.where]
+	some x in security.contexts
+	entry := x.entry
+	sc := x.own
 	object.get(sc, "allowPrivilegeEscalation", true) != false
 	path := concat(".", [entry.where, "securityContext.allowPrivilegeEscalation"])
 	fixable := entry.where in security.sets_privilege_escalation
@@ -28,16 +29,12 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	)
 }
 
-hint(_, _, true) := "paved fix sets it"
-
-hint(_, sc, false) := "it cannot be set on a privileged container; drop privileged" if sc.privileged == true
-
-hint(where, sc, false) := "it cannot be set on a container that adds CAP_SYS_ADMIN; drop that capability" if {
-	object.get(sc, "privileged", false) != true
+# One function with an else chain, so that a fixable container (the common
+# case) evaluates one body rather than all four.
+hint(where, sc, fixable) := "paved fix sets it" if {
+	fixable
+} else := "it cannot be set on a privileged container; drop privileged" if {
+	sc.privileged == true
+} else := "it cannot be set on a container that adds CAP_SYS_ADMIN; drop that capability" if {
 	where in security.adds_sys_admin
-}
-
-hint(where, sc, false) := "paved fix does not override an explicit true" if {
-	object.get(sc, "privileged", false) != true
-	not where in security.adds_sys_admin
-}
+} else := "paved fix does not override an explicit true"

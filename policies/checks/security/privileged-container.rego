@@ -13,11 +13,11 @@
 package paved.checks.security.privileged_container
 
 import data.paved.defaults.security
-import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": false} if {
-	some entry in workload.containers
-	security.own[entry.where].privileged == true
+	some x in security.contexts
+	x.own.privileged == true
+	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.privileged"])
 	msg := sprintf(
 		"%s is privileged: it has every capability and the node's devices, so escaping to the node is trivial; remove privileged: true and add only the capability the app needs",

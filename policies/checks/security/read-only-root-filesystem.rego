@@ -18,14 +18,13 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
-	some entry in workload.containers
-	object.get(security.own[entry.where], "readOnlyRootFilesystem", false) != true
+	some x in security.contexts
+	object.get(x.own, "readOnlyRootFilesystem", false) != true
+	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.readOnlyRootFilesystem"])
 	fixable := entry.where in security.sets_read_only_root_filesystem
 	msg := sprintf(
 		"%s does not set readOnlyRootFilesystem: true: an intruder can write tools and persist changes in it; set it and mount an emptyDir for paths the app must write (%s)",
-		[entry.describe, hints[fixable]],
+		[entry.describe, {true: "paved fix sets it", false: "paved fix does not override an explicit false"}[fixable]],
 	)
 }
-
-hints := {true: "paved fix sets it", false: "paved fix does not override an explicit false"}

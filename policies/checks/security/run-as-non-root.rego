@@ -19,10 +19,11 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	workload.linux
-	some entry in workload.containers
-	sc := security.effective[entry.where]
+	some x in security.contexts
+	sc := x.effective
 	object.get(sc, "runAsUser", null) != 0
 	object.get(sc, "runAsNonRoot", null) != true
+	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.runAsNonRoot"])
 	fixable := entry.where in security.sets_run_as_non_root
 	msg := sprintf(
@@ -33,18 +34,19 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 
 violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.linux
-	some entry in workload.containers
-	security.effective[entry.where].runAsUser == 0
-	path := user_path(entry)
+	some x in security.contexts
+	x.effective.runAsUser == 0
+	entry := x.entry
+	path := user_path(x)
 	msg := sprintf(
 		"%s runs as user 0 (root): a root process is one kernel bug away from root on the node; run as a non-zero user such as %v and set runAsNonRoot: true",
 		[entry.describe, params.run_as_user],
 	)
 }
 
-user_path(entry) := concat(".", [entry.where, "securityContext.runAsUser"]) if object.get(security.own[entry.where], "runAsUser", null) != null
+user_path(x) := concat(".", [x.entry.where, "securityContext.runAsUser"]) if object.get(x.own, "runAsUser", null) != null
 
-user_path(entry) := concat(".", [security.pod_context_where, "runAsUser"]) if object.get(security.own[entry.where], "runAsUser", null) == null
+user_path(x) := concat(".", [security.pod_context_where, "runAsUser"]) if object.get(x.own, "runAsUser", null) == null
 
 hints := {
 	true: sprintf("paved fix sets runAsNonRoot: true and, if unset, runAsUser: %v", [params.run_as_user]),

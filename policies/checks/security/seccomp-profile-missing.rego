@@ -18,8 +18,9 @@ import data.paved.lib.workload
 
 violation contains {"msg": msg, "path": path, "fixable": security.sets_seccomp_profile} if {
 	workload.linux
-	some entry in workload.containers
-	object.get(security.effective[entry.where], "seccompProfile", null) == null
+	some x in security.contexts
+	object.get(x.effective, "seccompProfile", null) == null
+	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.seccompProfile"])
 	msg := sprintf(
 		"%s has no seccompProfile (neither its own nor the pod's): it may make every system call, including those behind container escapes; set the pod's securityContext.seccompProfile.type: RuntimeDefault (paved fix sets it)",
@@ -37,8 +38,9 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 
 violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.linux
-	some entry in workload.containers
-	security.own[entry.where].seccompProfile.type == "Unconfined"
+	some x in security.contexts
+	x.own.seccompProfile.type == "Unconfined"
+	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.seccompProfile.type"])
 	msg := sprintf(
 		"%s has seccompProfile Unconfined: it may make every system call, including those behind container escapes; use type RuntimeDefault (or Localhost with a profile of your own)",

@@ -47,6 +47,8 @@ violation contains {"msg": msg, "path": workload.path_string(path), "fixable": f
 	)
 }
 
-hint(true, _) := sprintf("paved fix and the mutating webhook set it to %s", [workload.num(shutdown.defaulted_grace_period)])
-
-hint(false, required) := sprintf("set %s to at least %s, or shorten the preStop sleep or the app's graceful timeout (annotation %s)", [where, workload.num(required), params.graceful_timeout_annotation])
+# fixable is a boolean (sets_grace_period defaults to false): one function
+# with an else chain evaluates one body when it is true.
+hint(fixable, required) := sprintf("paved fix and the mutating webhook set it to %s", [workload.num(shutdown.defaulted_grace_period)]) if {
+	fixable
+} else := sprintf("set %s to at least %s, or shorten the preStop sleep or the app's graceful timeout (annotation %s)", [where, workload.num(required), params.graceful_timeout_annotation])
