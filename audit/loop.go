@@ -98,6 +98,25 @@ type Loop struct {
 	writing map[string][]string
 	started map[string]time.Time // namespace → when its last evaluation started
 	passNow chan struct{}
+	// caches hold each namespace's verdicts for its next evaluation.
+	caches map[string]*Cache
+	// prefetched holds the namespaces a full pass read ahead of the
+	// workers (see streamPass), one slot of slots each.
+	prefetched map[string]prefetch
+	slots      chan struct{}
+	// changes counts Changed calls; changedAt is each namespace's count
+	// at its last change, so a snapshot read before it is not used.
+	changes   uint64
+	changedAt map[string]uint64
+	// stopStream ends the listing of the previous full pass.
+	stopStream context.CancelFunc
+}
+
+// prefetch is a namespace's snapshot read by a full pass's listing, which
+// began when Changed had been called seq times.
+type prefetch struct {
+	snap *Snapshot
+	seq  uint64
 }
 
 // pass is a full pass in progress: the namespaces it still waits for.
@@ -153,6 +172,10 @@ func (l *Loop) Changed(namespace string) {
 	l.mu.Lock()
 	q := l.queue
 	last, seen := l.started[namespace]
+	if q != nil && l.changedAt != nil {
+		l.changes++
+		l.changedAt[namespace] = l.changes
+	}
 	l.mu.Unlock()
 	if q == nil {
 		return
@@ -188,6 +211,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](200*time.Millisecond, time.Minute))
 	l.mu.Lock()
 	l.queue, l.pass, l.written, l.started = q, nil, map[string]string{}, map[string]time.Time{}
+	l.caches, l.prefetched, l.changedAt = map[string]*Cache{}, map[string]prefetch{}, map[string]uint64{}
+	l.slots = make(chan struct{}, l.o.Workers+1)
 	l.mu.Unlock()
 	// The first pass covers a config change made while not leading.
 	select {
@@ -198,6 +223,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	defer func() {
 		l.mu.Lock()
 		l.queue, l.pass = nil, nil
+		// The next term reads everything again.
+		l.caches, l.prefetched = nil, nil
 		l.mu.Unlock()
 		// The next leader exports the findings; stale ones here would count
 		// twice in sums over the replicas.
@@ -247,8 +274,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
-// startPass lists every namespace and queues each for evaluation; the pass
-// is complete once each was evaluated without error.
+// startPass lists every namespace and starts reading their objects
+// (streamPass); the pass is complete once each was evaluated without error.
 func (l *Loop) startPass(ctx context.Context) error {
 	pending := map[string]bool{}
 	err := eachItem(ctx, l.o.Dynamic.Resource(namespaces), l.pageSize(), func(obj map[string]any) {
@@ -257,18 +284,101 @@ func (l *Loop) startPass(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing namespaces: %w", err)
 	}
+	names := make([]string, 0, len(pending))
+	for ns := range pending {
+		names = append(names, ns)
+	}
+	sctx, stop := context.WithCancel(ctx)
 	l.mu.Lock()
-	q := l.queue
+	q, slots, seq := l.queue, l.slots, l.changes
 	l.pass = &pass{start: time.Now(), pending: pending}
+	if l.stopStream != nil {
+		l.stopStream()
+	}
+	l.stopStream = stop
 	l.mu.Unlock()
-	l.log.Debug("audit: full pass", "namespaces", len(pending))
-	if len(pending) == 0 {
+	l.log.Debug("audit: full pass", "namespaces", len(names))
+	if len(names) == 0 {
 		l.done("", time.Now())
 	}
-	for ns := range pending {
-		q.Add(ns)
-	}
+	go l.streamPass(sctx, q, slots, seq, names)
 	return nil
+}
+
+// streamPass reads the objects of every namespace with a few cluster-wide
+// lists (Stream) rather than a dozen requests per namespace, and queues
+// each namespace as its snapshot completes, for a worker to evaluate
+// while the lists go on. It reads at most one namespace more than the
+// workers evaluate. A namespace that changes meanwhile is listed again by
+// its worker (see snapshot). Should the lists fail, the namespaces not
+// read yet are queued and their workers list them.
+func (l *Loop) streamPass(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], slots chan struct{}, seq uint64, names []string) {
+	read := map[string]bool{}
+	err := Stream(ctx, l.o.Dynamic, ListOptions{PageSize: l.pageSize()}, func(snap *Snapshot) error {
+		for ns := range snap.Namespaces {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			l.mu.Lock()
+			if l.prefetched == nil || ctx.Err() != nil { // the term or the pass ended
+				l.mu.Unlock()
+				<-slots
+				return context.Canceled
+			}
+			if _, ok := l.prefetched[ns]; ok {
+				<-slots // replaced
+			}
+			l.prefetched[ns] = prefetch{snap: snap, seq: seq}
+			l.mu.Unlock()
+			read[ns] = true
+			q.Add(ns)
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		l.log.Warn("audit: cannot read the cluster in a few lists; listing namespace by namespace", "error", err.Error())
+	}
+	if ctx.Err() != nil {
+		return // a newer pass, or the end of the term
+	}
+	for _, ns := range names {
+		if !read[ns] {
+			q.Add(ns)
+		}
+	}
+}
+
+// snapshot returns the objects of ns a full pass read, if it read them
+// after the namespace's last change, and frees their slot; else nil.
+func (l *Loop) snapshot(ns string) *Snapshot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := l.prefetched[ns]
+	if !ok {
+		return nil
+	}
+	delete(l.prefetched, ns)
+	<-l.slots
+	if l.changedAt[ns] > p.seq {
+		return nil
+	}
+	return p.snap
+}
+
+// cache returns the verdict cache of ns.
+func (l *Loop) cache(ns string) *Cache {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.caches[ns]
+	if c == nil {
+		c = NewCache()
+		if l.caches != nil {
+			l.caches[ns] = c
+		}
+	}
+	return c
 }
 
 // next evaluates one namespace from the queue; false once it shut down.
@@ -317,6 +427,7 @@ func (l *Loop) done(ns string, began time.Time) {
 
 // sync evaluates one namespace and writes its Report.
 func (l *Loop) sync(ctx context.Context, ns string) error {
+	pre := l.snapshot(ns)
 	var nsObj corev1.Namespace
 	err := l.o.Client.Get(ctx, client.ObjectKey{Name: ns}, &nsObj)
 	if apierrors.IsNotFound(err) || (err == nil && nsObj.DeletionTimestamp != nil) {
@@ -340,11 +451,17 @@ func (l *Loop) sync(ctx context.Context, ns string) error {
 		}
 		return nil
 	}
-	snap, err := List(ctx, l.o.Dynamic, ListOptions{Namespace: ns, PageSize: l.pageSize()})
-	if err != nil {
-		return err
+	snap := pre
+	if snap == nil {
+		var err error
+		if snap, err = List(ctx, l.o.Dynamic, ListOptions{Namespace: ns, PageSize: l.pageSize()}); err != nil {
+			return err
+		}
 	}
-	run, err := Evaluate(ctx, l.o.Engine, l.o.Enforcer, snap, Options{AddonNamespace: l.o.AddonNamespace})
+	// The Namespace just read has the labels in force.
+	snap.Namespaces = map[string]map[string]string{ns: nsObj.Labels}
+	run, err := Evaluate(ctx, l.o.Engine, l.o.Enforcer, snap, Options{AddonNamespace: l.o.AddonNamespace, Cache: l.cache(ns)})
+	snap = nil
 	if err != nil {
 		return err
 	}
@@ -405,6 +522,8 @@ func (l *Loop) forget(ns string) {
 	l.mu.Lock()
 	delete(l.written, ns)
 	delete(l.started, ns)
+	delete(l.caches, ns)
+	delete(l.changedAt, ns)
 	l.mu.Unlock()
 }
 
