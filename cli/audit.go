@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"sort"
 
 	"k8s.io/client-go/dynamic"
@@ -62,6 +64,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "paved audit: --page-size %d: want a positive number\n", *pageSize)
 		return exitInput
 	}
+	tuneGC()
 	e, err := loadEngine(ctx, *configFile, *policiesDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "paved: %v\n", err)
@@ -112,6 +115,22 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
+// tuneGC trades memory for CPU unless GOGC or GOMEMLIMIT say otherwise:
+// the audit holds a few namespaces at a time, so a heap allowed to grow to
+// five times what is live stays small, and a soft limit keeps it so on a
+// cluster whose namespaces are large.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(auditMemoryLimit)
+	}
+}
+
+// auditMemoryLimit is the audit's soft memory limit (see tuneGC).
+const auditMemoryLimit = 200 << 20
+
 // auditQPS bounds paved audit's requests to the API server when the
 // kubeconfig does not: a cluster-wide audit lists each kind in pages, a
 // few dozen requests for tens of thousands of objects.
@@ -127,6 +146,21 @@ func runLiveAudit(ctx context.Context, e *engine.Engine, client dynamic.Interfac
 	skipped := map[audit.Skipped]int{}
 	var warnings, errs []string
 	seen := map[string]bool{}
+	// The results of one namespace are written while the next is
+	// evaluated.
+	runs := make(chan audit.Run, 1)
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for run := range runs {
+			if err != nil {
+				continue
+			}
+			objs, findings := liveObjects(run, seen, &warnings, &errs)
+			err = live.Add(objs, findings)
+		}
+		written <- err
+	}()
 	err := audit.Stream(ctx, client, audit.ListOptions{Namespace: namespace, PageSize: pageSize}, func(snap *audit.Snapshot) error {
 		run, err := audit.Evaluate(ctx, e, enf, snap, audit.Options{AddonNamespace: addonNS})
 		if err != nil {
@@ -137,11 +171,17 @@ func runLiveAudit(ctx context.Context, e *engine.Engine, client dynamic.Interfac
 			s.Count = 0
 			skipped[s] += n
 		}
-		objs, findings := liveObjects(run, seen, &warnings, &errs)
-		return live.Add(objs, findings)
+		runs <- run
+		return nil
 	})
+	close(runs)
+	werr := <-written
 	if err != nil {
 		fmt.Fprintf(stderr, "paved audit: %v\n", err)
+		return report.Report{}, exitInput
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "paved audit: write output: %v\n", werr)
 		return report.Report{}, exitInput
 	}
 	var all []audit.Skipped
