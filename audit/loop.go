@@ -65,8 +65,9 @@ type LoopOptions struct {
 	// Resync is the interval of full passes over every namespace (default
 	// DefaultResync).
 	Resync time.Duration
-	// Workers evaluate that many namespaces at a time (default 1: each
-	// evaluation already uses every CPU, and admission comes first).
+	// Workers evaluate that many namespaces at a time (default 2: one
+	// evaluates while the other writes its Report; each evaluation already
+	// uses every CPU, and admission comes first).
 	Workers int
 	// MaxResults bounds each Report (default DefaultMaxResults).
 	MaxResults int
@@ -143,7 +144,7 @@ func NewLoop(opts LoopOptions) (*Loop, error) {
 		opts.Resync = DefaultResync
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 1
+		opts.Workers = 2
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
