@@ -452,8 +452,10 @@ func (l *Loop) sync(ctx context.Context, ns string) error {
 		}
 		return nil
 	}
-	snap := pre
+	snap, read := pre, "pass"
+	began := time.Now()
 	if snap == nil {
+		read = "listed"
 		var err error
 		if snap, err = List(ctx, l.o.Dynamic, ListOptions{Namespace: ns, PageSize: l.pageSize()}); err != nil {
 			return err
@@ -462,10 +464,13 @@ func (l *Loop) sync(ctx context.Context, ns string) error {
 	// The Namespace just read has the labels in force.
 	snap.Namespaces = map[string]map[string]string{ns: nsObj.Labels}
 	run, err := Evaluate(ctx, l.o.Engine, l.o.Enforcer, snap, Options{AddonNamespace: l.o.AddonNamespace, Cache: l.cache(ns)})
+	objects := len(snap.Objects)
 	snap = nil
 	if err != nil {
 		return err
 	}
+	l.log.Debug("audit: namespace evaluated", "namespace", ns, "read", read, "objects", objects,
+		"evaluated", len(run.Results)-run.Reused, "reused", run.Reused, "took", time.Since(began).String())
 	want := NamespaceReport(ns, run.Results, l.o.Engine.Checks(), ReportOptions{MaxResults: l.o.MaxResults})
 	l.mu.Lock()
 	if l.writing == nil {

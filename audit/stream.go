@@ -19,7 +19,7 @@ var errOutOfOrder = errors.New("listed out of key order")
 // streamPages is how many pages each kind's list reads ahead of the
 // namespace being assembled, so that listing runs while the previous
 // namespaces are evaluated.
-const streamPages = 2
+const streamPages = 1
 
 // Stream reads what List reads, one namespace at a time: it calls fn with
 // the Snapshot of each namespace (its labels and its objects, as List
