@@ -30,6 +30,10 @@ import (
 const (
 	DefaultDebounce = time.Second
 	DefaultResync   = 10 * time.Minute
+	// DefaultLoopPageSize is smaller than paved audit's: a full pass
+	// holds a page per kind ahead of the namespace it evaluates, in the
+	// webhook's memory.
+	DefaultLoopPageSize = 100
 )
 
 // ReportResource is the resource of openreports.io Reports.
@@ -65,13 +69,13 @@ type LoopOptions struct {
 	// Resync is the interval of full passes over every namespace (default
 	// DefaultResync).
 	Resync time.Duration
-	// Workers evaluate that many namespaces at a time (default 2: one
-	// evaluates while the other writes its Report; each evaluation already
-	// uses every CPU, and admission comes first).
+	// Workers evaluate that many namespaces at a time (default 1: each
+	// evaluation already uses every CPU, and admission comes first).
 	Workers int
 	// MaxResults bounds each Report (default DefaultMaxResults).
 	MaxResults int
-	// PageSize is the limit of each list request (default DefaultPageSize).
+	// PageSize is the limit of each list request (default
+	// DefaultLoopPageSize).
 	PageSize int64
 }
 
@@ -144,7 +148,7 @@ func NewLoop(opts LoopOptions) (*Loop, error) {
 		opts.Resync = DefaultResync
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 2
+		opts.Workers = 1
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -239,14 +243,29 @@ func (l *Loop) Run(ctx context.Context) error {
 		defer wg.Done()
 		l.watchReports(ctx)
 	}()
+	// The workers evaluate; one writer writes the Reports, so that a
+	// namespace is evaluated while the previous one's Report is written.
+	writes := make(chan writeJob)
+	var workers sync.WaitGroup
 	for range l.o.Workers {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
-			for l.next(ctx, q) {
+			defer workers.Done()
+			for l.next(ctx, q, writes) {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		go func() {
+			workers.Wait()
+			close(writes)
+		}()
+		for j := range writes {
+			l.finish(ctx, q, j.ns, j.began, l.write(ctx, j))
+		}
+	}()
 	go func() {
 		<-ctx.Done()
 		q.ShutDown()
@@ -383,17 +402,31 @@ func (l *Loop) cache(ns string) *Cache {
 }
 
 // next evaluates one namespace from the queue; false once it shut down.
-func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string]) bool {
+// A namespace whose Report is to be written goes to writes; the writer
+// finishes it once written.
+func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], writes chan<- writeJob) bool {
 	ns, shutdown := q.Get()
 	if shutdown {
 		return false
 	}
-	defer q.Done(ns)
 	began := time.Now()
 	l.mu.Lock()
 	l.started[ns] = began
 	l.mu.Unlock()
-	err := l.sync(ctx, ns)
+	job, err := l.sync(ctx, ns)
+	if err == nil && job != nil {
+		job.began = began
+		writes <- *job
+		return true
+	}
+	l.finish(ctx, q, ns, began, err)
+	return true
+}
+
+// finish ends the processing of ns, which began at began, with its error:
+// a namespace that failed is retried with backoff.
+func (l *Loop) finish(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], ns string, began time.Time, err error) {
+	defer q.Done(ns)
 	if err != nil && ctx.Err() == nil {
 		l.log.Warn("audit: namespace not evaluated; retrying", "namespace", ns, "error", err.Error())
 		q.AddRateLimited(ns)
@@ -403,7 +436,6 @@ func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[
 	if err == nil {
 		l.done(ns, began)
 	}
-	return true
 }
 
 // done records that ns was evaluated by an evaluation that began at began:
@@ -426,39 +458,49 @@ func (l *Loop) done(ns string, began time.Time) {
 	}
 }
 
-// sync evaluates one namespace and writes its Report.
-func (l *Loop) sync(ctx context.Context, ns string) error {
+// writeJob is a namespace's Report to write, and what to record once
+// written.
+type writeJob struct {
+	ns     string
+	began  time.Time
+	want   *reportsv1alpha1.Report
+	counts map[violationKey]int
+}
+
+// sync evaluates one namespace and returns its Report to write; nil when
+// there is none to write (the namespace is gone or not audited, and its
+// Report was deleted).
+func (l *Loop) sync(ctx context.Context, ns string) (*writeJob, error) {
 	pre := l.snapshot(ns)
 	var nsObj corev1.Namespace
 	err := l.o.Client.Get(ctx, client.ObjectKey{Name: ns}, &nsObj)
 	if apierrors.IsNotFound(err) || (err == nil && nsObj.DeletionTimestamp != nil) {
 		// The namespace controller deletes the Report with the namespace.
 		l.forget(ns)
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading namespace: %w", err)
+		return nil, fmt.Errorf("reading namespace: %w", err)
 	}
 	if !l.audited(&nsObj) {
 		l.forget(ns)
 		deleted, err := deleteReport(ctx, l.o.Client, ns)
 		if err != nil {
 			l.o.Metrics.wrote(WriteError)
-			return err
+			return nil, err
 		}
 		if deleted {
 			l.o.Metrics.wrote(WriteDeleted)
 			l.log.Info("audit: report deleted; the namespace is not audited", "namespace", ns)
 		}
-		return nil
+		return nil, nil
 	}
 	snap, read := pre, "pass"
 	began := time.Now()
 	if snap == nil {
 		read = "listed"
-		var err error
 		if snap, err = List(ctx, l.o.Dynamic, ListOptions{Namespace: ns, PageSize: l.pageSize()}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// The Namespace just read has the labels in force.
@@ -467,11 +509,17 @@ func (l *Loop) sync(ctx context.Context, ns string) error {
 	objects := len(snap.Objects)
 	snap = nil
 	if err != nil {
-		return err
+		return nil, err
 	}
 	l.log.Debug("audit: namespace evaluated", "namespace", ns, "read", read, "objects", objects,
 		"evaluated", len(run.Results)-run.Reused, "reused", run.Reused, "took", time.Since(began).String())
 	want := NamespaceReport(ns, run.Results, l.o.Engine.Checks(), ReportOptions{MaxResults: l.o.MaxResults})
+	return &writeJob{ns: ns, want: want, counts: violationCounts(ns, run.Results)}, nil
+}
+
+// write writes a namespace's Report and records its findings.
+func (l *Loop) write(ctx context.Context, j writeJob) error {
+	ns, want := j.ns, j.want
 	l.mu.Lock()
 	if l.writing == nil {
 		l.writing = map[string][]string{}
@@ -507,7 +555,7 @@ func (l *Loop) sync(ctx context.Context, ns string) error {
 		return err
 	}
 	l.o.Metrics.wrote(outcome)
-	l.o.Metrics.RecordNamespace(ns, run.Results)
+	l.o.Metrics.setNamespace(ns, j.counts)
 	if outcome != WriteUnchanged {
 		l.log.Debug("audit: report written", "namespace", ns, "outcome", outcome,
 			"fail", want.Summary.Fail, "warn", want.Summary.Warn, "results", len(want.Results), "conflicts", conflicts)
@@ -537,7 +585,7 @@ func (l *Loop) pageSize() int64 {
 	if l.o.PageSize > 0 {
 		return l.o.PageSize
 	}
-	return DefaultPageSize
+	return DefaultLoopPageSize
 }
 
 // watchReports re-evaluates a namespace whose Report someone else changed
