@@ -43,7 +43,8 @@ var ReportResource = schema.GroupVersionResource{Group: reportsv1alpha1.GroupNam
 type LoopOptions struct {
 	Engine   *engine.Engine
 	Enforcer *enforce.Enforcer
-	// Dynamic lists each namespace's objects (List).
+	// Dynamic reads the objects: the whole cluster for a full pass
+	// (Stream), a namespace on change (List).
 	Dynamic dynamic.Interface
 	// Metadata watches paved's Reports, their metadata only, so that a
 	// Report changed or deleted by someone else is written again. (A
@@ -82,9 +83,11 @@ type LoopOptions struct {
 // Loop keeps one openreports.io Report per audited namespace equal to what
 // the audit finds there. Changes reported through Changed re-evaluate their
 // namespace, at most once per Debounce; a full pass re-evaluates every namespace when
-// Run starts, every Resync and after ConfigChanged. Each evaluation lists
-// the namespace's objects from the API server (List) and judges them as
-// admission judges a CREATE (Evaluate), so the loop's verdict is that of
+// Run starts, every Resync and after ConfigChanged. Each evaluation reads
+// the namespace's objects from the API server (a full pass reads the
+// whole cluster with Stream, a change lists the namespace with List) and
+// judges them as admission judges a CREATE (Evaluate, reusing the
+// namespace's unchanged verdicts), so the loop's verdict is that of
 // `paved audit -n NAMESPACE`; the Report is written only when its content
 // changed. Run only while leading: one replica keeps the reports.
 type Loop struct {
