@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -110,8 +111,38 @@ func List(ctx context.Context, client dynamic.Interface, opts ListOptions) (*Sna
 	} else if err := eachItem(ctx, client.Resource(namespaces), opts.PageSize, addNamespace); err != nil {
 		return nil, fmt.Errorf("listing namespaces: %w", err)
 	}
+	// Every kind but Pods is listed at once, so that the requests do not
+	// wait on one another; Pods, most of a namespace's objects, are
+	// listed after them, when their owners are known and each can be cut
+	// to a stub as it arrives.
+	lists := make([][]map[string]any, len(Kinds))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, k := range Kinds {
+		if k.Kind == "Pod" {
+			continue
+		}
+		g.Go(func() error {
+			err := eachItem(gctx, client.Resource(k.Resource).Namespace(opts.Namespace), opts.PageSize, func(obj map[string]any) {
+				lists[i] = append(lists[i], prepare(obj, k))
+			})
+			if err != nil {
+				return fmt.Errorf("listing %s: %w", k.Resource.GroupResource(), err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	listed := map[string]bool{}
-	for _, k := range Kinds {
+	for i, k := range Kinds {
+		if k.Kind != "Pod" {
+			for _, obj := range lists[i] {
+				snap.Objects = append(snap.Objects, listedObject(obj, listed))
+			}
+			lists[i] = nil
+			continue
+		}
 		err := eachItem(ctx, client.Resource(k.Resource).Namespace(opts.Namespace), opts.PageSize, func(obj map[string]any) {
 			snap.Objects = append(snap.Objects, listedObject(prepare(obj, k), listed))
 		})
