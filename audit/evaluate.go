@@ -2,8 +2,10 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"sort"
+	"time"
 	"unique"
 
 	"github.com/paved-k8s/paved/config"
@@ -34,6 +36,12 @@ type Options struct {
 	// AddonNamespace is the webhook's own namespace, which it never
 	// evaluates (default paved-system).
 	AddonNamespace string
+	// Cache, when set, holds the verdicts of the namespace's previous
+	// evaluation: an object whose verdict cannot have changed keeps it
+	// without being evaluated again (see Cache). Evaluate leaves in it the
+	// verdicts of this evaluation. A snapshot of several namespaces needs
+	// none or one Cache per namespace.
+	Cache *Cache
 }
 
 // Result is the verdict on one evaluated object.
@@ -75,6 +83,8 @@ type Run struct {
 	Results []Result
 	// Skipped, by reason and kind.
 	Skipped []Skipped
+	// Reused counts the verdicts taken from Options.Cache.
+	Reused int
 }
 
 // Evaluate judges every object of snap as the validating webhook judges a
@@ -137,17 +147,26 @@ func Evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, snap
 	})
 
 	cfg := e.Config()
+	now := time.Now()
+	if opts.Cache != nil {
+		opts.Cache.begin()
+	}
 	run.Results = make([]Result, len(todo))
 	if err := parallel.Each(ctx, len(todo), func(i int) {
-		run.Results[i] = evaluateOne(ctx, e, enf, cfg, todo[i], snap, idx)
+		run.Results[i] = evaluateOne(ctx, e, enf, cfg, todo[i], snap, idx, opts.Cache, now)
 	}); err != nil {
 		return Run{}, fmt.Errorf("audit: %w", err)
+	}
+	if opts.Cache != nil {
+		run.Reused = opts.Cache.rotate()
 	}
 	return run, nil
 }
 
-// evaluateOne builds the webhook's input for obj and applies enforcement.
-func evaluateOne(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, cfg *config.Config, obj map[string]any, snap *Snapshot, idx *related.Index) Result {
+// evaluateOne builds the webhook's input for obj and applies enforcement,
+// or takes the verdict from cache when its inputs are those it was made
+// with.
+func evaluateOne(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, cfg *config.Config, obj map[string]any, snap *Snapshot, idx *related.Index, cache *Cache, now time.Time) Result {
 	ns, name, _ := identity(obj)
 	r := Result{Namespace: ns, Name: name, Object: obj}
 	r.APIVersion, _ = obj["apiVersion"].(string)
@@ -157,6 +176,16 @@ func evaluateOne(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, c
 		Object:    obj,
 		Namespace: engine.Namespace{Name: ns, Labels: snap.Namespaces[ns]},
 		Related:   idx.For(obj, ns),
+	}
+	var key [sha256.Size]byte
+	keyed := false
+	if cache != nil {
+		if key, keyed = verdictKey(in, cfg, now); keyed {
+			if v, ok := cache.get(key); ok {
+				r.Violations, r.Warnings = v.violations, v.warnings
+				return r
+			}
+		}
 	}
 	d, err := e.Validate(ctx, in)
 	if err != nil {
@@ -171,6 +200,9 @@ func evaluateOne(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, c
 		v.Message, v.Path = unique.Make(v.Message).Value(), unique.Make(v.Path).Value()
 	}
 	r.Violations, r.Warnings = verdict.Violations, verdict.Warnings
+	if keyed {
+		cache.add(key, cachedVerdict{violations: r.Violations, warnings: r.Warnings})
+	}
 	return r
 }
 

@@ -11,8 +11,10 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -101,7 +103,7 @@ func List(ctx context.Context, client dynamic.Interface, opts ListOptions) (*Sna
 		ns, err := client.Resource(namespaces).Get(ctx, opts.Namespace, metav1.GetOptions{})
 		if err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("namespace %q not found", opts.Namespace)
+				return nil, fmt.Errorf("namespace %q %w", opts.Namespace, ErrNamespaceNotFound)
 			}
 			return nil, fmt.Errorf("reading namespace %s: %w", opts.Namespace, err)
 		}
@@ -109,34 +111,80 @@ func List(ctx context.Context, client dynamic.Interface, opts ListOptions) (*Sna
 	} else if err := eachItem(ctx, client.Resource(namespaces), opts.PageSize, addNamespace); err != nil {
 		return nil, fmt.Errorf("listing namespaces: %w", err)
 	}
+	// Every kind but Pods is listed at once, so that the requests do not
+	// wait on one another; Pods, most of a namespace's objects, are
+	// listed after them, when their owners are known and each can be cut
+	// to a stub as it arrives.
+	lists := make([][]map[string]any, len(Kinds))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, k := range Kinds {
+		if k.Kind == "Pod" {
+			continue
+		}
+		g.Go(func() error {
+			err := eachItem(gctx, client.Resource(k.Resource).Namespace(opts.Namespace), opts.PageSize, func(obj map[string]any) {
+				lists[i] = append(lists[i], prepare(obj, k))
+			})
+			if err != nil {
+				return fmt.Errorf("listing %s: %w", k.Resource.GroupResource(), err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	listed := map[string]bool{}
-	for _, k := range Kinds {
+	for i, k := range Kinds {
+		if k.Kind != "Pod" {
+			for _, obj := range lists[i] {
+				snap.Objects = append(snap.Objects, listedObject(obj, listed))
+			}
+			lists[i] = nil
+			continue
+		}
 		err := eachItem(ctx, client.Resource(k.Resource).Namespace(opts.Namespace), opts.PageSize, func(obj map[string]any) {
-			if ownedByListed(obj, listed) {
-				md, _ := obj["metadata"].(map[string]any)
-				stub := map[string]any{}
-				for _, key := range []string{"name", "namespace", "uid", "ownerReferences"} {
-					if v, ok := md[key]; ok {
-						stub[key] = v
-					}
-				}
-				obj = map[string]any{"metadata": stub}
-			}
-			// Items of a list need not carry their kind (a typed list's
-			// never do); the policies dispatch on it.
-			obj["apiVersion"], obj["kind"] = k.APIVersion, k.Kind
-			delete(obj, "status")
-			trimManagedFields(obj)
-			if _, _, uid := identity(obj); uid != "" {
-				listed[uid] = true
-			}
-			snap.Objects = append(snap.Objects, obj)
+			snap.Objects = append(snap.Objects, listedObject(prepare(obj, k), listed))
 		})
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", k.Resource.GroupResource(), err)
 		}
 	}
 	return snap, nil
+}
+
+// ErrNamespaceNotFound is the error of List for a namespace that does not
+// exist.
+var ErrNamespaceNotFound = errors.New("not found")
+
+// prepare gives a listed object of kind k its kind, drops its status and
+// trims its managedFields.
+func prepare(obj map[string]any, k Kind) map[string]any {
+	// Items of a list need not carry their kind (a typed list's never
+	// do); the policies dispatch on it.
+	obj["apiVersion"], obj["kind"] = k.APIVersion, k.Kind
+	delete(obj, "status")
+	trimManagedFields(obj)
+	return obj
+}
+
+// listedObject returns obj, or a stub of its identity and owner references
+// when its controller is among the listed uids, and adds its uid to them.
+func listedObject(obj map[string]any, listed map[string]bool) map[string]any {
+	if ownedByListed(obj, listed) {
+		md, _ := obj["metadata"].(map[string]any)
+		stub := map[string]any{}
+		for _, key := range []string{"name", "namespace", "uid", "ownerReferences"} {
+			if v, ok := md[key]; ok {
+				stub[key] = v
+			}
+		}
+		obj = map[string]any{"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": stub}
+	}
+	if _, _, uid := identity(obj); uid != "" {
+		listed[uid] = true
+	}
+	return obj
 }
 
 // trimManagedFields cuts each managedFields entry of obj to its manager,

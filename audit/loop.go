@@ -30,6 +30,10 @@ import (
 const (
 	DefaultDebounce = time.Second
 	DefaultResync   = 10 * time.Minute
+	// DefaultLoopPageSize is smaller than paved audit's: a full pass
+	// holds a page per kind ahead of the namespace it evaluates, in the
+	// webhook's memory.
+	DefaultLoopPageSize = 100
 )
 
 // ReportResource is the resource of openreports.io Reports.
@@ -39,7 +43,8 @@ var ReportResource = schema.GroupVersionResource{Group: reportsv1alpha1.GroupNam
 type LoopOptions struct {
 	Engine   *engine.Engine
 	Enforcer *enforce.Enforcer
-	// Dynamic lists each namespace's objects (List).
+	// Dynamic reads the objects: the whole cluster for a full pass
+	// (Stream), a namespace on change (List).
 	Dynamic dynamic.Interface
 	// Metadata watches paved's Reports, their metadata only, so that a
 	// Report changed or deleted by someone else is written again. (A
@@ -70,16 +75,19 @@ type LoopOptions struct {
 	Workers int
 	// MaxResults bounds each Report (default DefaultMaxResults).
 	MaxResults int
-	// PageSize is the limit of each list request (default DefaultPageSize).
+	// PageSize is the limit of each list request (default
+	// DefaultLoopPageSize).
 	PageSize int64
 }
 
 // Loop keeps one openreports.io Report per audited namespace equal to what
 // the audit finds there. Changes reported through Changed re-evaluate their
 // namespace, at most once per Debounce; a full pass re-evaluates every namespace when
-// Run starts, every Resync and after ConfigChanged. Each evaluation lists
-// the namespace's objects from the API server (List) and judges them as
-// admission judges a CREATE (Evaluate), so the loop's verdict is that of
+// Run starts, every Resync and after ConfigChanged. Each evaluation reads
+// the namespace's objects from the API server (a full pass reads the
+// whole cluster with Stream, a change lists the namespace with List) and
+// judges them as admission judges a CREATE (Evaluate, reusing the
+// namespace's unchanged verdicts), so the loop's verdict is that of
 // `paved audit -n NAMESPACE`; the Report is written only when its content
 // changed. Run only while leading: one replica keeps the reports.
 type Loop struct {
@@ -98,6 +106,25 @@ type Loop struct {
 	writing map[string][]string
 	started map[string]time.Time // namespace → when its last evaluation started
 	passNow chan struct{}
+	// caches hold each namespace's verdicts for its next evaluation.
+	caches map[string]*Cache
+	// prefetched holds the namespaces a full pass read ahead of the
+	// workers (see streamPass), one slot of slots each.
+	prefetched map[string]prefetch
+	slots      chan struct{}
+	// changes counts Changed calls; changedAt is each namespace's count
+	// at its last change, so a snapshot read before it is not used.
+	changes   uint64
+	changedAt map[string]uint64
+	// stopStream ends the listing of the previous full pass.
+	stopStream context.CancelFunc
+}
+
+// prefetch is a namespace's snapshot read by a full pass's listing, which
+// began when Changed had been called seq times.
+type prefetch struct {
+	snap *Snapshot
+	seq  uint64
 }
 
 // pass is a full pass in progress: the namespaces it still waits for.
@@ -153,6 +180,10 @@ func (l *Loop) Changed(namespace string) {
 	l.mu.Lock()
 	q := l.queue
 	last, seen := l.started[namespace]
+	if q != nil && l.changedAt != nil {
+		l.changes++
+		l.changedAt[namespace] = l.changes
+	}
 	l.mu.Unlock()
 	if q == nil {
 		return
@@ -188,6 +219,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](200*time.Millisecond, time.Minute))
 	l.mu.Lock()
 	l.queue, l.pass, l.written, l.started = q, nil, map[string]string{}, map[string]time.Time{}
+	l.caches, l.prefetched, l.changedAt = map[string]*Cache{}, map[string]prefetch{}, map[string]uint64{}
+	l.slots = make(chan struct{}, l.o.Workers+1)
 	l.mu.Unlock()
 	// The first pass covers a config change made while not leading.
 	select {
@@ -198,6 +231,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	defer func() {
 		l.mu.Lock()
 		l.queue, l.pass = nil, nil
+		// The next term reads everything again.
+		l.caches, l.prefetched = nil, nil
 		l.mu.Unlock()
 		// The next leader exports the findings; stale ones here would count
 		// twice in sums over the replicas.
@@ -211,14 +246,29 @@ func (l *Loop) Run(ctx context.Context) error {
 		defer wg.Done()
 		l.watchReports(ctx)
 	}()
+	// The workers evaluate; one writer writes the Reports, so that a
+	// namespace is evaluated while the previous one's Report is written.
+	writes := make(chan writeJob)
+	var workers sync.WaitGroup
 	for range l.o.Workers {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
-			for l.next(ctx, q) {
+			defer workers.Done()
+			for l.next(ctx, q, writes) {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		go func() {
+			workers.Wait()
+			close(writes)
+		}()
+		for j := range writes {
+			l.finish(ctx, q, j.ns, j.began, l.write(ctx, j))
+		}
+	}()
 	go func() {
 		<-ctx.Done()
 		q.ShutDown()
@@ -247,8 +297,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
-// startPass lists every namespace and queues each for evaluation; the pass
-// is complete once each was evaluated without error.
+// startPass lists every namespace and starts reading their objects
+// (streamPass); the pass is complete once each was evaluated without error.
 func (l *Loop) startPass(ctx context.Context) error {
 	pending := map[string]bool{}
 	err := eachItem(ctx, l.o.Dynamic.Resource(namespaces), l.pageSize(), func(obj map[string]any) {
@@ -257,32 +307,129 @@ func (l *Loop) startPass(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing namespaces: %w", err)
 	}
+	names := make([]string, 0, len(pending))
+	for ns := range pending {
+		names = append(names, ns)
+	}
+	sctx, stop := context.WithCancel(ctx)
 	l.mu.Lock()
-	q := l.queue
+	q, slots, seq := l.queue, l.slots, l.changes
 	l.pass = &pass{start: time.Now(), pending: pending}
+	if l.stopStream != nil {
+		l.stopStream()
+	}
+	l.stopStream = stop
 	l.mu.Unlock()
-	l.log.Debug("audit: full pass", "namespaces", len(pending))
-	if len(pending) == 0 {
+	l.log.Debug("audit: full pass", "namespaces", len(names))
+	if len(names) == 0 {
 		l.done("", time.Now())
 	}
-	for ns := range pending {
-		q.Add(ns)
-	}
+	go l.streamPass(sctx, q, slots, seq, names)
 	return nil
 }
 
+// streamPass reads the objects of every namespace with a few cluster-wide
+// lists (Stream) rather than a dozen requests per namespace, and queues
+// each namespace as its snapshot completes, for a worker to evaluate
+// while the lists go on. It reads at most one namespace more than the
+// workers evaluate. A namespace that changes meanwhile is listed again by
+// its worker (see snapshot). Should the lists fail, the namespaces not
+// read yet are queued and their workers list them.
+func (l *Loop) streamPass(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], slots chan struct{}, seq uint64, names []string) {
+	read := map[string]bool{}
+	err := Stream(ctx, l.o.Dynamic, ListOptions{PageSize: l.pageSize()}, func(snap *Snapshot) error {
+		for ns := range snap.Namespaces {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			l.mu.Lock()
+			if l.prefetched == nil || ctx.Err() != nil { // the term or the pass ended
+				l.mu.Unlock()
+				<-slots
+				return context.Canceled
+			}
+			if _, ok := l.prefetched[ns]; ok {
+				<-slots // replaced
+			}
+			l.prefetched[ns] = prefetch{snap: snap, seq: seq}
+			l.mu.Unlock()
+			read[ns] = true
+			q.Add(ns)
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		l.log.Warn("audit: cannot read the cluster in a few lists; listing namespace by namespace", "error", err.Error())
+	}
+	if ctx.Err() != nil {
+		return // a newer pass, or the end of the term
+	}
+	for _, ns := range names {
+		if !read[ns] {
+			q.Add(ns)
+		}
+	}
+}
+
+// snapshot returns the objects of ns a full pass read, if it read them
+// after the namespace's last change, and frees their slot; else nil.
+func (l *Loop) snapshot(ns string) *Snapshot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := l.prefetched[ns]
+	if !ok {
+		return nil
+	}
+	delete(l.prefetched, ns)
+	<-l.slots
+	if l.changedAt[ns] > p.seq {
+		return nil
+	}
+	return p.snap
+}
+
+// cache returns the verdict cache of ns.
+func (l *Loop) cache(ns string) *Cache {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.caches[ns]
+	if c == nil {
+		c = NewCache()
+		if l.caches != nil {
+			l.caches[ns] = c
+		}
+	}
+	return c
+}
+
 // next evaluates one namespace from the queue; false once it shut down.
-func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string]) bool {
+// A namespace whose Report is to be written goes to writes; the writer
+// finishes it once written.
+func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], writes chan<- writeJob) bool {
 	ns, shutdown := q.Get()
 	if shutdown {
 		return false
 	}
-	defer q.Done(ns)
 	began := time.Now()
 	l.mu.Lock()
 	l.started[ns] = began
 	l.mu.Unlock()
-	err := l.sync(ctx, ns)
+	job, err := l.sync(ctx, ns)
+	if err == nil && job != nil {
+		job.began = began
+		writes <- *job
+		return true
+	}
+	l.finish(ctx, q, ns, began, err)
+	return true
+}
+
+// finish ends the processing of ns, which began at began, with its error:
+// a namespace that failed is retried with backoff.
+func (l *Loop) finish(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], ns string, began time.Time, err error) {
+	defer q.Done(ns)
 	if err != nil && ctx.Err() == nil {
 		l.log.Warn("audit: namespace not evaluated; retrying", "namespace", ns, "error", err.Error())
 		q.AddRateLimited(ns)
@@ -292,7 +439,6 @@ func (l *Loop) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[
 	if err == nil {
 		l.done(ns, began)
 	}
-	return true
 }
 
 // done records that ns was evaluated by an evaluation that began at began:
@@ -315,40 +461,68 @@ func (l *Loop) done(ns string, began time.Time) {
 	}
 }
 
-// sync evaluates one namespace and writes its Report.
-func (l *Loop) sync(ctx context.Context, ns string) error {
+// writeJob is a namespace's Report to write, and what to record once
+// written.
+type writeJob struct {
+	ns     string
+	began  time.Time
+	want   *reportsv1alpha1.Report
+	counts map[violationKey]int
+}
+
+// sync evaluates one namespace and returns its Report to write; nil when
+// there is none to write (the namespace is gone or not audited, and its
+// Report was deleted).
+func (l *Loop) sync(ctx context.Context, ns string) (*writeJob, error) {
+	pre := l.snapshot(ns)
 	var nsObj corev1.Namespace
 	err := l.o.Client.Get(ctx, client.ObjectKey{Name: ns}, &nsObj)
 	if apierrors.IsNotFound(err) || (err == nil && nsObj.DeletionTimestamp != nil) {
 		// The namespace controller deletes the Report with the namespace.
 		l.forget(ns)
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading namespace: %w", err)
+		return nil, fmt.Errorf("reading namespace: %w", err)
 	}
 	if !l.audited(&nsObj) {
 		l.forget(ns)
 		deleted, err := deleteReport(ctx, l.o.Client, ns)
 		if err != nil {
 			l.o.Metrics.wrote(WriteError)
-			return err
+			return nil, err
 		}
 		if deleted {
 			l.o.Metrics.wrote(WriteDeleted)
 			l.log.Info("audit: report deleted; the namespace is not audited", "namespace", ns)
 		}
-		return nil
+		return nil, nil
 	}
-	snap, err := List(ctx, l.o.Dynamic, ListOptions{Namespace: ns, PageSize: l.pageSize()})
+	snap, read := pre, "pass"
+	began := time.Now()
+	if snap == nil {
+		read = "listed"
+		if snap, err = List(ctx, l.o.Dynamic, ListOptions{Namespace: ns, PageSize: l.pageSize()}); err != nil {
+			return nil, err
+		}
+	}
+	// The Namespace just read has the labels in force.
+	snap.Namespaces = map[string]map[string]string{ns: nsObj.Labels}
+	run, err := Evaluate(ctx, l.o.Engine, l.o.Enforcer, snap, Options{AddonNamespace: l.o.AddonNamespace, Cache: l.cache(ns)})
+	objects := len(snap.Objects)
+	snap = nil
 	if err != nil {
-		return err
+		return nil, err
 	}
-	run, err := Evaluate(ctx, l.o.Engine, l.o.Enforcer, snap, Options{AddonNamespace: l.o.AddonNamespace})
-	if err != nil {
-		return err
-	}
+	l.log.Debug("audit: namespace evaluated", "namespace", ns, "read", read, "objects", objects,
+		"evaluated", len(run.Results)-run.Reused, "reused", run.Reused, "took", time.Since(began).String())
 	want := NamespaceReport(ns, run.Results, l.o.Engine.Checks(), ReportOptions{MaxResults: l.o.MaxResults})
+	return &writeJob{ns: ns, want: want, counts: violationCounts(ns, run.Results)}, nil
+}
+
+// write writes a namespace's Report and records its findings.
+func (l *Loop) write(ctx context.Context, j writeJob) error {
+	ns, want := j.ns, j.want
 	l.mu.Lock()
 	if l.writing == nil {
 		l.writing = map[string][]string{}
@@ -384,7 +558,7 @@ func (l *Loop) sync(ctx context.Context, ns string) error {
 		return err
 	}
 	l.o.Metrics.wrote(outcome)
-	l.o.Metrics.RecordNamespace(ns, run.Results)
+	l.o.Metrics.setNamespace(ns, j.counts)
 	if outcome != WriteUnchanged {
 		l.log.Debug("audit: report written", "namespace", ns, "outcome", outcome,
 			"fail", want.Summary.Fail, "warn", want.Summary.Warn, "results", len(want.Results), "conflicts", conflicts)
@@ -405,6 +579,8 @@ func (l *Loop) forget(ns string) {
 	l.mu.Lock()
 	delete(l.written, ns)
 	delete(l.started, ns)
+	delete(l.caches, ns)
+	delete(l.changedAt, ns)
 	l.mu.Unlock()
 }
 
@@ -412,7 +588,7 @@ func (l *Loop) pageSize() int64 {
 	if l.o.PageSize > 0 {
 		return l.o.PageSize
 	}
-	return DefaultPageSize
+	return DefaultLoopPageSize
 }
 
 // watchReports re-evaluates a namespace whose Report someone else changed

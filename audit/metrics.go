@@ -75,8 +75,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 // replacing what the namespace had: a check that no longer finds anything
 // there loses its series.
 func (m *Metrics) RecordNamespace(namespace string, results []Result) {
-	type key struct{ check, action string }
-	counts := map[key]int{}
+	m.setNamespace(namespace, violationCounts(namespace, results))
+}
+
+// violationKey is a series of paved_audit_violations in a namespace.
+type violationKey struct{ check, action string }
+
+// violationCounts counts the violations of namespace's results by check
+// and action, those at action off aside.
+func violationCounts(namespace string, results []Result) map[violationKey]int {
+	counts := map[violationKey]int{}
 	for _, r := range results {
 		if r.Namespace != namespace {
 			continue
@@ -85,9 +93,14 @@ func (m *Metrics) RecordNamespace(namespace string, results []Result) {
 			if v.Action == engine.ActionOff {
 				continue
 			}
-			counts[key{v.Check, string(v.Action)}]++
+			counts[violationKey{v.Check, string(v.Action)}]++
 		}
 	}
+	return counts
+}
+
+// setNamespace makes namespace's violation gauges counts.
+func (m *Metrics) setNamespace(namespace string, counts map[violationKey]int) {
 	m.forget(namespace)
 	for k, n := range counts {
 		m.violations.WithLabelValues(namespace, k.check, k.action).Set(float64(n))

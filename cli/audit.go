@@ -6,12 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
+	"sort"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/paved-k8s/paved/audit"
 	"github.com/paved-k8s/paved/enforce"
+	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/manifest"
 	"github.com/paved-k8s/paved/report"
 )
@@ -60,6 +64,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "paved audit: --page-size %d: want a positive number\n", *pageSize)
 		return exitInput
 	}
+	tuneGC()
 	e, err := loadEngine(ctx, *configFile, *policiesDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "paved: %v\n", err)
@@ -74,17 +79,12 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "paved audit: kubeconfig: %v\n", err)
 		return exitInput
 	}
+	if restConfig.QPS == 0 {
+		// client-go's default of 5 requests a second would make a large
+		// cluster's pages wait on the client.
+		restConfig.QPS, restConfig.Burst = auditQPS, 2*auditQPS
+	}
 	client, err := dynamic.NewForConfig(restConfig)
-	if err != nil {
-		fmt.Fprintf(stderr, "paved audit: %v\n", err)
-		return exitInput
-	}
-	snap, err := audit.List(ctx, client, audit.ListOptions{Namespace: namespace, PageSize: *pageSize})
-	if err != nil {
-		fmt.Fprintf(stderr, "paved audit: %v\n", err)
-		return exitInput
-	}
-	run, err := audit.Evaluate(ctx, e, enforce.New(e, nil), snap, audit.Options{AddonNamespace: *addonNS})
 	if err != nil {
 		fmt.Fprintf(stderr, "paved audit: %v\n", err)
 		return exitInput
@@ -93,21 +93,137 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if namespace != "" {
 		scope = "namespace " + namespace
 	}
-	return writeReport("audit", stdout, stderr, auditReport(scope, run), *output, *oneline, e.Checks())
+	if *output == "sarif" {
+		// SARIF is written whole: the results are kept.
+		live := report.NewLive(stdout, stderr, scope, *output, report.TextOptions{})
+		rep, code := runLiveAudit(ctx, e, client, live, namespace, *pageSize, *addonNS, stderr)
+		if code != exitOK {
+			return code
+		}
+		return writeReport("audit", stdout, stderr, rep, *output, *oneline, e.Checks())
+	}
+	live := report.NewLive(stdout, stderr, scope, *output, report.TextOptions{Oneline: *oneline})
+	rep, code := runLiveAudit(ctx, e, client, live, namespace, *pageSize, *addonNS, stderr)
+	switch {
+	case code != exitOK:
+		return code
+	case len(rep.Errors) > 0:
+		return exitInput
+	case live.Enforced() > 0:
+		return exitEnforced
+	}
+	return exitOK
 }
 
-// auditReport turns an audit run into the report paved check writes.
-func auditReport(scope string, run audit.Run) report.Report {
-	var objs []*manifest.Object
-	var findings [][]report.Finding
+// tuneGC trades memory for CPU unless GOGC or GOMEMLIMIT say otherwise:
+// the audit holds a few namespaces at a time, so a heap allowed to grow to
+// five times what is live stays small, and a soft limit keeps it so on a
+// cluster whose namespaces are large.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(auditMemoryLimit)
+	}
+}
+
+// auditMemoryLimit is the audit's soft memory limit (see tuneGC).
+const auditMemoryLimit = 200 << 20
+
+// auditQPS bounds paved audit's requests to the API server when the
+// kubeconfig does not: a cluster-wide audit lists each kind in pages, a
+// few dozen requests for tens of thousands of objects.
+const auditQPS = 50
+
+// runLiveAudit reads the cluster a namespace at a time (audit.Stream),
+// evaluates each namespace and adds its results to live as it goes, so
+// that neither the cluster's objects nor its results are held at once.
+// It returns the closed report, or a non-zero exit status when the
+// cluster could not be read or the output not written.
+func runLiveAudit(ctx context.Context, e *engine.Engine, client dynamic.Interface, live *report.Live, namespace string, pageSize int64, addonNS string, stderr io.Writer) (report.Report, int) {
+	enf := enforce.New(e, nil)
+	skipped := map[audit.Skipped]int{}
 	var warnings, errs []string
 	seen := map[string]bool{}
+	// The results of one namespace are written while the next is
+	// evaluated.
+	runs := make(chan audit.Run, 1)
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for run := range runs {
+			if err != nil {
+				continue
+			}
+			objs, findings := liveObjects(run, seen, &warnings, &errs)
+			err = live.Add(objs, findings)
+		}
+		written <- err
+	}()
+	err := audit.Stream(ctx, client, audit.ListOptions{Namespace: namespace, PageSize: pageSize}, func(snap *audit.Snapshot) error {
+		run, err := audit.Evaluate(ctx, e, enf, snap, audit.Options{AddonNamespace: addonNS})
+		if err != nil {
+			return err
+		}
+		for _, s := range run.Skipped {
+			n := s.Count
+			s.Count = 0
+			skipped[s] += n
+		}
+		runs <- run
+		return nil
+	})
+	close(runs)
+	werr := <-written
+	if err != nil {
+		fmt.Fprintf(stderr, "paved audit: %v\n", err)
+		return report.Report{}, exitInput
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "paved audit: write output: %v\n", werr)
+		return report.Report{}, exitInput
+	}
+	var all []audit.Skipped
+	for s, n := range skipped {
+		s.Count = n
+		all = append(all, s)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if a.Reason != b.Reason {
+			return a.Reason < b.Reason
+		}
+		return a.Kind < b.Kind
+	})
+	var rs []report.Skipped
+	for _, s := range all {
+		reason := s.Reason
+		if reason == audit.SkipNoCheck {
+			reason = "" // reported as paved check reports kinds no check applies to
+		}
+		rs = append(rs, report.Skipped{APIVersion: s.APIVersion, Kind: s.Kind, Reason: reason, Count: s.Count})
+	}
+	rep, err := live.Close(rs, warnings, errs)
+	if err != nil {
+		fmt.Fprintf(stderr, "paved audit: write output: %v\n", err)
+		return rep, exitInput
+	}
+	return rep, exitOK
+}
+
+// liveObjects turns an audit run's results into the objects and findings
+// of a live report; the errors and the warnings not seen before are added
+// to errs and warnings.
+func liveObjects(run audit.Run, seen map[string]bool, warnings, errs *[]string) ([]*manifest.Object, [][]report.Finding) {
+	var objs []*manifest.Object
+	var findings [][]report.Finding
 	for _, r := range run.Results {
 		if r.Err != nil {
-			errs = append(errs, fmt.Sprintf("%s %s/%s: %v", r.Kind, r.Namespace, r.Name, r.Err))
+			*errs = append(*errs, fmt.Sprintf("%s %s/%s: %v", r.Kind, r.Namespace, r.Name, r.Err))
 			continue
 		}
-		m := &manifest.Object{Item: -1, Object: r.Object, Eval: r.Object, APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+		m := &manifest.Object{Item: -1, APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 		fs := make([]report.Finding, 0, len(r.Violations))
 		for _, v := range r.Violations {
 			fs = append(fs, report.Finding{Obj: m, Violation: v})
@@ -117,17 +233,9 @@ func auditReport(scope string, run audit.Run) report.Report {
 		for _, w := range r.Warnings {
 			if !seen[w] {
 				seen[w] = true
-				warnings = append(warnings, w)
+				*warnings = append(*warnings, w)
 			}
 		}
 	}
-	var skipped []report.Skipped
-	for _, s := range run.Skipped {
-		reason := s.Reason
-		if reason == audit.SkipNoCheck {
-			reason = "" // reported as paved check reports kinds no check applies to
-		}
-		skipped = append(skipped, report.Skipped{APIVersion: s.APIVersion, Kind: s.Kind, Reason: reason, Count: s.Count})
-	}
-	return report.BuildLive(scope, objs, findings, skipped, warnings, errs)
+	return objs, findings
 }

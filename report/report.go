@@ -273,16 +273,54 @@ type TextOptions struct {
 // and warnings to errW (stderr), so that they neither mix with the findings
 // a script reads nor get lost when stdout is redirected.
 func WriteText(w, errW io.Writer, r Report, opts TextOptions) {
+	writeResults(w, r.Results, opts)
+	writeTail(w, errW, r, opts, r.totals())
+}
+
+// writeResults writes results as text: one line each, or grouped per
+// object.
+func writeResults(w io.Writer, results []Result, opts TextOptions) {
 	if opts.Oneline {
-		for _, x := range r.Results {
+		for _, x := range results {
 			if x.File != "" {
 				fmt.Fprintf(w, "%s:%d: ", x.File, x.Line)
 			}
 			fmt.Fprintf(w, "%s %s [%s] %s\n", ref(x, "/"), x.Check, x.Action, x.Message)
 		}
 	} else {
-		writeGrouped(w, r)
+		writeGrouped(w, results)
 	}
+}
+
+// totals count the results per action, and the fixable ones.
+type totals struct{ enforce, warn, audit, fixable int }
+
+func (t *totals) add(results []Result) {
+	for _, x := range results {
+		switch engine.Action(x.Action) {
+		case engine.ActionEnforce:
+			t.enforce++
+		case engine.ActionWarn:
+			t.warn++
+		case engine.ActionAudit:
+			t.audit++
+		}
+		if x.Fixable {
+			t.fixable++
+		}
+	}
+}
+
+func (r Report) totals() totals {
+	var t totals
+	t.add(r.Results)
+	return t
+}
+
+// writeTail writes what follows the results: the input errors and
+// warnings to errW, the per-check table, the skipped objects and the
+// summary line, whose counts are t.
+func writeTail(w, errW io.Writer, r Report, opts TextOptions, t totals) {
 	for _, e := range r.Errors {
 		fmt.Fprintf(errW, "error: %s\n", e.Message)
 	}
@@ -304,11 +342,11 @@ func WriteText(w, errW io.Writer, r Report, opts TextOptions) {
 	} else {
 		fmt.Fprintf(w, "%s checked in %s", Plural(r.objects, "object"), where)
 	}
-	fmt.Fprintf(w, ": %d enforce, %d warn, %d audit", r.Count(engine.ActionEnforce), r.Count(engine.ActionWarn), r.Count(engine.ActionAudit))
+	fmt.Fprintf(w, ": %d enforce, %d warn, %d audit", t.enforce, t.warn, t.audit)
 	if r.off > 0 {
 		fmt.Fprintf(w, ", %d off", r.off)
 	}
-	if n := r.Fixable(); n > 0 {
+	if n := t.fixable; n > 0 {
 		fmt.Fprintf(w, " (%d fixable by %s)", n, fixer)
 	}
 	if len(r.Errors) > 0 {
@@ -327,11 +365,11 @@ func ref(x Result, sep string) string {
 
 // writeGrouped writes each object's findings under a header naming the
 // object and the line it starts on.
-func writeGrouped(w io.Writer, r Report) {
-	for i := 0; i < len(r.Results); {
-		x := r.Results[i]
+func writeGrouped(w io.Writer, results []Result) {
+	for i := 0; i < len(results); {
+		x := results[i]
 		j := i + 1
-		for j < len(r.Results) && sameObject(r.Results[j], x) {
+		for j < len(results) && sameObject(results[j], x) {
 			j++
 		}
 		name := ref(x, " ")
@@ -344,12 +382,12 @@ func writeGrouped(w io.Writer, r Report) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		if x.File == "" { // a live object: no file, no lines
 			fmt.Fprintf(w, "%s\n", name)
-			for _, y := range r.Results[i:j] {
+			for _, y := range results[i:j] {
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", y.Action, y.Check, orObject(y.Path), y.Message)
 			}
 		} else {
 			fmt.Fprintf(w, "%s:%d: %s\n", x.File, x.objLine, name)
-			for _, y := range r.Results[i:j] {
+			for _, y := range results[i:j] {
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", position(y), y.Action, y.Check, y.Message)
 			}
 		}
@@ -460,26 +498,47 @@ func Plural(n int, word string) string {
 func (r Report) WriteJSON(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("{\n  \"results\": ")
-	switch {
-	case r.Results == nil:
+	if r.Results == nil {
 		bw.WriteString("null")
-	case len(r.Results) == 0:
-		bw.WriteString("[]")
-	default:
-		bw.WriteString("[")
+	} else {
 		for i, res := range r.Results {
-			b, err := json.MarshalIndent(res, "    ", "  ")
-			if err != nil {
+			if err := writeJSONResult(bw, i, res); err != nil {
 				return err
 			}
-			if i > 0 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n    ")
-			bw.Write(b)
 		}
+		endJSONResults(bw, len(r.Results))
+	}
+	return writeJSONRest(bw, r)
+}
+
+// writeJSONResult writes the ith result of the results array.
+func writeJSONResult(bw *bufio.Writer, i int, res Result) error {
+	b, err := json.MarshalIndent(res, "    ", "  ")
+	if err != nil {
+		return err
+	}
+	if i > 0 {
+		bw.WriteString(",")
+	} else {
+		bw.WriteString("[")
+	}
+	bw.WriteString("\n    ")
+	bw.Write(b)
+	return nil
+}
+
+// endJSONResults closes a results array of n results.
+func endJSONResults(bw *bufio.Writer, n int) {
+	if n == 0 {
+		bw.WriteString("[]")
+	} else {
 		bw.WriteString("\n  ]")
 	}
+}
+
+// writeJSONRest writes the report's fields after its results, closes it
+// and flushes bw.
+func writeJSONRest(bw *bufio.Writer, r Report) error {
 	rest := struct {
 		Errors   []ErrorRow `json:"errors"`
 		Warnings []string   `json:"warnings,omitempty"`

@@ -47,9 +47,10 @@ type AuditOptions struct {
 	// MaxResults bounds each Report (default audit.DefaultMaxResults).
 	MaxResults int
 	// QPS and Burst bound the audit's requests to the API server (defaults
-	// DefaultAuditQPS and twice it): each evaluation of a namespace lists
-	// its objects, about a dozen requests, so a full pass over n
-	// namespaces takes at least 12n/QPS seconds.
+	// DefaultAuditQPS and twice it): a full pass lists each kind
+	// cluster-wide in pages of 500 and reads each Namespace and Report; an
+	// evaluation on change lists its namespace's objects, about a dozen
+	// requests.
 	QPS   float32
 	Burst int
 	// Lease timings (defaults 15s, 10s, 2s, those of controller-runtime's
@@ -79,8 +80,7 @@ func (o *AuditOptions) defaults() {
 }
 
 // DefaultAuditQPS bounds the audit's requests to the API server, whatever
-// the cluster's churn: 50 a second lets a full pass list 100 namespaces in
-// about 25 s.
+// the cluster's churn.
 const DefaultAuditQPS = 50
 
 // auditTriggers are the objects whose changes re-evaluate their namespace:

@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.DurationVar(&o.Audit.Debounce, "audit-debounce", audit.DefaultDebounce, "least time between two evaluations of a namespace on change: changes within it of the last evaluation are coalesced into one")
 	fs.StringVar(&o.Audit.NamespaceSelector, "audit-namespace-selector", "", "audit only the namespaces whose labels match this label selector (empty: every namespace the webhook evaluates)")
 	fs.StringVar(&o.Audit.LeaseName, "audit-lease-name", "paved-audit", "the Lease in --namespace whose holder runs the audit")
-	fs.Func("audit-qps", fmt.Sprintf("requests per second the audit may send the API server; each evaluation of a namespace lists its objects, about a dozen requests (default %d)", webhook.DefaultAuditQPS), func(v string) error {
+	fs.Func("audit-qps", fmt.Sprintf("requests per second the audit may send the API server; a full pass lists each kind cluster-wide, an evaluation on change lists its namespace, about a dozen requests (default %d)", webhook.DefaultAuditQPS), func(v string) error {
 		f, err := strconv.ParseFloat(v, 32)
 		if err != nil || f <= 0 {
 			return errors.New("want a positive number of requests per second")
