@@ -62,7 +62,7 @@ func run(args []string) error {
 		return fmt.Errorf("build paved: %v\n%s", err, out)
 	}
 	fmt.Println("paved check -o json over generated two-container Deployments, each with a PDB; CPU and peak RSS from the child's rusage")
-	fmt.Printf("%-7s %-9s %4s %9s %9s %12s %10s %6s %11s\n", "objects", "layout", "run", "wall", "CPU", "CPU/Deploy", "peak RSS", "exit", "JSON bytes")
+	fmt.Printf("%-7s %-9s %4s %9s %9s %12s %10s %6s %11s\n", "deploys", "layout", "run", "wall", "CPU", "CPU/Deploy", "peak RSS", "exit", "JSON bytes")
 	for _, n := range ns {
 		for _, layout := range []string{"100 files", "one file"} {
 			in := filepath.Join(dir, fmt.Sprintf("%d-%s", n, strings.ReplaceAll(layout, " ", "-")))
