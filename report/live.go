@@ -3,7 +3,6 @@ package report
 import (
 	"bufio"
 	"io"
-	"sort"
 
 	"github.com/paved-k8s/paved/manifest"
 )
@@ -84,18 +83,7 @@ func (l *Live) Enforced() int { return l.t.enforce }
 func (l *Live) Close(skipped []Skipped, warnings, errs []string) (Report, error) {
 	rep := l.rep
 	rep.Warnings = warnings
-	rep.Skipped = append(rep.Skipped, skipped...)
-	sort.SliceStable(rep.Skipped, func(i, j int) bool {
-		a, b := rep.Skipped[i], rep.Skipped[j]
-		if a.Reason != b.Reason {
-			return a.Reason < b.Reason
-		}
-		return a.Kind < b.Kind
-	})
-	rep.objects += skippedCount(skipped)
-	for _, e := range errs {
-		rep.Errors = append(rep.Errors, ErrorRow{Index: -1, Message: e})
-	}
+	rep.addLive(skipped, errs)
 	if l.err != nil {
 		return rep, l.err
 	}

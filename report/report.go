@@ -224,19 +224,25 @@ func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*
 func BuildLive(scope string, objs []*manifest.Object, findings [][]Finding, skipped []Skipped, warnings []string, errs []string) Report {
 	rep := Build(0, objs, findings, nil, warnings, nil)
 	rep.scope = scope
-	rep.Skipped = append(rep.Skipped, skipped...)
-	sort.SliceStable(rep.Skipped, func(i, j int) bool {
-		a, b := rep.Skipped[i], rep.Skipped[j]
+	rep.addLive(skipped, errs)
+	return rep
+}
+
+// addLive adds what a live audit did not evaluate (sorted by reason, then
+// kind, and counted as objects) and the errors of what it could not read.
+func (r *Report) addLive(skipped []Skipped, errs []string) {
+	r.Skipped = append(r.Skipped, skipped...)
+	sort.SliceStable(r.Skipped, func(i, j int) bool {
+		a, b := r.Skipped[i], r.Skipped[j]
 		if a.Reason != b.Reason {
 			return a.Reason < b.Reason
 		}
 		return a.Kind < b.Kind
 	})
-	rep.objects += skippedCount(skipped)
+	r.objects += skippedCount(skipped)
 	for _, e := range errs {
-		rep.Errors = append(rep.Errors, ErrorRow{Index: -1, Message: e})
+		r.Errors = append(r.Errors, ErrorRow{Index: -1, Message: e})
 	}
-	return rep
 }
 
 // Count returns how many results have the action.

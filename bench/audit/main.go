@@ -48,6 +48,7 @@ import (
 	"github.com/paved-k8s/paved/audit"
 	"github.com/paved-k8s/paved/e2e/controlplane"
 	"github.com/paved-k8s/paved/e2e/pavedwebhook"
+	"github.com/paved-k8s/paved/internal/procstat"
 	"github.com/paved-k8s/paved/webhook"
 )
 
@@ -203,6 +204,9 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	fmt.Printf("\npaved-webhook without the audit, ready (its cache synced): peak RSS %s\n", peakRSS(alone.Pid()))
 	alone.Stop()
 
+	// What the pass costs each process on the machine: the loop, and the
+	// API server and etcd that serve its lists and store its Reports.
+	apiCPU, etcdCPU := procstat.CPU(cp.Pid("kube-apiserver")), procstat.CPU(cp.Pid("etcd"))
 	started := time.Now()
 	w, err := start("webhook", "--audit", "--audit-resync=1h")
 	if err != nil {
@@ -225,6 +229,8 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	}
 	fmt.Printf("in-cluster audit (paved-webhook --audit, --audit-qps %d): first full pass %.1fs (goal: under 30s), %.1fs after start; peak RSS %s (goal: under 300 MiB)\n",
 		webhook.DefaultAuditQPS, took, time.Since(started).Seconds(), peakRSS(w.Pid()))
+	fmt.Printf("CPU from the webhook's start to the pass's end: paved-webhook %.1fs, kube-apiserver %.1fs, etcd %.1fs\n",
+		procstat.CPU(w.Pid()).Seconds(), (procstat.CPU(cp.Pid("kube-apiserver")) - apiCPU).Seconds(), (procstat.CPU(cp.Pid("etcd")) - etcdCPU).Seconds())
 
 	scheme := runtime.NewScheme()
 	if err := reportsv1alpha1.Install(scheme); err != nil {

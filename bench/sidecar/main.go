@@ -32,6 +32,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/paved-k8s/paved/internal/procstat"
 )
 
 const openapi = `{"openapi":"3.0.3","info":{"title":"bench","version":"1"},"paths":{"/orders":{},"/orders/{id}":{},"/orders/{id}/items/{item}":{},"/healthz":{},"/readyz":{}}}`
@@ -423,21 +425,8 @@ func waitMetric(u, line string, d time.Duration) error {
 	return fmt.Errorf("%s: no %q after %v", u, line, d)
 }
 
-// cpuTime is the user+system CPU time of pid, from /proc/<pid>/stat.
-func cpuTime(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
-}
+// cpuTime is the user+system CPU time of pid.
+func cpuTime(pid int) time.Duration { return procstat.CPU(pid) }
 
 // memory returns VmRSS and VmHWM of pid in bytes.
 func memory(pid int) (rss, hwm int64) {

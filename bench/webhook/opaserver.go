@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/paved-k8s/paved/config"
 	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/internal/procstat"
 	"github.com/paved-k8s/paved/policies"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -112,22 +112,8 @@ func (s *opaServer) stop() {
 }
 
 // cpu is the server process's CPU time so far (user and system, every
-// thread), from /proc at the kernel's 100 Hz tick.
-func (s *opaServer) cpu() time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name (which may hold spaces) start at the
-	// state, field 3; utime and stime are fields 14 and 15.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	k, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+k) * 10 * time.Millisecond
-}
+// thread).
+func (s *opaServer) cpu() time.Duration { return procstat.CPU(s.cmd.Process.Pid) }
 
 // opaBinary is the OPA CLI pinned in go.mod: the go tool's cached binary,
 // else one built into dir.

@@ -418,6 +418,15 @@ func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
 	return fmt.Errorf("no kube-apiserver to start")
 }
 
+// Pid is the process id of the component named name ("etcd",
+// "kube-apiserver", "kube-controller-manager"), 0 when it does not run.
+func (cp *ControlPlane) Pid(name string) int {
+	if p := cp.proc(name); p != nil && p.cmd.Process != nil {
+		return p.cmd.Process.Pid
+	}
+	return 0
+}
+
 func (cp *ControlPlane) proc(name string) *process {
 	for _, p := range cp.procs {
 		if p.name == name {
