@@ -33,7 +33,9 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 	}
 	trimmed := make([]map[string]any, len(objs))
 	if err := parallel.Each(ctx, len(objs), func(i int) {
-		if m := objs[i]; !m.Custom { // a custom resource named like a Deployment is none
+		// A custom resource named like a Deployment is none; other kinds
+		// are not indexed, so they need not be decoded for it.
+		if m := objs[i]; !m.Custom && related.Concerns(m.Kind) {
 			obj, err := admitted(m)
 			trimmed[i], errs[i] = related.Trim(obj), err
 		}

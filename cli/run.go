@@ -211,7 +211,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// The report needs only the objects' names and positions: let the
 	// decoded forms go before it is built.
 	for _, m := range objs {
-		m.Object, m.Eval, m.JSON = nil, nil, nil
+		m.Object, m.JSON = nil, nil
 	}
 	// Collect now: the heap's next goal is then set from what the report
 	// needs, not from the peak of the evaluation.

@@ -79,9 +79,7 @@ type Object struct {
 	// nil and keeps JSON instead: see Decoded.
 	Object map[string]any
 	// JSON is the object's JSON when Object is not kept.
-	JSON []byte
-	// Eval is Object as admission sees it (see Admitted).
-	Eval       map[string]any
+	JSON       []byte
 	APIVersion string
 	Kind       string
 	Namespace  string

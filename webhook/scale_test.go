@@ -1,12 +1,10 @@
 package webhook
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"testing"
-	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -155,13 +153,7 @@ func replicaSetRequest(t testing.TB, op admissionv1.Operation, rs, old map[strin
 // change does change. The same variations do change the verdict of a
 // ReplicaSet nobody owns, so they are ones the checks would notice.
 func TestScaleKeyLeavesOutOnlyUnreadFields(t *testing.T) {
-	ctx := context.Background()
-	eng, err := engine.New(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := eng.Config()
-	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	eng, cfg, now := keyTestEngine(t)
 	eval := func(t *testing.T, hook string, in engine.Input) engine.Decision { return decide(t, eng, hook, in) }
 	input := func(fr fixtureReplicaSet, old, updated map[string]any) engine.Input {
 		return engine.Input{Operation: "UPDATE", Object: updated, OldObject: old,

@@ -301,11 +301,11 @@ var podLeftOut = leftOut{top: templateLeftOutTop, metadata: templateLeftOut, spe
 // tokenVolumeName) is written without its random part.
 func (l leftOut) content(obj map[string]any) []byte {
 	b := make([]byte, 0, 4096)
-	b = l.appendFiltered(b, obj, l.top, func(b []byte, k string, v any) []byte {
+	b = appendFiltered(b, obj, l.top, func(b []byte, k string, v any) []byte {
 		m, ok := v.(map[string]any)
 		switch {
 		case k == "spec" && ok && len(l.spec) > 0:
-			return l.appendFiltered(b, m, l.spec, func(b []byte, k string, v any) []byte {
+			return appendFiltered(b, m, l.spec, func(b []byte, k string, v any) []byte {
 				return appendValue(b, v, l.specAt.field(k))
 			})
 		case k == "spec":
@@ -313,9 +313,9 @@ func (l leftOut) content(obj map[string]any) []byte {
 		case k != "metadata" || !ok:
 			return appendValue(b, v, elsewhere)
 		}
-		return l.appendFiltered(b, m, l.metadata, func(b []byte, k string, v any) []byte {
+		return appendFiltered(b, m, l.metadata, func(b []byte, k string, v any) []byte {
 			if a, ok := v.(map[string]any); ok && k == "annotations" && len(l.annotations) > 0 {
-				return l.appendFiltered(b, a, l.annotations, func(b []byte, _ string, v any) []byte {
+				return appendFiltered(b, a, l.annotations, func(b []byte, _ string, v any) []byte {
 					return appendValue(b, v, elsewhere)
 				})
 			}
@@ -328,7 +328,7 @@ func (l leftOut) content(obj map[string]any) []byte {
 // appendFiltered encodes map m without the keys in skip, each value with
 // value. A filtered map ends with a marker instead of starting with its
 // length, which would count the keys left out.
-func (l leftOut) appendFiltered(b []byte, m map[string]any, skip []string, value func(b []byte, k string, v any) []byte) []byte {
+func appendFiltered(b []byte, m map[string]any, skip []string, value func(b []byte, k string, v any) []byte) []byte {
 	b = append(b, 'o')
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if slices.Contains(skip, k) {

@@ -216,6 +216,17 @@ func verdictOf(t *testing.T, d engine.Decision, name string) string {
 	return strings.Join(lines, "\n") + "\npatch " + unname(string(patch)) + "\ndefaulted " + strings.Join(d.Defaulted, ",")
 }
 
+// keyTestEngine is the engine, config and clock the key tests evaluate
+// and key with.
+func keyTestEngine(t *testing.T) (*engine.Engine, *config.Config, time.Time) {
+	t.Helper()
+	eng, err := engine.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, eng.Config(), time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+}
+
 // TestTemplateKeyLeavesOutOnlyUnreadFields holds the template cache's
 // premise on every fixture Pod and every check that applies to Pods: Pods
 // that differ only in the fields the template key leaves out get the same
@@ -223,13 +234,7 @@ func verdictOf(t *testing.T, d engine.Decision, name string) string {
 // with the Pod's own name, patch and defaults), for both webhooks; and
 // they get one template key, which any other change does change.
 func TestTemplateKeyLeavesOutOnlyUnreadFields(t *testing.T) {
-	ctx := context.Background()
-	eng, err := engine.New(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := eng.Config()
-	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	eng, cfg, now := keyTestEngine(t)
 	fired := map[string]bool{}
 	for _, fp := range fixturePods(t) {
 		t.Run(fp.where, func(t *testing.T) {
