@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -82,6 +83,11 @@ type Options struct {
 	// Audit runs the in-cluster audit loop (leader-elected) next to
 	// admission.
 	Audit AuditOptions
+	// Profiling serves Go's runtime profiles (net/http/pprof) under
+	// /debug/pprof/ on the admin port, as Kubernetes components do with
+	// --profiling. Off by default: a CPU profile costs the process while
+	// it runs, and the admin port has no authentication.
+	Profiling bool
 
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
@@ -266,6 +272,13 @@ func Run(ctx context.Context, o Options) error {
 	if auditLoop != nil {
 		// Read-only: the reports as the API server holds them.
 		mmux.Handle("/compliance", auditLoop.Page())
+	}
+	if o.Profiling {
+		mmux.HandleFunc("/debug/pprof/", pprof.Index)
+		mmux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mmux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	msrv := &http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second}
 

@@ -59,6 +59,25 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 }
 
+// TestProfiling: --profiling serves Go's profiles on the admin port, and
+// nothing is served there without it.
+func TestProfiling(t *testing.T) {
+	off := startServer(t, "", nil)
+	if code, _ := get(t, off.client, off.metricsURL+"/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("without --profiling: GET /debug/pprof/ = %d; want 404", code)
+	}
+	on := startServer(t, "", func(o *Options) { o.Profiling = true })
+	if code, body := get(t, on.client, on.metricsURL+"/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Errorf("with --profiling: GET /debug/pprof/ = %d %.200q; want 200 and the profiles' index", code, body)
+	}
+	if code, body := get(t, on.client, on.metricsURL+"/debug/pprof/heap?debug=1"); code != 200 || !strings.Contains(body, "heap profile") {
+		t.Errorf("with --profiling: GET /debug/pprof/heap = %d %.100q; want 200 and a heap profile", code, body)
+	}
+	if code, _ := get(t, on.client, on.url+"/debug/pprof/"); code == 200 {
+		t.Errorf("with --profiling: the admission port serves /debug/pprof/; want only the admin port to")
+	}
+}
+
 // TestBadRequests checks that malformed requests get a clear 4xx inside an
 // AdmissionReview, never a panic or a 5xx.
 func TestBadRequests(t *testing.T) {

@@ -5,7 +5,7 @@
 // resident size, and the bytes the per-namespace reports occupy. No kubelet
 // or controller manager runs: the objects only have to exist.
 //
-//	go run ./bench/audit [-deployments 10000] [-namespaces 100] [-runs 3] [-loop=false]
+//	go run ./bench/audit [-deployments 10000] [-namespaces 100] [-runs 3] [-loop=false] [-profile DIR]
 //
 // With -loop (the default) it then runs paved-webhook with --audit, as the
 // manifests do, and reports its first full pass (duration, peak resident
@@ -19,6 +19,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +68,8 @@ func run(args []string) error {
 	runs := fs.Int("runs", 3, "paved audit runs to measure")
 	workers := fs.Int("workers", 32, "concurrent creates while loading")
 	loop := fs.Bool("loop", true, "then run paved-webhook with --audit and measure its full pass, a change's way to its Report, and the Reports' bytes")
+	profile := fs.String("profile", "", "write CPU profiles of paved-webhook and kube-apiserver during the in-cluster pass's first seconds to this directory (see -profile-seconds)")
+	profileSeconds := fs.Int("profile-seconds", 30, "length of the -profile CPU profiles")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,7 +84,7 @@ func run(args []string) error {
 	if out, err := exec.Command("go", "build", "-o", pavedBin, "./cmd/paved").CombinedOutput(); err != nil {
 		return fmt.Errorf("build paved: %v\n%s", err, out)
 	}
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "cluster"),
+	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "cluster"), Profiling: *profile != "",
 		Log: func(f string, a ...any) { fmt.Printf("control plane: "+f+"\n", a...) }})
 	if err != nil {
 		return err
@@ -163,7 +167,7 @@ func run(args []string) error {
 	}
 
 	if *loop {
-		return measureLoop(ctx, cp, cs, dir, *namespaces)
+		return measureLoop(ctx, cp, cs, dir, *namespaces, *profile, *profileSeconds)
 	}
 	return nil
 }
@@ -172,7 +176,7 @@ func run(args []string) error {
 // it, and reports its first full pass (duration and the process's peak
 // resident size), how soon one Deployment's change reaches its namespace's
 // Report, and the bytes the Reports occupy.
-func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kubernetes.Clientset, dir string, namespaces int) error {
+func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kubernetes.Clientset, dir string, namespaces int, profile string, profileSeconds int) error {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
@@ -210,11 +214,35 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	// API server and etcd that serve its lists and store its Reports.
 	apiCPU, etcdCPU := procstat.CPU(cp.Pid("kube-apiserver")), procstat.CPU(cp.Pid("etcd"))
 	started := time.Now()
-	w, err := start("webhook", "--audit", "--audit-resync=1h")
+	args := []string{"--audit", "--audit-resync=1h"}
+	if profile != "" {
+		args = append(args, "--profiling")
+	}
+	w, err := start("webhook", args...)
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
+	var profiles sync.WaitGroup
+	if profile != "" {
+		if err := os.MkdirAll(profile, 0o755); err != nil {
+			return err
+		}
+		seconds := fmt.Sprint(profileSeconds)
+		profiles.Add(2)
+		go func() {
+			defer profiles.Done()
+			b, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", seconds).
+				Timeout(time.Duration(profileSeconds+30) * time.Second).DoRaw(ctx)
+			saveProfile(filepath.Join(profile, "kube-apiserver.pprof"), b, err)
+		}()
+		go func() {
+			defer profiles.Done()
+			b, err := httpGet("http://" + w.MetricsAddr + "/debug/pprof/profile?seconds=" + seconds)
+			saveProfile(filepath.Join(profile, "paved-webhook.pprof"), b, err)
+		}()
+	}
+	defer profiles.Wait()
 	var last float64
 	for last == 0 {
 		if time.Since(started) > 10*time.Minute {
@@ -292,6 +320,31 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	fmt.Printf("Reports in the cluster: %d, %d results, %d bytes in all as JSON (managedFields left out), the largest %d bytes\n", len(list.Items), results, total, largest)
 	fmt.Printf("paved-webhook peak RSS at the end: %s\n", peakRSS(w.Pid()))
 	return nil
+}
+
+// saveProfile writes a fetched profile to path, or says why there is none.
+func saveProfile(path string, b []byte, err error) {
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: profile %s: %v\n", path, err)
+		return
+	}
+	fmt.Printf("CPU profile written: %s (go tool pprof -top %s)\n", path, path)
+}
+
+func httpGet(url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return b, err
 }
 
 // byteCounter counts what is written to it.

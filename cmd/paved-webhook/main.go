@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	})
 	fs.IntVar(&o.Audit.Burst, "audit-burst", 0, "requests the audit may send at once above --audit-qps (default twice it)")
 	fs.IntVar(&o.Audit.MaxResults, "audit-max-results", audit.DefaultMaxResults, "most results one namespace's Report holds (the summary counts them all)")
+	fs.BoolVar(&o.Profiling, "profiling", false, "serve Go's runtime profiles under /debug/pprof/ on --metrics-addr (unauthenticated; for diagnosis)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := parse(fs, args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -59,6 +60,9 @@ type Options struct {
 	Users []User
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
+	// Profiling serves kube-apiserver's runtime profiles under
+	// /debug/pprof/ (to AdminUser), for benchmarks that ask where its CPU goes.
+	Profiling bool
 }
 
 // ControlPlane is a running control plane.
@@ -259,7 +263,7 @@ func start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		// privileged containers.
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
-		"--profiling=false",
+		"--profiling="+strconv.FormatBool(opts.Profiling),
 		"--v=0",
 	); err != nil {
 		return nil, err
