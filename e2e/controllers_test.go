@@ -238,25 +238,24 @@ func describeSlices(items []discoveryv1.EndpointSlice) string {
 
 // TestRolloutScaleUpdates: an image update rolled out by
 // kube-controller-manager scales the new ReplicaSet up and the old one
-// down in steps, each an UPDATE the webhooks see; after the first step of
-// each ReplicaSet they are answered from the scale key (the fields the real
-// controller changes are the ones the key leaves out), and the rollout
-// completes.
+// down in steps, each an UPDATE the webhooks see; they are answered
+// without an evaluation (the fields the real controller changes are the
+// ones the scale-only skip allows to change), and the rollout completes.
 func TestRolloutScaleUpdates(t *testing.T) {
 	e := setup(t)
 	w := e.sharedWebhook(t)
 	ns := e.namespace(t, "e2e-rollout", sharedScope)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	scale := func(result string) float64 {
+	updates := func(hook, decision string) float64 {
 		t.Helper()
-		v, err := w.Metric("paved_decision_cache_total", map[string]string{"cache": "scale", "result": result})
+		v, err := w.Metric("paved_admission_requests_total", map[string]string{"webhook": hook, "kind": "ReplicaSet", "operation": "UPDATE", "decision": decision})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v
 	}
-	hits0, misses0 := scale("hit"), scale("miss")
+	skipped0, allowed0 := updates("validate", "skipped"), updates("validate", "allowed")+updates("validate", "warned")
 
 	// Play the kubelet: every Pod of the namespace turns Ready.
 	go func() {
@@ -323,11 +322,11 @@ func TestRolloutScaleUpdates(t *testing.T) {
 		t.Fatalf("got %d ReplicaSets; want the old and the new one", len(rss.Items))
 	}
 	// The old ReplicaSet went 4 → 0 and the new one 1 → 4, a step at a
-	// time or more: at least one UPDATE of each after its first is a hit.
-	hits, misses := scale("hit")-hits0, scale("miss")-misses0
-	t.Logf("scale key during the rollout: %v hits, %v misses", hits, misses)
-	if hits < 2 {
-		t.Errorf("scale key hits during the rollout: got %v (misses %v); want at least 2, one per ReplicaSet scaled in steps", hits, misses)
+	// time or more: at least one UPDATE of each, every one skipped.
+	skipped, evaluated := updates("validate", "skipped")-skipped0, updates("validate", "allowed")+updates("validate", "warned")-allowed0
+	t.Logf("ReplicaSet UPDATEs on /validate during the rollout: %v skipped, %v evaluated (by any test of the shared webhook)", skipped, evaluated)
+	if skipped < 2 {
+		t.Errorf("skipped ReplicaSet UPDATEs during the rollout: got %v (%v evaluated); want at least 2, one per ReplicaSet scaled", skipped, evaluated)
 	}
 }
 

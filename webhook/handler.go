@@ -277,13 +277,9 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 		}
 		h.metrics.decisionCache.WithLabelValues(cacheExact, "miss").Inc()
 	}
-	tmpl, templated, cache := templateRequest{}, false, cacheTemplate
+	tmpl, templated := templateRequest{}, false
 	if h.templates != nil {
 		tmpl, templated = templateFor(hook, req, in, cfg, h.now())
-		if !templated {
-			tmpl, templated = scaleFor(hook, req, in, cfg, h.now())
-			cache = cacheScale
-		}
 	}
 	if !templated {
 		dec, err := h.run(ctx, hook, in)
@@ -314,9 +310,9 @@ func (h *Handler) evaluate(ctx context.Context, hook string, req admission.Reque
 		}
 	}
 	if shared {
-		h.metrics.decisionCache.WithLabelValues(cache, "hit").Inc()
+		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "hit").Inc()
 	} else {
-		h.metrics.decisionCache.WithLabelValues(cache, "miss").Inc()
+		h.metrics.decisionCache.WithLabelValues(cacheTemplate, "miss").Inc()
 		h.maybeProfile(in)
 	}
 	dec, err := t.render(tmpl.name)

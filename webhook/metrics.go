@@ -29,7 +29,6 @@ type Metrics struct {
 const (
 	cacheExact    = "exact"
 	cacheTemplate = "template"
-	cacheScale    = "scale"
 )
 
 // subMillisecond buckets resolve the fast path (a cached, compiled policy
@@ -98,7 +97,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		decisionCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paved_decision_cache_total",
-			Help: "Lookups of remembered decisions by cache (exact: identical requests; template: Pods whose content but for name, uid, owners and timestamps is the same; scale: UPDATEs of an owned ReplicaSet that differ only in replicas and bookkeeping) and result (hit, miss).",
+			Help: "Lookups of remembered decisions by cache (exact: identical requests; template: Pods whose content but for name, uid, owners and timestamps is the same) and result (hit, miss).",
 		}, []string{"cache", "result"}),
 	}
 	for _, c := range []prometheus.Collector{
@@ -121,7 +120,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	for _, result := range []string{"success", "failure"} {
 		m.configReloads.WithLabelValues(result)
 	}
-	for _, cache := range []string{cacheExact, cacheTemplate, cacheScale} {
+	for _, cache := range []string{cacheExact, cacheTemplate} {
 		for _, result := range []string{"hit", "miss"} {
 			m.decisionCache.WithLabelValues(cache, result)
 		}

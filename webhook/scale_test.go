@@ -145,123 +145,105 @@ func replicaSetRequest(t testing.TB, op admissionv1.Operation, rs, old map[strin
 	return objectRequest(t, op, replicaSetKind, "replicasets", "system:serviceaccount:kube-system:deployment-controller", rs, old)
 }
 
-// TestScaleKeyLeavesOutOnlyUnreadFields holds the scale key's premise on
-// the ReplicaSet of every fixture template: scale UPDATEs of an owned
-// ReplicaSet that differ only in the fields the key leaves out (replicas,
-// the replica annotations, generation, bookkeeping) get the same verdict
-// from the engine, its ratchet included, and one key, which any other
-// change does change. The same variations do change the verdict of a
-// ReplicaSet nobody owns, so they are ones the checks would notice.
-func TestScaleKeyLeavesOutOnlyUnreadFields(t *testing.T) {
-	eng, cfg, now := keyTestEngine(t)
-	eval := func(t *testing.T, hook string, in engine.Input) engine.Decision { return decide(t, eng, hook, in) }
+// TestScaleOnlyUpdatesChangeNoVerdict holds the premise of the scale-only
+// skip on the ReplicaSet of every fixture template: a scale UPDATE of an
+// owned ReplicaSet that changes only the fields scaleLeftOut names
+// (replicas, the replica annotations, generation, bookkeeping) is skipped,
+// and evaluated it would find only what the stored object already had, so
+// the ratchet allows it. The same variations do bring new violations on a
+// ReplicaSet nobody owns, so they are ones the checks would notice; and a
+// change to any other field is evaluated.
+func TestScaleOnlyUpdatesChangeNoVerdict(t *testing.T) {
+	eng, _, _ := keyTestEngine(t)
 	input := func(fr fixtureReplicaSet, old, updated map[string]any) engine.Input {
 		return engine.Input{Operation: "UPDATE", Object: updated, OldObject: old,
 			Namespace: engine.Namespace{Name: updated["metadata"].(map[string]any)["namespace"].(string), Labels: map[string]string{"team": "a"}},
 			Related:   fr.related}
 	}
-	fired, unownedChanged := map[string]bool{}, 0
+	skipped := func(t *testing.T, old, updated map[string]any) bool {
+		return scaleOnly(replicaSetRequest(t, admissionv1.Update, updated, old), updated, old)
+	}
+	fired, unownedNew := map[string]bool{}, 0
 	for _, fr := range fixtureReplicaSets(t) {
 		t.Run(fr.where, func(t *testing.T) {
-			for _, hook := range []string{hookMutate, hookValidate} {
-				var want string
-				var wantKey [32]byte
-				for i, v := range scaleVariants {
-					old, updated := scaled(t, fr.rs, v)
-					in := input(fr, old, updated)
-					d := eval(t, hook, in)
-					for _, x := range d.Violations {
-						fired[x.Check] = true
-					}
-					got := verdictOf(t, d, "")
-					tr, ok := scaleFor(hook, replicaSetRequest(t, admissionv1.Update, updated, old), in, cfg, now)
-					if !ok {
-						t.Fatalf("%s: variant %d is not scale-keyed", hook, i)
-					}
-					if i == 0 {
-						want, wantKey = got, tr.key
-						continue
-					}
-					if got != want {
-						t.Errorf("%s: changing only left-out fields (variant %d) changed the verdict:\n%s\nwant\n%s", hook, i, got, want)
-					}
-					if tr.key != wantKey {
-						t.Errorf("%s: variant %d has another scale key", hook, i)
+			for i, v := range scaleVariants {
+				old, updated := scaled(t, fr.rs, v)
+				if !skipped(t, old, updated) {
+					t.Fatalf("variant %d is not skipped", i)
+				}
+				d := decide(t, eng, hookValidate, input(fr, old, updated))
+				for _, x := range d.Violations {
+					fired[x.Check] = true
+					if !x.Preexisting {
+						t.Errorf("variant %d: %s at %s is new: %s", i, x.Check, x.Path, x.Message)
 					}
 				}
 			}
-			// Without its owner the ReplicaSet is not scale-keyed, and
-			// its replicas count.
+			// Without its owner the ReplicaSet is evaluated, and its
+			// replicas count.
 			unowned := deepCopy(t, fr.rs)
 			delete(unowned["metadata"].(map[string]any), "ownerReferences")
-			var verdicts []string
 			for _, v := range scaleVariants {
 				old, updated := scaled(t, unowned, v)
-				in := input(fr, old, updated)
-				if _, ok := scaleFor(hookValidate, replicaSetRequest(t, admissionv1.Update, updated, old), in, cfg, now); ok {
-					t.Fatal("a ReplicaSet without a controller is scale-keyed")
+				if skipped(t, old, updated) {
+					t.Fatal("a scale UPDATE of a ReplicaSet without a controller is skipped")
 				}
-				verdicts = append(verdicts, verdictOf(t, eval(t, hookValidate, in), ""))
+				d := decide(t, eng, hookValidate, input(fr, old, updated))
+				if slices.ContainsFunc(d.Violations, func(x engine.Violation) bool { return !x.Preexisting }) {
+					unownedNew++
+					break
+				}
 			}
-			if slices.ContainsFunc(verdicts, func(s string) bool { return s != verdicts[0] }) {
-				unownedChanged++
-			}
-			// Fields the key keeps change it.
+			// A change to a field scaleLeftOut keeps is evaluated.
 			old, updated := scaled(t, fr.rs, scaleVariants[0])
-			in := input(fr, old, updated)
-			key := func(in engine.Input) [32]byte {
-				tr, ok := scaleFor(hookValidate, replicaSetRequest(t, admissionv1.Update, in.Object, in.OldObject), in, cfg, now)
-				if !ok {
-					t.Fatal("not scale-keyed")
-				}
-				return tr.key
-			}
-			k0 := key(in)
-			change := func(what string, f func(in *engine.Input)) {
-				c := in
-				c.Object, c.OldObject = deepCopy(t, in.Object), deepCopy(t, in.OldObject)
-				f(&c)
-				if key(c) == k0 {
-					t.Errorf("changing the %s leaves the scale key as it was", what)
+			change := func(what string, f func(old, updated map[string]any)) {
+				o, u := deepCopy(t, old), deepCopy(t, updated)
+				f(o, u)
+				if skipped(t, o, u) {
+					t.Errorf("an UPDATE that changes the %s is skipped", what)
 				}
 			}
 			tmplSpec := func(o map[string]any) map[string]any {
 				return o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
 			}
-			change("new image", func(in *engine.Input) {
-				tmplSpec(in.Object)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/other:2"
+			meta := func(o map[string]any) map[string]any { return o["metadata"].(map[string]any) }
+			change("new image", func(_, u map[string]any) {
+				tmplSpec(u)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/other:2"
 			})
-			change("old image", func(in *engine.Input) {
-				tmplSpec(in.OldObject)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/other:2"
+			change("old image", func(o, _ map[string]any) {
+				tmplSpec(o)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/other:2"
 			})
-			change("name", func(in *engine.Input) { in.Object["metadata"].(map[string]any)["name"] = "web-other" })
-			change("labels", func(in *engine.Input) { in.Object["metadata"].(map[string]any)["labels"] = map[string]any{"app": "x"} })
-			change("revision annotation", func(in *engine.Input) {
-				in.Object["metadata"].(map[string]any)["annotations"].(map[string]any)["deployment.kubernetes.io/revision"] = "3"
+			change("selector", func(_, u map[string]any) {
+				u["spec"].(map[string]any)["selector"] = map[string]any{"matchLabels": map[string]any{"app": "x"}}
 			})
-			change("paved annotation", func(in *engine.Input) {
-				in.Object["metadata"].(map[string]any)["annotations"].(map[string]any)["paved.dev/graceful-timeout-seconds"] = "50"
+			change("labels", func(_, u map[string]any) { meta(u)["labels"] = map[string]any{"app": "x"} })
+			change("revision annotation", func(_, u map[string]any) {
+				meta(u)["annotations"].(map[string]any)["deployment.kubernetes.io/revision"] = "3"
 			})
-			change("owner", func(in *engine.Input) {
-				in.Object["metadata"].(map[string]any)["ownerReferences"].([]any)[0].(map[string]any)["name"] = "other"
+			change("paved annotation", func(_, u map[string]any) {
+				meta(u)["annotations"].(map[string]any)["paved.dev/graceful-timeout-seconds"] = "50"
 			})
-			change("namespace labels", func(in *engine.Input) { in.Namespace.Labels = map[string]string{"team": "b"} })
+			change("owner", func(_, u map[string]any) {
+				meta(u)["ownerReferences"].([]any)[0].(map[string]any)["name"] = "other"
+			})
+			change("finalizers", func(_, u map[string]any) { meta(u)["finalizers"] = []any{"example.com/keep"} })
 		})
 	}
-	if unownedChanged == 0 {
-		t.Error("the variants changed the verdict of no ReplicaSet without an owner: they would not show a check that reads replicas")
+	if unownedNew == 0 {
+		t.Error("the variants brought new violations on no ReplicaSet without an owner: they would not show a check that reads replicas")
 	}
-	t.Logf("%d fixture ReplicaSets, %d checks fired on their scale UPDATEs, the variants changed the verdicts of %d without an owner",
-		len(fixtureReplicaSets(t)), len(fired), unownedChanged)
+	t.Logf("%d fixture ReplicaSets, %d checks fired on their scale UPDATEs, all of them on the stored object too; the variants brought new violations on %d without an owner",
+		len(fixtureReplicaSets(t)), len(fired), unownedNew)
 	if len(fired) < 10 {
 		t.Errorf("only %d checks fired on the fixtures' owned ReplicaSets; want the pod-spec checks", len(fired))
 	}
 }
 
-// TestScaleUpdatesShareOneEvaluation: the scale UPDATEs of one owned
-// ReplicaSet are evaluated once per webhook; a template change, or a
-// ReplicaSet nobody owns, is evaluated again.
-func TestScaleUpdatesShareOneEvaluation(t *testing.T) {
+// TestScaleOnlyUpdatesAreNotEvaluated: the scale UPDATEs of an owned
+// ReplicaSet are allowed without an evaluation, on both webhooks, and
+// counted as skipped; a template change, or a ReplicaSet nobody owns, is
+// evaluated.
+func TestScaleOnlyUpdatesAreNotEvaluated(t *testing.T) {
 	eval := &namingEvaluator{cfg: config.Default()}
 	h, reg := cacheHandler(t, eval, 64)
 	rs := obj(t, `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web-6f7d9c","namespace":"shop","labels":{"app":"web"},
@@ -273,25 +255,25 @@ func TestScaleUpdatesShareOneEvaluation(t *testing.T) {
 		n["metadata"].(map[string]any)["resourceVersion"] = rv
 		return n
 	}
-	var answers []string
 	prev := rs
 	for i, r := range []float64{3, 2, 1, 0} {
 		next := step(rs, r, fmt.Sprint(100+i))
-		answers = append(answers, answer(t, handle(h, hookValidate, replicaSetRequest(t, admissionv1.Update, next, prev))))
+		for _, hook := range []string{hookMutate, hookValidate} {
+			resp := handle(h, hook, replicaSetRequest(t, admissionv1.Update, next, prev))
+			if !resp.Allowed || len(resp.Patches) > 0 || len(resp.Warnings) > 0 {
+				t.Errorf("%s of scale UPDATE %d: %s; want allowed as it is", hook, i, answer(t, resp))
+			}
+		}
 		prev = next
 	}
-	if n := eval.evals.Load(); n != 1 {
-		t.Errorf("%d evaluations of 4 scale UPDATEs; want 1", n)
+	if n := eval.evals.Load(); n != 0 {
+		t.Errorf("%d evaluations of 4 scale UPDATEs; want none", n)
 	}
-	if hits, misses := cacheCount(t, reg, cacheScale, "hit"), cacheCount(t, reg, cacheScale, "miss"); hits != 3 || misses != 1 {
-		t.Errorf("scale cache hits, misses = %v, %v; want 3, 1", hits, misses)
+	skips := metricValue(t, reg, "paved_admission_requests_total", map[string]string{"webhook": "validate", "kind": "ReplicaSet", "operation": "UPDATE", "decision": "skipped"})
+	if skips != 4 {
+		t.Errorf("skipped scale UPDATEs on /validate = %v; want 4", skips)
 	}
-	for i, a := range answers[1:] {
-		if a != answers[0] {
-			t.Errorf("answer to scale UPDATE %d differs from the first's:\n%s\n%s", i+1, a, answers[0])
-		}
-	}
-	// A new template is a new key.
+	// A new template is evaluated.
 	reimaged := step(rs, 2, "200")
 	reimaged["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] = "y"
 	handle(h, hookValidate, replicaSetRequest(t, admissionv1.Update, reimaged, rs))
@@ -301,7 +283,7 @@ func TestScaleUpdatesShareOneEvaluation(t *testing.T) {
 	for i, r := range []float64{3, 2} {
 		handle(h, hookValidate, replicaSetRequest(t, admissionv1.Update, step(unowned, r, fmt.Sprint(300+i)), unowned))
 	}
-	if n := eval.evals.Load(); n != 4 {
-		t.Errorf("%d evaluations; want 4 (the scale UPDATEs once, the new template, two of a ReplicaSet nobody owns)", n)
+	if n := eval.evals.Load(); n != 3 {
+		t.Errorf("%d evaluations; want 3 (the new template, two of a ReplicaSet nobody owns)", n)
 	}
 }

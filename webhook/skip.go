@@ -80,6 +80,12 @@ var objectSkips = []skipRule{
 		}
 		return ""
 	}},
+	{"scale only", func(_ context.Context, _ *Handler, r *request) string {
+		if scaleOnly(r.req, r.obj, r.old) {
+			return "only the scale of a ReplicaSet its controller owns changed"
+		}
+		return ""
+	}},
 	// Defaults go into a pod template only when the update changes it
 	// anyway: relabelling or scaling a legacy workload must not start a
 	// rollout, and pod specs and Job templates are immutable.
