@@ -70,6 +70,8 @@ func evaluate(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs
 		in := engine.Input{Operation: "CREATE", Source: engine.SourceFile, Object: obj, Namespace: engine.Namespace{Name: ns}, Related: idx.For(obj, ns)}
 		var d engine.Decision
 		if mutate {
+			// A check that is off for the object is not fixed either.
+			in.Waived = enf.Waived(cfg, enforce.ObjectOf(in))
 			d, err = e.Mutate(ctx, in)
 		} else {
 			d, err = e.Validate(ctx, in)

@@ -194,3 +194,76 @@ func TestFixForms(t *testing.T) {
 		}
 	})
 }
+
+// TestFixLeavesWaivedChecksAlone: fix sets nothing for a check that is off
+// for the object, switched off in the config or exempted, and everything
+// else as before; check then reports the exempted finding as off.
+func TestFixLeavesWaivedChecksAlone(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "paved.yaml", `apiVersion: paved.dev/v1alpha1
+kind: Config
+checks:
+  seccomp-profile-missing: "off"
+exemptions:
+- {namespace: payments, kind: Deployment, name: ledger, checks: [read-only-root-filesystem], reason: writes its journal to /var/lib/ledger, expires: 2099-12-31}
+`)
+	doc := func(name string) string {
+		return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ` + name + `
+  namespace: payments
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: ` + name + `}
+  template:
+    metadata:
+      labels: {app: ` + name + `}
+    spec:
+      containers:
+      - name: app
+        image: registry.example/` + name + `:1.0.0
+`
+	}
+	ledger, api := write(t, dir, "ledger.yaml", doc("ledger")), write(t, dir, "api.yaml", doc("api"))
+	if code, _, errOut := paved(t, "", "fix", "--write", "--config", cfg, ledger, api); code != 0 {
+		t.Fatalf("paved fix --write: exit %d: %s", code, errOut)
+	}
+	for _, tt := range []struct {
+		path     string
+		readOnly bool
+	}{{ledger, false}, {api, true}} {
+		b, err := os.ReadFile(tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(b)
+		if strings.Contains(got, "readOnlyRootFilesystem") != tt.readOnly {
+			t.Errorf("%s: readOnlyRootFilesystem set: %v; want %v:\n%s", tt.path, !tt.readOnly, tt.readOnly, got)
+		}
+		if strings.Contains(got, "seccompProfile") {
+			t.Errorf("%s: seccompProfile set, though seccomp-profile-missing is off:\n%s", tt.path, got)
+		}
+		if !strings.Contains(got, "runAsNonRoot: true") || !strings.Contains(got, "allowPrivilegeEscalation: false") || !strings.Contains(got, "preStop:") {
+			t.Errorf("%s: the other defaults are missing:\n%s", tt.path, got)
+		}
+	}
+	// check finds the exempted field unset, and reports it only without
+	// the exemption.
+	fires := func(args ...string) bool {
+		_, rep := checkJSON(t, "", args...)
+		for _, r := range rep.Results {
+			if r.Check == "read-only-root-filesystem" && r.Action != string(engine.ActionOff) {
+				return true
+			}
+		}
+		return false
+	}
+	if fires("--config", cfg, ledger) {
+		t.Error("check after fix reports the exempted read-only-root-filesystem finding")
+	}
+	if !fires(ledger) {
+		t.Error("check without the config does not report read-only-root-filesystem on ledger: the test shows nothing")
+	}
+}

@@ -295,7 +295,7 @@ func (e *env) auditParity(t *testing.T, namespaces ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel, err := webhook.NewCacheRelated(ctx, c)
+	rel, err := webhook.NewCacheRelated(ctx, c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,10 +55,11 @@ func (v Verdict) Count(a engine.Action) int {
 	return n
 }
 
-// Catalogue is the part of the engine enforcement reads: each check's
-// default action. *engine.Engine implements it.
+// Catalogue is the part of the engine enforcement reads: the checks' ids
+// and each check's default action. *engine.Engine implements it.
 type Catalogue interface {
 	Check(id string) (engine.Check, bool)
+	CheckIDs() []string
 }
 
 var _ Catalogue = (*engine.Engine)(nil)
@@ -81,7 +82,18 @@ func New(c Catalogue, now func() time.Time) *Enforcer {
 // Object identifies the evaluated object as exemptions name it.
 type Object struct {
 	Namespace, Kind, Name string
+	// Owners are the controllers the object was made by, nearest first,
+	// in its namespace: a ReplicaSet's Deployment; a Pod's ReplicaSet and
+	// that ReplicaSet's Deployment, or its StatefulSet, DaemonSet, Job or
+	// ReplicationController. An exemption that names one of them names the
+	// object too, so that exempting a workload also exempts the
+	// ReplicaSets and Pods its controllers make from its template. The
+	// caller vouches for them (the webhook checks each against its cache).
+	Owners []Owner
 }
+
+// Owner is a controller an object was made by.
+type Owner struct{ Kind, Name string }
 
 // ObjectOf reads the object's identity from an engine input: the namespace
 // of the object, else of the request; the name, else its generateName.
@@ -204,8 +216,46 @@ func actionFor(cfg *config.Config, ns []config.NamespaceOverride, id string, def
 }
 
 func exemptionMatches(ex config.Exemption, obj Object, check string) bool {
-	return globMatch(ex.Namespace, obj.Namespace) && globMatch(ex.Kind, obj.Kind) && globMatch(ex.Name, obj.Name) &&
-		(slices.Contains(ex.Checks, "*") || slices.Contains(ex.Checks, check))
+	if !globMatch(ex.Namespace, obj.Namespace) || !(slices.Contains(ex.Checks, "*") || slices.Contains(ex.Checks, check)) {
+		return false
+	}
+	if globMatch(ex.Kind, obj.Kind) && globMatch(ex.Name, obj.Name) {
+		return true
+	}
+	for _, o := range obj.Owners {
+		if globMatch(ex.Kind, o.Kind) && globMatch(ex.Name, o.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Waived returns the checks whose action on obj is off under cfg, sorted:
+// switched off cluster-wide or for its namespace, or waived by an exemption
+// in force that names obj or one of its owners. The mutation leaves their
+// fields alone (engine.Input.Waived): a check switched off for a workload
+// must not be fixed behind its owner's back, as read-only-root-filesystem
+// on a workload exempted because it writes to its root filesystem.
+func (e *Enforcer) Waived(cfg *config.Config, obj Object) []string {
+	nsOverrides := matchingNamespaces(cfg, obj.Namespace)
+	now := e.now()
+	var out []string
+	for _, id := range e.catalogue.CheckIDs() {
+		action := engine.ActionEnforce
+		if c, ok := e.catalogue.Check(id); ok {
+			action = c.Action
+		}
+		off := actionFor(cfg, nsOverrides, id, action) == engine.ActionOff
+		for i := 0; !off && i < len(cfg.Exemptions); i++ {
+			ex := cfg.Exemptions[i]
+			off = exemptionMatches(ex, obj, id) && ex.Expires.ActiveOn(now)
+		}
+		if off {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func globMatch(pattern, s string) bool {

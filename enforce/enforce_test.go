@@ -3,6 +3,7 @@ package enforce
 import (
 	"context"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +157,60 @@ func TestUpdateRatchet(t *testing.T) {
 		if v.Preexisting {
 			t.Errorf("CREATE: %s marked preexisting", v.Check)
 		}
+	}
+}
+
+// TestWaived: the checks whose action is off for an object, which the
+// mutation leaves alone: switched off cluster-wide or for the namespace, or
+// waived by an exemption in force that names the object or one of its
+// owners.
+func TestWaived(t *testing.T) {
+	cfg := mustParse(t, `checks:
+  image-tag-mutable: "off"
+namespaces:
+  sandbox-*:
+    checks: {cpu-limit-missing: "off"}
+exemptions:
+- {namespace: payments, kind: Deployment, name: ledger, checks: [read-only-root-filesystem], reason: writes its journal, expires: 2099-12-31}
+- {namespace: payments, kind: Deployment, name: ledger, checks: [run-as-non-root], reason: expired, expires: 2020-01-01}
+- {kind: CronJob, name: backup, checks: ["*"], reason: legacy, expires: 2099-12-31}
+`)
+	e, err := engine.New(context.Background(), engine.WithConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enf := New(e, func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) })
+	rs := []Owner{{Kind: "ReplicaSet", Name: "ledger-6f7d9c"}, {Kind: "Deployment", Name: "ledger"}}
+	for _, tt := range []struct {
+		name string
+		obj  Object
+		want string
+	}{
+		{"another workload", Object{Namespace: "payments", Kind: "Deployment", Name: "api"}, "image-tag-mutable"},
+		{"the namespace's override", Object{Namespace: "sandbox-1", Kind: "Deployment", Name: "api"}, "cpu-limit-missing,image-tag-mutable"},
+		{"the exempted Deployment", Object{Namespace: "payments", Kind: "Deployment", Name: "ledger"}, "image-tag-mutable,read-only-root-filesystem"},
+		{"its Pod, through its owners", Object{Namespace: "payments", Kind: "Pod", Name: "ledger-6f7d9c-x2k4q", Owners: rs}, "image-tag-mutable,read-only-root-filesystem"},
+		{"a Pod of that name elsewhere", Object{Namespace: "shop", Kind: "Pod", Name: "ledger-6f7d9c-x2k4q", Owners: rs}, "image-tag-mutable"},
+		{"a Pod without owners", Object{Namespace: "payments", Kind: "Pod", Name: "ledger-6f7d9c-x2k4q"}, "image-tag-mutable"},
+		{"every check of a CronJob's Job", Object{Namespace: "ops", Kind: "Job", Name: "backup-29384", Owners: []Owner{{Kind: "CronJob", Name: "backup"}}}, "*"},
+	} {
+		if tt.want == "*" {
+			ids := e.CheckIDs()
+			sort.Strings(ids)
+			tt.want = strings.Join(ids, ",")
+		}
+		got := enf.Waived(cfg, tt.obj)
+		if strings.Join(got, ",") != tt.want {
+			t.Errorf("%s: Waived = %v; want %s", tt.name, got, tt.want)
+		}
+	}
+	// Apply reads the owners the same way.
+	pod := Object{Namespace: "payments", Kind: "Pod", Name: "ledger-6f7d9c-x2k4q", Owners: rs}
+	v := enf.Apply(cfg, pod, []engine.Violation{{Check: "read-only-root-filesystem", Path: "spec.containers[0].securityContext.readOnlyRootFilesystem"}, {Check: "run-as-non-root", Path: "spec.containers[0].securityContext.runAsNonRoot"}})
+	if a := actionsOf(v); a["read-only-root-filesystem"] != engine.ActionOff || a["run-as-non-root"] != engine.ActionEnforce {
+		t.Errorf("Apply to the exempted Deployment's Pod: %v; want read-only-root-filesystem off (exempted through its owner), run-as-non-root enforced (its exemption expired)", a)
+	}
+	if v.Violations[0].Exemption == nil || v.Violations[0].Exemption.Index != 0 {
+		t.Errorf("Apply: %+v; want the exemption recorded", v.Violations[0])
 	}
 }

@@ -397,7 +397,7 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 				return Decision{}, fmt.Errorf("evaluate policies: %s: %w", e.defaults[i], err)
 			}
 		}
-		if dec.Patch, dec.Defaulted, err = buildPatch(sets, inputObject(input)); err != nil {
+		if dec.Patch, dec.Defaulted, err = buildPatch(sets, inputObject(input), in.Waived); err != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
 		}
 	}

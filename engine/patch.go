@@ -85,7 +85,7 @@ func PatchFromDefaults(sets []any, obj map[string]any) (Patch, []string, error) 
 			return nil, nil, fmt.Errorf("defaults: %w", err)
 		}
 	}
-	return buildPatch(values, v)
+	return buildPatch(values, v, nil)
 }
 
 // mutationDefault is one element of a mutation package's defaults, read
@@ -99,6 +99,7 @@ type mutationDefault struct {
 
 // buildPatch turns the defaults sets of the mutation packages into the
 // patch for object (input.object as an OPA value), and the checks it applies:
+//   - the defaults of the waived checks are left out;
 //   - a default applies where its leaf is absent (missing or null), or holds
 //     its api_default;
 //   - every missing parent object on the way to a leaf is added first, the
@@ -109,7 +110,7 @@ type mutationDefault struct {
 // Operations come parents first (by path length, then path), so the patch
 // is the same whatever order the sets came in. sets holds one value per
 // package (a set, or an array as JSON has it), nil where undefined.
-func buildPatch(sets []ast.Value, object ast.Value) (Patch, []string, error) {
+func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []string, error) {
 	var applicable []mutationDefault
 	for _, set := range sets {
 		if set == nil {
@@ -136,6 +137,9 @@ func buildPatch(sets []ast.Value, object ast.Value) (Patch, []string, error) {
 			d, err := readDefault(x)
 			if err != nil {
 				return nil, nil, err
+			}
+			if slices.Contains(waived, d.check) {
+				continue
 			}
 			depth, v, blocked := walk(object, d.path)
 			if blocked {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -399,5 +400,69 @@ violation contains {"msg": "no owner label", "path": "metadata.labels.owner", "f
 	}
 	if !found {
 		t.Errorf("got %+v; want owner-label-missing, low, at metadata.labels.owner", d.Violations)
+	}
+}
+
+// TestMutateLeavesWaivedChecksAlone: Mutate applies no default of a waived
+// check (one whose action is off for the object) and records none; the
+// other checks' defaults are those of the full patch.
+func TestMutateLeavesWaivedChecksAlone(t *testing.T) {
+	e := realEngine(t)
+	in := Input{Operation: "CREATE", Object: twoContainerDeployment(), Namespace: Namespace{Name: "shop"}}
+	full, err := e.Mutate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waived := []string{"read-only-root-filesystem", "seccomp-profile-missing"}
+	for _, id := range waived {
+		if !slices.Contains(full.Defaulted, id) {
+			t.Fatalf("the full patch does not apply %s (%v): the test would show nothing", id, full.Defaulted)
+		}
+	}
+	in.Waived = waived
+	d, err := e.Mutate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range waived {
+		if slices.Contains(d.Defaulted, id) {
+			t.Errorf("Defaulted %v names the waived %s", d.Defaulted, id)
+		}
+	}
+	want := slices.DeleteFunc(slices.Clone(full.Defaulted), func(id string) bool { return slices.Contains(waived, id) })
+	if !slices.Equal(d.Defaulted, want) {
+		t.Errorf("Defaulted = %v; want %v", d.Defaulted, want)
+	}
+	paths := map[string]bool{}
+	for _, op := range d.Patch {
+		paths[op.Path] = true
+		if strings.Contains(op.Path, "readOnlyRootFilesystem") || strings.Contains(op.Path, "seccompProfile") {
+			t.Errorf("patch sets %s, a field of a waived check", op.Path)
+		}
+	}
+	obj, err := d.Patch.ApplyObject(twoContainerDeployment())
+	if err != nil {
+		t.Fatalf("the patch does not apply: %v", err)
+	}
+	// Every other default of the full patch is still applied (the parent
+	// objects it added only for a waived field are not).
+	for _, op := range full.Patch {
+		if m, ok := op.Value.(map[string]any); ok && len(m) == 0 {
+			continue
+		}
+		if !paths[op.Path] && !strings.Contains(op.Path, "readOnlyRootFilesystem") && !strings.Contains(op.Path, "seccompProfile") && op.Path != "/metadata/annotations/paved.dev~1defaulted" {
+			t.Errorf("the full patch's %s is missing", op.Path)
+		}
+	}
+	// Validating the result finds the waived checks' violations, which
+	// enforcement then turns off, and no other fixable one.
+	v, err := e.Validate(context.Background(), Input{Operation: "CREATE", Object: obj, Namespace: Namespace{Name: "shop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range v.Violations {
+		if x.Fixable && !slices.Contains(waived, x.Check) {
+			t.Errorf("after the patch %s still fires at %s", x.Check, x.Path)
+		}
 	}
 }

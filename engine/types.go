@@ -37,6 +37,10 @@ type Input struct {
 	OldObject map[string]any `json:"oldObject"`
 	Namespace Namespace      `json:"namespace"`
 	Related   Related        `json:"related"`
+	// Waived are the ids of checks whose defaults Mutate leaves out: their
+	// action on this object is off (enforce.Enforcer.Waived), so paved
+	// neither reports nor fixes what they find. Validate ignores it.
+	Waived []string `json:"-"`
 }
 
 // SourceFile is Input.Source for objects read from manifest files.

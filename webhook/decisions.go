@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"sort"
+	"strings"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -92,8 +93,9 @@ func decisionKey(hook string, req admission.Request, in engine.Input, cfg *confi
 
 // writeContext hashes the inputs of an evaluation other than the object
 // and the old object: webhook, operation, kind, namespace and its labels,
-// the config in force, the day (exemptions expire by date) and the
-// identity and version of every related object.
+// the config in force, the day (exemptions expire by date), the checks
+// waived for the object and the identity and version of every related
+// object.
 func writeContext(h keyHash, hook string, req admission.Request, in engine.Input, cfg *config.Config, now time.Time) {
 	h.field([]byte(hook))
 	h.field([]byte(req.Operation))
@@ -109,6 +111,8 @@ func writeContext(h keyHash, hook string, req admission.Request, in engine.Input
 	for _, l := range labels {
 		h.field([]byte(l))
 	}
+	// The checks whose defaults are left out (their action is off).
+	h.field([]byte(strings.Join(in.Waived, ",")))
 	for _, group := range [][]map[string]any{in.Related.PDBs, in.Related.HPAs, in.Related.Workloads} {
 		h.field([]byte{'|'})
 		for _, o := range group {

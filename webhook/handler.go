@@ -22,6 +22,7 @@ type Evaluator interface {
 	Validate(ctx context.Context, in engine.Input) (engine.Decision, error)
 	Profile(ctx context.Context, in engine.Input) (map[string]time.Duration, error)
 	Check(id string) (engine.Check, bool)
+	CheckIDs() []string
 	Config() *config.Config
 }
 
@@ -38,6 +39,9 @@ type Related interface {
 	// SidecarSelected reports whether a workload in namespace whose pods get
 	// the sidecar has pod labels matched by selector.
 	SidecarSelected(ctx context.Context, namespace string, selector map[string]string) bool
+	// Owners returns the controllers obj (in namespace) was made by,
+	// nearest first, those the cluster vouches for (see enforce.Object).
+	Owners(ctx context.Context, obj map[string]any, namespace string) []enforce.Owner
 }
 
 // IgnoreLabel on a namespace switches paved off for it; only the principals
@@ -252,6 +256,15 @@ func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
 		}
 		in.Related = rel
 	}
+	// Exemptions name workloads; the ReplicaSets and Pods their
+	// controllers make are named by their owners.
+	obj := enforce.ObjectOf(in)
+	if h.related != nil && len(cfg.Exemptions) > 0 {
+		obj.Owners = h.related.Owners(ctx, r.obj, r.req.Namespace)
+	}
+	if r.hook == hookMutate {
+		in.Waived = h.enforcer.Waived(cfg, obj)
+	}
 	dec, err := h.evaluate(ctx, r.hook, r.req, in, cfg)
 	if err != nil {
 		return outcome{}, err
@@ -259,7 +272,7 @@ func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
 	if r.hook == hookMutate {
 		return h.mutateResponse(ctx, r, in, dec, cfg)
 	}
-	return h.validateResponse(r, in, dec, cfg), nil
+	return h.validateResponse(r, obj, dec, cfg), nil
 }
 
 // evaluate is the one evaluation step: the decision caches, then run.

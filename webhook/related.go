@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/paved-k8s/paved/enforce"
 	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/inject"
 	"github.com/paved-k8s/paved/related"
@@ -15,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -150,6 +153,9 @@ func trimReplicationController(r *corev1.ReplicationController) {
 // controller-runtime cache.
 type CacheRelated struct {
 	reader client.Reader
+	// live reads what the cache does not hold (the owners of Jobs' Pods),
+	// from the API server; nil: nothing beyond the cache.
+	live   client.Reader
 	synced atomic.Bool
 }
 
@@ -157,14 +163,122 @@ var _ Related = (*CacheRelated)(nil)
 
 // NewCacheRelated starts the informers of every cached kind on c (so that
 // none starts lazily on a request) and returns a Related that reads from it.
-// Call WaitForSync once c runs.
-func NewCacheRelated(ctx context.Context, c cache.Cache) (*CacheRelated, error) {
+// Call WaitForSync once c runs. live, when not nil, reads from the API
+// server the owners the cache does not hold (Jobs and CronJobs).
+func NewCacheRelated(ctx context.Context, c cache.Cache, live client.Reader) (*CacheRelated, error) {
 	for _, obj := range cachedKinds() {
 		if _, err := c.GetInformer(ctx, obj); err != nil {
 			return nil, fmt.Errorf("informer for %T: %w", obj, err)
 		}
 	}
-	return &CacheRelated{reader: c}, nil
+	return &CacheRelated{reader: c, live: live}, nil
+}
+
+// ownerKinds are the controllers Owners follows: the apiVersion of their
+// owner references, and a new object of the kind for the cache's kinds
+// (nil: Jobs and CronJobs, which are read from the API server).
+var ownerKinds = map[string]struct {
+	apiVersion string
+	cached     func() client.Object
+}{
+	"ReplicaSet":            {"apps/v1", func() client.Object { return &appsv1.ReplicaSet{} }},
+	"Deployment":            {"apps/v1", func() client.Object { return &appsv1.Deployment{} }},
+	"StatefulSet":           {"apps/v1", func() client.Object { return &appsv1.StatefulSet{} }},
+	"DaemonSet":             {"apps/v1", func() client.Object { return &appsv1.DaemonSet{} }},
+	"ReplicationController": {"v1", func() client.Object { return &corev1.ReplicationController{} }},
+	"Job":                   {"batch/v1", nil},
+	"CronJob":               {"batch/v1", nil},
+}
+
+// maxOwners bounds the chain Owners follows: a Deployment's ReplicaSet and
+// its Pod, a CronJob's Job and its Pod.
+const maxOwners = 2
+
+// Owners implements Related: the controllers obj was made by, nearest
+// first, each one vouched for by the cluster: obj's controller owner
+// reference names a workload kind, and an object of that kind, name and
+// uid exists in the namespace (the cache's copy, else the API server's),
+// whose own controller is followed the same way. So an
+// exemption that names a Deployment names its ReplicaSets and their Pods,
+// while an owner reference made up by hand, to an object that does not
+// exist, names nothing.
+func (r *CacheRelated) Owners(ctx context.Context, obj map[string]any, namespace string) []enforce.Owner {
+	var out []enforce.Owner
+	refs := ownerRefs(obj)
+	for len(out) < maxOwners {
+		ref, ok := controllerOf(refs)
+		if !ok {
+			break
+		}
+		k, ok := ownerKinds[ref.Kind]
+		if !ok || ref.APIVersion != k.apiVersion {
+			break
+		}
+		owner, ok := r.owner(ctx, ref, k.cached, namespace)
+		if !ok || owner.GetUID() != ref.UID {
+			break
+		}
+		out = append(out, enforce.Owner{Kind: ref.Kind, Name: ref.Name})
+		refs = owner.GetOwnerReferences()
+	}
+	return out
+}
+
+// owner reads the object ref names: from the cache for the kinds it holds,
+// else, or when the cache does not have it yet (a Pod's ReplicaSet created
+// a moment ago), its metadata from the API server. It lists by name rather
+// than gets, which the webhook's RBAC allows for these kinds.
+func (r *CacheRelated) owner(ctx context.Context, ref metav1.OwnerReference, cached func() client.Object, namespace string) (metav1.Object, bool) {
+	if cached != nil {
+		o := cached()
+		if err := r.reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, o); err == nil && o.GetUID() == ref.UID {
+			return o, true
+		}
+	}
+	if r.live == nil {
+		return nil, false
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return nil, false
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gv.WithKind(ref.Kind + "List"))
+	if err := r.live.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{"metadata.name": ref.Name}); err != nil || len(list.Items) != 1 {
+		return nil, false
+	}
+	return &list.Items[0], true
+}
+
+// ownerRefs reads the owner references of an object in its JSON form.
+func ownerRefs(obj map[string]any) []metav1.OwnerReference {
+	meta, _ := obj["metadata"].(map[string]any)
+	raw, _ := meta["ownerReferences"].([]any)
+	var out []metav1.OwnerReference
+	for _, x := range raw {
+		m, _ := x.(map[string]any)
+		ref := metav1.OwnerReference{}
+		ref.APIVersion, _ = m["apiVersion"].(string)
+		ref.Kind, _ = m["kind"].(string)
+		ref.Name, _ = m["name"].(string)
+		uid, _ := m["uid"].(string)
+		ref.UID = types.UID(uid)
+		if c, ok := m["controller"].(bool); ok {
+			ref.Controller = &c
+		}
+		out = append(out, ref)
+	}
+	return out
+}
+
+// controllerOf returns the owner reference with controller true.
+func controllerOf(refs []metav1.OwnerReference) (metav1.OwnerReference, bool) {
+	for _, ref := range refs {
+		if ref.Controller != nil && *ref.Controller {
+			return ref, true
+		}
+	}
+	return metav1.OwnerReference{}, false
 }
 
 // WaitForSync blocks until c has synced or ctx ends, and records the result

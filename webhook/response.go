@@ -17,10 +17,10 @@ import (
 // message lists every one of them), warn-level and pre-existing ones come
 // back as warnings, audit-level ones as audit annotations. Every violation
 // is counted and logged.
-func (h *Handler) validateResponse(r *request, in engine.Input, dec engine.Decision, cfg *config.Config) outcome {
+func (h *Handler) validateResponse(r *request, obj enforce.Object, dec engine.Decision, cfg *config.Config) outcome {
 	req := r.req
 	out := allowed("")
-	verdict := h.enforcer.Apply(cfg, enforce.ObjectOf(in), dec.Violations)
+	verdict := h.enforcer.Apply(cfg, obj, dec.Violations)
 	var denied, warnings, preexisting []string
 	audit := map[string]string{}
 	for _, v := range verdict.Violations {

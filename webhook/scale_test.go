@@ -287,3 +287,27 @@ func TestScaleOnlyUpdatesAreNotEvaluated(t *testing.T) {
 		t.Errorf("%d evaluations; want 3 (the new template, two of a ReplicaSet nobody owns)", n)
 	}
 }
+
+// TestOwnedReplicaSetsAreNotMutated: /mutate leaves a ReplicaSet a
+// controller owns as it is (its template is its Deployment's), and still
+// evaluates one nobody owns; /validate evaluates both.
+func TestOwnedReplicaSetsAreNotMutated(t *testing.T) {
+	eval := &namingEvaluator{cfg: config.Default()}
+	h, _ := cacheHandler(t, eval, 0)
+	rs := obj(t, `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web-6f7d9c","namespace":"shop","labels":{"app":"web"},
+		"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"web","uid":"u","controller":true}]},
+		"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"app","image":"x"}]}}}}`)
+	if resp := handle(h, hookMutate, replicaSetRequest(t, admissionv1.Create, rs, nil)); !resp.Allowed || len(resp.Patches) > 0 {
+		t.Errorf("/mutate of an owned ReplicaSet: %s; want allowed as it is", answer(t, resp))
+	}
+	if n := eval.evals.Load(); n != 0 {
+		t.Errorf("/mutate of an owned ReplicaSet: %d evaluations; want none", n)
+	}
+	handle(h, hookValidate, replicaSetRequest(t, admissionv1.Create, rs, nil))
+	unowned := deepCopy(t, rs)
+	delete(unowned["metadata"].(map[string]any), "ownerReferences")
+	handle(h, hookMutate, replicaSetRequest(t, admissionv1.Create, unowned, nil))
+	if n := eval.evals.Load(); n != 2 {
+		t.Errorf("%d evaluations; want 2 (/validate of the owned ReplicaSet, /mutate of the one nobody owns)", n)
+	}
+}

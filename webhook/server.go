@@ -567,7 +567,7 @@ func startCluster(ctx context.Context, g *errgroup.Group, o Options, restCfg *re
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to the API server: %w", err)
 	}
-	rel, err := NewCacheRelated(ctx, mgr.GetCache())
+	rel, err := NewCacheRelated(ctx, mgr.GetCache(), mgr.GetAPIReader())
 	if err != nil {
 		return nil, nil, err
 	}

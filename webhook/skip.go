@@ -86,6 +86,17 @@ var objectSkips = []skipRule{
 		}
 		return ""
 	}},
+	// A Deployment's ReplicaSet is made from the Deployment's template,
+	// which /mutate has defaulted already: patching the ReplicaSet would
+	// make its template differ from its owner's, and the Deployment
+	// controller, which finds its ReplicaSets by template, would make
+	// another one, and another. Its Pods are still mutated.
+	{"owned ReplicaSet", func(_ context.Context, _ *Handler, r *request) string {
+		if r.hook == hookMutate && r.req.Kind.Group == "apps" && r.req.Kind.Kind == "ReplicaSet" && controlled(r.obj) {
+			return "a ReplicaSet its controller owns gets its template from its owner"
+		}
+		return ""
+	}},
 	// Defaults go into a pod template only when the update changes it
 	// anyway: relabelling or scaling a legacy workload must not start a
 	// rollout, and pod specs and Job templates are immutable.

@@ -497,6 +497,8 @@ func (e *namingEvaluator) Check(id string) (engine.Check, bool) {
 	return engine.Check{ID: id, Action: engine.ActionEnforce, Severity: engine.SeverityHigh}, id == "named"
 }
 
+func (e *namingEvaluator) CheckIDs() []string { return []string{"named"} }
+
 func (e *namingEvaluator) Config() *config.Config { return e.cfg }
 
 // TestTemplateDecisionRendersOwnName: where a policy writes the object's
