@@ -5,7 +5,7 @@
 // resident size, and the bytes the per-namespace reports occupy. No kubelet
 // or controller manager runs: the objects only have to exist.
 //
-//	go run ./bench/audit [-deployments 10000] [-namespaces 100] [-runs 3] [-loop=false] [-profile DIR]
+//	go run ./bench/audit [-deployments 10000] [-namespaces 100] [-runs 3] [-loop=false] [-profile DIR] [-report-cost N]
 //
 // With -loop (the default) it then runs paved-webhook with --audit, as the
 // manifests do, and reports its first full pass (duration, peak resident
@@ -41,6 +41,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -50,6 +51,8 @@ import (
 	"github.com/paved-k8s/paved/audit"
 	"github.com/paved-k8s/paved/e2e/controlplane"
 	"github.com/paved-k8s/paved/e2e/pavedwebhook"
+	"github.com/paved-k8s/paved/enforce"
+	"github.com/paved-k8s/paved/engine"
 	"github.com/paved-k8s/paved/internal/procstat"
 	"github.com/paved-k8s/paved/webhook"
 )
@@ -70,6 +73,7 @@ func run(args []string) error {
 	loop := fs.Bool("loop", true, "then run paved-webhook with --audit and measure its full pass, a change's way to its Report, and the Reports' bytes")
 	profile := fs.String("profile", "", "write CPU profiles of paved-webhook and kube-apiserver during the in-cluster pass's first seconds to this directory (see -profile-seconds)")
 	profileSeconds := fs.Int("profile-seconds", 30, "length of the -profile CPU profiles")
+	reportCost := fs.Int("report-cost", 0, "after loading, create this many copies of the first namespace's Report at each of several result bounds, and print what one create costs kube-apiserver and etcd")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +111,12 @@ func run(args []string) error {
 	}
 	fmt.Printf("loaded %d Deployments, %d PDBs and %d HPAs in %d namespaces in %.1fs\n",
 		*deployments, *deployments, *deployments, *namespaces, time.Since(start).Seconds())
+
+	if *reportCost > 0 {
+		if err := measureReportCost(ctx, cp, *reportCost); err != nil {
+			return err
+		}
+	}
 
 	fmt.Printf("\npaved audit -o json over the whole cluster, %d runs:\n", *runs)
 	fmt.Printf("%-5s %10s %10s %12s %10s %8s\n", "run", "wall", "CPU", "CPU/object", "peak RSS", "exit")
@@ -319,6 +329,74 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	}
 	fmt.Printf("Reports in the cluster: %d, %d results, %d bytes in all as JSON (managedFields left out), the largest %d bytes\n", len(list.Items), results, total, largest)
 	fmt.Printf("paved-webhook peak RSS at the end: %s\n", peakRSS(w.Pid()))
+	return nil
+}
+
+// measureReportCost evaluates the first namespace as the audit loop does,
+// creates n copies of its Report (under other names, in that namespace) at
+// each of several bounds on its results, and prints the CPU one create
+// costs kube-apiserver and etcd, with the Report's size.
+func measureReportCost(ctx context.Context, cp *controlplane.ControlPlane, n int) error {
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if _, err := pavedwebhook.ApplyCRDs(ctx, cp.Kubectl(), cp.KubeconfigPath(controlplane.AdminUser), filepath.Join(root, "manifests", "paved")); err != nil {
+		return err
+	}
+	cfg := cp.RESTConfig(controlplane.AdminUser)
+	cfg.QPS, cfg.Burst = 2000, 4000
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := reportsv1alpha1.Install(scheme); err != nil {
+		return err
+	}
+	rc, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(ctx)
+	if err != nil {
+		return err
+	}
+	ns := nsName(0)
+	snap, err := audit.List(ctx, dyn, audit.ListOptions{Namespace: ns})
+	if err != nil {
+		return err
+	}
+	run, err := audit.Evaluate(ctx, eng, enforce.New(eng, nil), snap, audit.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nwhat one Report create costs, %d creates each (namespace %s, %d objects):\n", n, ns, len(snap.Objects))
+	fmt.Printf("%-12s %9s %12s %18s %12s\n", "max results", "results", "bytes", "kube-apiserver CPU", "etcd CPU")
+	for _, max := range []int{audit.DefaultMaxResults, 500, 250, 100} {
+		rep := audit.NamespaceReport(ns, run.Results, eng.Checks(), audit.ReportOptions{MaxResults: max})
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		api, etcd := procstat.CPU(cp.Pid("kube-apiserver")), procstat.CPU(cp.Pid("etcd"))
+		for i := range n {
+			r := rep.DeepCopy()
+			r.Name = fmt.Sprintf("cost-%d-%d", max, i)
+			if err := rc.Create(ctx, r); err != nil {
+				return err
+			}
+		}
+		apiPer := (procstat.CPU(cp.Pid("kube-apiserver")) - api) / time.Duration(n)
+		etcdPer := (procstat.CPU(cp.Pid("etcd")) - etcd) / time.Duration(n)
+		fmt.Printf("%-12d %9d %12d %15.0f ms %9.0f ms\n", max, len(rep.Results), len(b), float64(apiPer.Microseconds())/1000, float64(etcdPer.Microseconds())/1000)
+		for i := range n {
+			r := &reportsv1alpha1.Report{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("cost-%d-%d", max, i)}}
+			if err := rc.Delete(ctx, r); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
