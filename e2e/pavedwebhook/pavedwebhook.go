@@ -80,6 +80,9 @@ type Options struct {
 	Port     int
 	// Args are extra flags.
 	Args []string
+	// Env are extra environment variables (NAME=value) of the process, on
+	// top of this process's environment.
+	Env []string
 
 	retried bool
 }
@@ -183,7 +186,7 @@ func (w *Webhook) Restart(ctx context.Context) error {
 			return errors.New("webhook still running")
 		}
 	}
-	p, err := controlplane.StartProcess("paved-webhook", w.opts.Binary, w.args, filepath.Join(w.opts.Dir, "paved-webhook.log"), nil)
+	p, err := controlplane.StartProcess("paved-webhook", w.opts.Binary, w.args, filepath.Join(w.opts.Dir, "paved-webhook.log"), w.opts.Env)
 	if err != nil {
 		return err
 	}
