@@ -239,6 +239,13 @@ func TestScaleOnlyUpdatesChangeNoVerdict(t *testing.T) {
 	}
 }
 
+// ownedReplicaSet is a Deployment's ReplicaSet of one container.
+func ownedReplicaSet(t *testing.T, replicas int) map[string]any {
+	return obj(t, fmt.Sprintf(`{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web-6f7d9c","namespace":"shop","labels":{"app":"web"},
+		"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"web","uid":"u","controller":true}]},
+		"spec":{"replicas":%d,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"app","image":"x"}]}}}}`, replicas))
+}
+
 // TestScaleOnlyUpdatesAreNotEvaluated: the scale UPDATEs of an owned
 // ReplicaSet are allowed without an evaluation, on both webhooks, and
 // counted as skipped; a template change, or a ReplicaSet nobody owns, is
@@ -246,9 +253,7 @@ func TestScaleOnlyUpdatesChangeNoVerdict(t *testing.T) {
 func TestScaleOnlyUpdatesAreNotEvaluated(t *testing.T) {
 	eval := &namingEvaluator{cfg: config.Default()}
 	h, reg := cacheHandler(t, eval, 64)
-	rs := obj(t, `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web-6f7d9c","namespace":"shop","labels":{"app":"web"},
-		"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"web","uid":"u","controller":true}]},
-		"spec":{"replicas":4,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"app","image":"x"}]}}}}`)
+	rs := ownedReplicaSet(t, 4)
 	step := func(rs map[string]any, replicas float64, rv string) map[string]any {
 		n := deepCopy(t, rs)
 		n["spec"].(map[string]any)["replicas"] = replicas
@@ -294,9 +299,7 @@ func TestScaleOnlyUpdatesAreNotEvaluated(t *testing.T) {
 func TestOwnedReplicaSetsAreNotMutated(t *testing.T) {
 	eval := &namingEvaluator{cfg: config.Default()}
 	h, _ := cacheHandler(t, eval, 0)
-	rs := obj(t, `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web-6f7d9c","namespace":"shop","labels":{"app":"web"},
-		"ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"web","uid":"u","controller":true}]},
-		"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"app","image":"x"}]}}}}`)
+	rs := ownedReplicaSet(t, 2)
 	if resp := handle(h, hookMutate, replicaSetRequest(t, admissionv1.Create, rs, nil)); !resp.Allowed || len(resp.Patches) > 0 {
 		t.Errorf("/mutate of an owned ReplicaSet: %s; want allowed as it is", answer(t, resp))
 	}
