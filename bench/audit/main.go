@@ -74,6 +74,7 @@ func run(args []string) error {
 	loop := fs.Bool("loop", true, "then run paved-webhook with --audit and measure its full pass, a change's way to its Report, and the Reports' bytes")
 	profile := fs.String("profile", "", "write CPU profiles of paved-webhook and kube-apiserver during the in-cluster pass's first seconds to this directory (see -profile-seconds)")
 	profileSeconds := fs.Int("profile-seconds", 30, "length of the -profile CPU profiles")
+	webhookEnv := fs.String("webhook-env", "", "environment variables (NAME=value, space-separated) for paved-webhook on top of the manifests' (GOGC, GOMEMLIMIT)")
 	reportCost := fs.Int("report-cost", 0, "after loading, create this many copies of the first namespace's Report at each of several result bounds, and print what one create costs kube-apiserver and etcd")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -178,7 +179,7 @@ func run(args []string) error {
 	}
 
 	if *loop {
-		return measureLoop(ctx, cp, cs, dir, *namespaces, *profile, *profileSeconds)
+		return measureLoop(ctx, cp, cs, dir, *namespaces, *profile, *profileSeconds, strings.Fields(*webhookEnv))
 	}
 	return nil
 }
@@ -187,7 +188,7 @@ func run(args []string) error {
 // it, and reports its first full pass (duration and the process's peak
 // resident size), how soon one Deployment's change reaches its namespace's
 // Report, and the bytes the Reports occupy.
-func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kubernetes.Clientset, dir string, namespaces int, profile string, profileSeconds int) error {
+func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kubernetes.Clientset, dir string, namespaces int, profile string, profileSeconds int, extraEnv []string) error {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
@@ -212,7 +213,8 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\npaved-webhook runs with the manifests' environment: %s\n", strings.Join(env, " "))
+	env = append(env, extraEnv...) // the later of two settings wins
+	fmt.Printf("\npaved-webhook runs with the manifests' environment and -webhook-env: %s\n", strings.Join(env, " "))
 	start := func(name string, args ...string) (*pavedwebhook.Webhook, error) {
 		return pavedwebhook.Start(ctx, pavedwebhook.Options{Binary: bin, Dir: filepath.Join(dir, name), Kubeconfig: kubeconfig,
 			Namespace: "paved-system", Config: []byte("apiVersion: paved.dev/v1alpha1\nkind: Config\n"), Args: args, Env: env})
