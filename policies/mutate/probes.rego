@@ -38,8 +38,11 @@ adds contains [entry.where, field] if {
 	not same_as_other(entry, field)
 }
 
+# The default probe is an httpGet on probe_paths[field], so another probe
+# on a different path differs: that is seen without resolving ports.
 same_as_other(entry, field) if {
 	probe := entry.container[{"livenessProbe": "readinessProbe", "readinessProbe": "livenessProbe"}[field]]
+	object.get(probe, ["httpGet", "path"], "/") == probe_paths[field]
 	workload.probe_handler(entry.container, probe) == workload.probe_handler(entry.container, default_probes[field])
 }
 

@@ -29,7 +29,11 @@ missing contains {
 	some resource in ["cpu", "memory"]
 	object.get(own, ["requests", resource], null) == null
 	limit := object.get(own, ["limits", resource], null)
-	value := request_default(limit, resource)
+
+	# The limit when there is one, else the parameter (none when null): a
+	# lookup rather than a function with an else chain.
+	value := object.get({false: limit}, limit == null, params[{"cpu": "cpu_request", "memory": "memory_request"}[resource]])
+	value != null
 }
 
 missing contains {
@@ -42,16 +46,6 @@ missing contains {
 	some resource in ["cpu", "memory"]
 	object.get(own, ["limits", resource], null) == null
 	value := limit_default(object.get(own, ["requests", resource], null), resource)
-}
-
-# request_default(limit, resource) is the request paved fix sets: the
-# container's limit when it has one, else the parameter (none when that is
-# null). An else chain: a container with a limit evaluates one body.
-request_default(limit, resource) := limit if {
-	limit != null
-} else := v if {
-	v := params[{"cpu": "cpu_request", "memory": "memory_request"}[resource]]
-	v != null
 }
 
 # limit_default(request, resource) is the limit paved fix sets for a
