@@ -296,14 +296,16 @@ func (b *patchBuilder) add(object ast.Value, path []*ast.Term, value any) error 
 	}
 	depth, _, _ := walk(object, path)
 	for n := depth + 1; n < len(path); n++ {
-		if err := b.addOne(path[:n], map[string]any{}); err != nil {
+		if err := b.addOne(path[:n], nil, true); err != nil {
 			return err
 		}
 	}
-	return b.addOne(path, value)
+	return b.addOne(path, value, false)
 }
 
-func (b *patchBuilder) addOne(path []*ast.Term, value any) error {
+// addOne adds value at path, or an empty object for a missing parent (made
+// only when the pointer is new: defaults share their parents).
+func (b *patchBuilder) addOne(path []*ast.Term, value any, parent bool) error {
 	ptr, err := pointer(path)
 	if err != nil {
 		return err
@@ -312,6 +314,9 @@ func (b *patchBuilder) addOne(path []*ast.Term, value any) error {
 		return nil
 	}
 	b.seen[ptr] = true
+	if parent {
+		value = map[string]any{}
+	}
 	b.ops = append(b.ops, pathOp{path: path, pointer: ptr, value: value})
 	return nil
 }
@@ -379,7 +384,19 @@ func index(seg *ast.Term) (int, bool) {
 
 // pointer encodes a path as an RFC 6901 JSON pointer.
 func pointer(path []*ast.Term) (string, error) {
+	// Grown once to the common size (segments that need no escaping, short
+	// indexes): a patch builds a pointer for every operation.
+	n := 0
+	for _, seg := range path {
+		n++
+		if s, ok := seg.Value.(ast.String); ok {
+			n += len(s)
+		} else {
+			n += 3
+		}
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, seg := range path {
 		b.WriteByte('/')
 		if s, ok := seg.Value.(ast.String); ok {
