@@ -324,6 +324,15 @@ probe_handler(c, probe) := {"httpGet": [object.get(h, "path", "/"), resolve_port
 	probe.grpc
 } else := {}
 
+# distinct_http_paths(a, b) is true when probes a and b are httpGet probes
+# on different paths whose ports resolve (a string, a number or none), so
+# that probe_handler makes them differ: seen without resolving the ports.
+distinct_http_paths(a, b) if {
+	object.get(a.httpGet, "path", "/") != object.get(b.httpGet, "path", "/")
+	type_name(object.get(a.httpGet, "port", "")) in {"string", "number"}
+	type_name(object.get(b.httpGet, "port", "")) in {"string", "number"}
+}
+
 # prestop_sleep_seconds(c) is how long container c's preStop hook keeps the
 # pod serving: a native sleep action, an exec of sleep (directly or through
 # a shell, where the sleeps of a && or ; chain add up), 0 for anything else

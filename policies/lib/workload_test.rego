@@ -156,6 +156,27 @@ test_probe_handler[note] if {
 	workload.probe_handler(c, probe) == want
 }
 
+test_distinct_http_paths[note] if {
+	some note, tc in {
+		"different paths": [{"httpGet": {"path": "/a", "port": "http"}}, {"httpGet": {"path": "/b", "port": 8080}}, true],
+		"default path": [{"httpGet": {"port": 8080}}, {"httpGet": {"path": "/b", "port": 8080}}, true],
+		"same path": [{"httpGet": {"path": "/a", "port": "http"}}, {"httpGet": {"path": "/a", "port": 8080}}, false],
+		"port that does not resolve": [{"httpGet": {"path": "/a", "port": true}}, {"httpGet": {"path": "/b"}}, false],
+		"not both httpGet": [{"httpGet": {"path": "/a"}}, {"tcpSocket": {"port": 8080}}, false],
+	}
+	[a, b, want] := tc
+	count([1 | workload.distinct_http_paths(a, b)]) == {true: 1, false: 0}[want]
+}
+
+# Where distinct_http_paths holds, probe_handler tells the probes apart.
+test_distinct_http_paths_differ_in_handler if {
+	c := {"ports": [{"name": "http", "containerPort": 8080}]}
+	a := {"httpGet": {"path": "/a", "port": "http"}}
+	b := {"httpGet": {"path": "/b", "port": 8080}}
+	workload.distinct_http_paths(a, b)
+	workload.probe_handler(c, a) != workload.probe_handler(c, b)
+}
+
 test_prestop_sleep_seconds[note] if {
 	some note, tc in {
 		"native": [{"sleep": {"seconds": 7}}, 7],

@@ -11,8 +11,8 @@ package paved.defaults.resources
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# Every field paved fix sets (with the container's entry, whether the
-# matching limit is set, and the default it adds), with its value: a missing request takes the
+# Every field paved fix sets, for the checks (with the container's entry
+# and whether the matching limit is set), with its value: a missing request takes the
 # limit (what the API server fills in), else the parameter; a missing limit
 # takes the parameter unless the request after fix is larger (or either is
 # not a valid quantity, which the API server reports on its own), so a limit
@@ -22,7 +22,6 @@ import data.paved.lib.workload
 missing contains {
 	"entry": entry, "kind": "requests", "resource": resource,
 	"value": value, "limit_set": limit != null,
-	"default": {"check": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"}[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value},
 } if {
 	some entry in workload.containers
 	own := object.get(entry.container, "resources", {})
@@ -39,7 +38,6 @@ missing contains {
 missing contains {
 	"entry": entry, "kind": "limits", "resource": resource,
 	"value": value, "limit_set": false,
-	"default": {"check": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"}[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value},
 } if {
 	some entry in workload.containers
 	own := object.get(entry.container, "resources", {})
@@ -74,7 +72,23 @@ unset_request_limits := {resource: limit_value(request, resource) |
 	request != null
 }
 
-# Each missing field carries its default, built where its parts are at hand.
-defaults contains m.default if {
-	some m in missing
+# The defaults of the fields in missing, built from the containers with
+# the same conditions rather than read from missing: the objects missing
+# holds for the checks cost more than the conditions. Keep the two in step.
+defaults contains {"check": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"}[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value} if {
+	some entry in workload.containers
+	own := object.get(entry.container, "resources", {})
+	some resource in ["cpu", "memory"]
+	object.get(own, ["requests", resource], null) == null
+	limit := object.get(own, ["limits", resource], null)
+	value := object.get({false: limit}, limit == null, params[{"cpu": "cpu_request", "memory": "memory_request"}[resource]])
+	value != null
+}
+
+defaults contains {"check": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"}[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value} if {
+	some entry in workload.containers
+	own := object.get(entry.container, "resources", {})
+	some resource in ["cpu", "memory"]
+	object.get(own, ["limits", resource], null) == null
+	value := limit_default(object.get(own, ["requests", resource], null), resource)
 }
