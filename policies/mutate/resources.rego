@@ -57,16 +57,31 @@ limit_value(request, resource) := params[{"cpu": "cpu_limit", "memory": "memory_
 	units.parse(sprintf("%v", [request])) <= limit_quantities[resource]
 } else := request
 
+# True when the four resource parameters hold their defaults, whose
+# quantities and limits are written out below: parsing a quantity is among
+# the costliest steps of an evaluation, and most configurations keep
+# these. (test_default_quantities holds the tables to the parse.)
+default_resource_params if {
+	params.cpu_request == "500m"
+	params.memory_request == "512Mi"
+	params.cpu_limit == "2000m"
+	params.memory_limit == "1Gi"
+}
+
 # The limit parameters as numbers; a parameter that is not a valid quantity
 # is left out, and a request is then kept as the limit.
-limit_quantities := {resource: q |
+limit_quantities := {"cpu": 2, "memory": 1073741824} if {
+	default_resource_params
+} else := {resource: q |
 	some resource, key in {"cpu": "cpu_limit", "memory": "memory_limit"}
 	q := units.parse(sprintf("%v", [params[key]]))
 }
 
 # The limit of a container that has neither request nor limit: the limit
 # parameter, or the request parameter when that is larger.
-unset_request_limits := {resource: limit_value(request, resource) |
+unset_request_limits := {"cpu": "2000m", "memory": "1Gi"} if {
+	default_resource_params
+} else := {resource: limit_value(request, resource) |
 	some resource, key in {"cpu": "cpu_request", "memory": "memory_request"}
 	request := params[key]
 	request != null
