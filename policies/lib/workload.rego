@@ -377,6 +377,21 @@ duration_seconds(arg) := to_number(m[1]) * unit_seconds[m[2]] if {
 
 unit_seconds := {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
+# parsed_quantity(q) is units.parse(sprintf("%v", [q])): q as a number,
+# undefined when it is not a quantity. The quantities manifests use most
+# (the parameters' defaults among them) come from a table, as parsing is
+# among the costliest steps of an evaluation; test_common_quantities holds
+# the table to the parse.
+parsed_quantity(q) := n if {
+	n := common_quantities[q]
+} else := units.parse(sprintf("%v", [q]))
+
+common_quantities := {
+	"100m": 0.1, "250m": 0.25, "500m": 0.5, "1000m": 1, "2000m": 2, "1": 1, "2": 2, "4": 4,
+	"64Mi": 67108864, "128Mi": 134217728, "256Mi": 268435456, "512Mi": 536870912,
+	"1Gi": 1073741824, "2Gi": 2147483648, "4Gi": 4294967296,
+}
+
 # quantity(q) is a resource quantity ("500m", "512Mi", 2) as a number, and
 # undefined when q is not a valid quantity.
 quantity(q) := q if is_number(q)

@@ -236,3 +236,30 @@ test_num[note] if {
 	[n, want] := tc
 	workload.num(n) == want
 }
+
+# Every quantity of the table is what parsing it gives, and the
+# parameters' defaults are in it.
+test_common_quantities[q] if {
+	some q, n in workload.common_quantities
+	n == units.parse(q)
+	workload.parsed_quantity(q) == units.parse(q)
+}
+
+test_common_quantities_cover_the_defaults[key] if {
+	some key in ["cpu_request", "memory_request", "cpu_limit", "memory_limit"]
+	workload.common_quantities[params.defaults[key]]
+}
+
+test_parsed_quantity_beyond_the_table[note] if {
+	some note, tc in {
+		"string": ["3Gi", 3221225472],
+		"number": [4, 4],
+		"fraction": ["0.5", 0.5],
+	}
+	[q, want] := tc
+	workload.parsed_quantity(q) == want
+}
+
+test_parsed_quantity_of_no_quantity if {
+	count([1 | workload.parsed_quantity("lots")]) == 0
+}

@@ -54,7 +54,7 @@ limit_default(request, resource) := limit_value(request, resource) if {
 } else := unset_request_limits[resource]
 
 limit_value(request, resource) := params[{"cpu": "cpu_limit", "memory": "memory_limit"}[resource]] if {
-	units.parse(sprintf("%v", [request])) <= limit_quantities[resource]
+	workload.parsed_quantity(request) <= limit_quantities[resource]
 } else := request
 
 # True when the four resource parameters hold their defaults, whose
@@ -74,7 +74,7 @@ limit_quantities := {"cpu": 2, "memory": 1073741824} if {
 	default_resource_params
 } else := {resource: q |
 	some resource, key in {"cpu": "cpu_limit", "memory": "memory_limit"}
-	q := units.parse(sprintf("%v", [params[key]]))
+	q := workload.parsed_quantity(params[key])
 }
 
 # The limit of a container that has neither request nor limit: the limit
