@@ -12,8 +12,6 @@ package paved.defaults.security
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-pod_context := workload.pod_security_context
-
 pod_context_path := array.concat(workload.layout.spec, ["securityContext"])
 
 pod_context_where := concat(".", [workload.pod_spec_where, "securityContext"])
