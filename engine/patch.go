@@ -110,7 +110,13 @@ type mutationDefault struct {
 // is the same whatever order the sets came in. sets holds one value per
 // package (a set, or an array as JSON has it), nil where undefined.
 func buildPatch(sets []ast.Value, object ast.Value) (Patch, []string, error) {
-	var applicable []mutationDefault
+	n := 0
+	for _, set := range sets {
+		if s, ok := set.(interface{ Len() int }); ok {
+			n += s.Len()
+		}
+	}
+	applicable := make([]mutationDefault, 0, n)
 	for _, set := range sets {
 		if set == nil {
 			continue // the package's defaults are undefined for this input
@@ -154,7 +160,8 @@ func buildPatch(sets []ast.Value, object ast.Value) (Patch, []string, error) {
 	if len(applicable) == 0 {
 		return nil, nil, nil
 	}
-	var b patchBuilder
+	// Sized for the common patch: each default with a parent or two.
+	b := patchBuilder{ops: make([]pathOp, 0, 2*len(applicable)), seen: make(map[string]bool, 2*len(applicable))}
 	applied := make([]string, 0, len(applicable))
 	for _, d := range applicable {
 		value, err := ast.JSON(d.value.Value)
