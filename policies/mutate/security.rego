@@ -12,8 +12,6 @@ package paved.defaults.security
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-pod_context_path := array.concat(workload.layout.spec, ["securityContext"])
-
 pod_context_where := concat(".", [workload.pod_spec_where, "securityContext"])
 
 # The pod-level fields a container inherits unless it sets its own.
@@ -123,6 +121,6 @@ defaults contains {"check": "capabilities-not-dropped", "path": array.concat(x.e
 	object.get(x.own, ["capabilities", "drop"], null) == null
 }
 
-defaults contains {"check": "seccomp-profile-missing", "path": array.concat(pod_context_path, ["seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {
+defaults contains {"check": "seccomp-profile-missing", "path": array.concat(workload.layout.spec, ["securityContext", "seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {
 	sets_seccomp_profile
 }
