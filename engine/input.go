@@ -167,18 +167,6 @@ func goValue(v any) (any, error) {
 	return ast.JSON(t.Value)
 }
 
-// termValue is a binding of a query evaluated with rawResults as an OPA
-// value (nil when the binding is missing), without converting it to Go.
-func termValue(v any) (ast.Value, error) {
-	switch t := v.(type) {
-	case nil:
-		return nil, nil
-	case *ast.Term:
-		return t.Value, nil
-	}
-	return ast.InterfaceToValue(v)
-}
-
 // decodeViolationTerms is decodeViolations for a binding of a query
 // evaluated with rawResults.
 func decodeViolationTerms(v any, check string) ([]rawViolation, error) {
