@@ -14,7 +14,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,8 +41,8 @@ type Engine struct {
 	// only those checks: a PodDisruptionBudget is not run through the
 	// two dozen container checks. Kinds no check lists get no violations.
 	byKind map[string]*kindQueries
-	// mutate evaluates the defaults of every mutation package (binding
-	// d<i> for defaults[i]); buildPatch turns them into the patch.
+	// mutate evaluates the defaults of every mutation package (element i
+	// of binding d for defaults[i]); buildPatch turns them into the patch.
 	mutate rego.PreparedEvalQuery
 	// all evaluates data.paved.main.violations, every check regardless of
 	// kind; tests hold byKind to it.
@@ -89,8 +88,8 @@ func WithConfig(cfg *config.Config) Option {
 	return func(o *options) { o.cfg = cfg }
 }
 
-// kindQueries are the prepared queries for one kind; binding v<i> holds
-// the violations of checks[i].
+// kindQueries are the prepared queries for one kind; element i of binding
+// v holds the violations of checks[i].
 type kindQueries struct {
 	validate, evaluate rego.PreparedEvalQuery
 	checks             []string
@@ -161,14 +160,16 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	e.byKind = map[string]*kindQueries{}
 	for kind := range e.kinds {
 		kq := &kindQueries{}
-		var parts []string
+		var refs []string
 		for _, c := range e.checks {
 			if slices.Contains(c.Kinds, kind) {
-				parts = append(parts, fmt.Sprintf("v%d = %s", len(kq.checks), ref(c.Package, "violation")))
+				refs = append(refs, ref(c.Package, "violation"))
 				kq.checks = append(kq.checks, c.ID)
 			}
 		}
-		validate := strings.Join(parts, "; ")
+		// One binding of an array rather than a binding per check: the
+		// evaluator then builds one result variable, not dozens.
+		validate := "v = [" + strings.Join(refs, ", ") + "]"
 		if kq.validate, err = prepare(validate); err != nil {
 			return nil, err
 		}
@@ -196,17 +197,32 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// defaultsQuery binds d<i> to the defaults of mutation package i (a set
-// rule, so it is defined, possibly empty, on every input).
+// defaultsQuery binds d to an array of the defaults of every mutation
+// package (set rules, so they are defined, possibly empty, on every input).
 func (e *Engine) defaultsQuery() string {
-	parts := make([]string, 0, len(e.defaults)+1)
-	for i, p := range e.defaults {
-		parts = append(parts, fmt.Sprintf("d%d = %s", i, ref(p, "defaults")))
+	refs := make([]string, 0, len(e.defaults))
+	for _, p := range e.defaults {
+		refs = append(refs, ref(p, "defaults"))
 	}
-	if len(parts) == 0 {
-		return "true"
+	return "d = [" + strings.Join(refs, ", ") + "]"
+}
+
+// elems is binding name of a query evaluated with rawResults, an array of
+// n elements.
+func elems(b rego.Vars, name string, n int) ([]*ast.Term, error) {
+	t, ok := b[name].(*ast.Term)
+	if !ok {
+		return nil, fmt.Errorf("binding %s: want a term, got %T", name, b[name])
 	}
-	return strings.Join(parts, "; ")
+	a, ok := t.Value.(*ast.Array)
+	if !ok || a.Len() != n {
+		return nil, fmt.Errorf("binding %s: want an array of %d, got %v", name, n, t)
+	}
+	out := make([]*ast.Term, n)
+	for i := range out {
+		out[i] = a.Elem(i)
+	}
+	return out, nil
 }
 
 // ref is the quoted reference to rule in the dotted package pkg, so that any
@@ -372,7 +388,9 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate: %w", err)
 	}
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(input), rawResults)
+	cache := newRuleCache()
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(input), rawResults, rego.EvalVirtualCache(cache))
+	cache.release()
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate policies: %w", err)
 	}
@@ -391,11 +409,13 @@ func (e *Engine) eval(ctx context.Context, in Input, m mode) (Decision, error) {
 		}
 	}
 	if m != modeValidate {
+		ds, err := elems(rs[0].Bindings, "d", len(e.defaults))
+		if err != nil {
+			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+		}
 		sets := make([]ast.Value, len(e.defaults))
-		for i := range e.defaults {
-			if sets[i], err = termValue(rs[0].Bindings["d"+strconv.Itoa(i)]); err != nil {
-				return Decision{}, fmt.Errorf("evaluate policies: %s: %w", e.defaults[i], err)
-			}
+		for i, d := range ds {
+			sets[i] = d.Value
 		}
 		if dec.Patch, dec.Defaulted, err = buildPatch(sets, inputObject(input), in.Waived); err != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w", err)
@@ -417,9 +437,13 @@ func inputObject(input ast.Value) ast.Value {
 // violations reads the violations of every check of the query, with the
 // severity of their check, sorted by check and path.
 func (e *Engine) violations(kq *kindQueries, b rego.Vars) ([]Violation, error) {
+	vs, err := elems(b, "v", len(kq.checks))
+	if err != nil {
+		return nil, err
+	}
 	var out []Violation
 	for i, id := range kq.checks {
-		raws, err := decodeViolationTerms(b["v"+strconv.Itoa(i)], id)
+		raws, err := decodeViolationTerms(vs[i], id)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
 		}
@@ -453,7 +477,9 @@ func (e *Engine) markPreexisting(ctx context.Context, in Input, input ast.Value,
 	oldObj, _ := input.(ast.Object).Get(ast.StringTerm("oldObject")).Value.(ast.Object)
 	oldInput.Insert(ast.StringTerm("object"), ast.NewTerm(oldObj))
 	oldInput.Insert(ast.StringTerm("oldObject"), ast.NullTerm())
-	rs, err := kq.validate.Eval(ctx, rego.EvalParsedInput(oldInput), rawResults)
+	cache := newRuleCache()
+	rs, err := kq.validate.Eval(ctx, rego.EvalParsedInput(oldInput), rawResults, rego.EvalVirtualCache(cache))
+	cache.release()
 	if err != nil {
 		return fmt.Errorf("evaluate policies on the old object: %w", err)
 	}

@@ -194,7 +194,7 @@ func TestPointer(t *testing.T) {
 		{[]any{"x", 12.0}, "/x/12"},
 		{[]any{}, ""},
 	}
-	terms := func(path []any) []*ast.Term {
+	terms := func(path []any) (*ast.Array, int) {
 		out := make([]*ast.Term, len(path))
 		for i, seg := range path {
 			v, err := ast.InterfaceToValue(seg)
@@ -203,7 +203,7 @@ func TestPointer(t *testing.T) {
 			}
 			out[i] = ast.NewTerm(v)
 		}
-		return out
+		return ast.NewArray(out...), len(out)
 	}
 	for _, tt := range tests {
 		got, err := pointer(terms(tt.path))

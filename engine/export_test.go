@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -105,15 +105,16 @@ func DefaultsJSON(ctx context.Context, e *Engine, in Input) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sets := make([]any, len(e.defaults))
-	for i := range e.defaults {
-		b, err := json.Marshal(rs[0].Bindings["d"+strconv.Itoa(i)])
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(b, &sets[i]); err != nil {
-			return nil, err
-		}
+	b, err := json.Marshal(rs[0].Bindings["d"])
+	if err != nil {
+		return nil, err
+	}
+	var sets []any
+	if err := json.Unmarshal(b, &sets); err != nil {
+		return nil, err
+	}
+	if len(sets) != len(e.defaults) {
+		return nil, fmt.Errorf("defaults: got %d sets; want %d", len(sets), len(e.defaults))
 	}
 	return sets, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -30,47 +31,124 @@ func toValue(in Input, params ast.Value) (ast.Value, error) {
 			return nil, fmt.Errorf("input oldObject: %w", err)
 		}
 	}
-	labels := make([][2]*ast.Term, 0, len(in.Namespace.Labels))
-	for k, v := range in.Namespace.Labels {
-		labels = append(labels, ast.Item(ast.StringTerm(k), ast.StringTerm(v)))
-	}
-	related := make([][2]*ast.Term, 0, 3)
-	for _, r := range []struct {
-		key  string
-		objs []map[string]any
-	}{{"pdbs", in.Related.PDBs}, {"hpas", in.Related.HPAs}, {"workloads", in.Related.Workloads}} {
-		terms := make([]*ast.Term, 0, len(r.objs))
-		for i, o := range r.objs {
-			v, err := objectValue(o)
-			if err != nil {
-				return nil, fmt.Errorf("input related.%s[%d]: %w", r.key, i, err)
-			}
-			terms = append(terms, ast.NewTerm(v))
+	labels := ast.InternedEmptyObject
+	if len(in.Namespace.Labels) > 0 {
+		items := make([][2]*ast.Term, 0, len(in.Namespace.Labels))
+		for k, v := range in.Namespace.Labels {
+			items = append(items, ast.Item(ast.StringTerm(k), ast.StringTerm(v)))
 		}
-		related = append(related, ast.Item(ast.StringTerm(r.key), ast.ArrayTerm(terms...)))
+		labels = ast.ObjectTerm(items...)
+	}
+	related := noRelated
+	if len(in.Related.PDBs)+len(in.Related.HPAs)+len(in.Related.Workloads) > 0 {
+		items := make([][2]*ast.Term, 0, 3)
+		for _, r := range []struct {
+			key  *ast.Term
+			objs []map[string]any
+		}{{pdbsKey, in.Related.PDBs}, {hpasKey, in.Related.HPAs}, {workloadsKey, in.Related.Workloads}} {
+			terms := make([]*ast.Term, 0, len(r.objs))
+			for i, o := range r.objs {
+				v, err := objectValue(o)
+				if err != nil {
+					return nil, fmt.Errorf("input related.%s[%d]: %w", string(r.key.Value.(ast.String)), i, err)
+				}
+				terms = append(terms, ast.NewTerm(v))
+			}
+			items = append(items, ast.Item(r.key, ast.ArrayTerm(terms...)))
+		}
+		related = ast.ObjectTerm(items...)
 	}
 	items := [][2]*ast.Term{
-		ast.Item(ast.StringTerm("operation"), ast.StringTerm(in.Operation)),
-		ast.Item(ast.StringTerm("object"), ast.NewTerm(obj)),
-		ast.Item(ast.StringTerm("oldObject"), ast.NewTerm(old)),
-		ast.Item(ast.StringTerm("namespace"), ast.ObjectTerm(
-			ast.Item(ast.StringTerm("name"), ast.StringTerm(in.Namespace.Name)),
-			ast.Item(ast.StringTerm("labels"), ast.ObjectTerm(labels...)),
+		ast.Item(operationKey, ast.StringTerm(in.Operation)),
+		ast.Item(objectKey, ast.NewTerm(obj)),
+		ast.Item(oldObjectKey, ast.NewTerm(old)),
+		ast.Item(namespaceKey, ast.ObjectTerm(
+			ast.Item(nameKey, ast.StringTerm(in.Namespace.Name)),
+			ast.Item(labelsKey, labels),
 		)),
-		ast.Item(ast.StringTerm("related"), ast.ObjectTerm(related...)),
-		ast.Item(ast.StringTerm("params"), ast.NewTerm(params)),
+		ast.Item(relatedKey, related),
+		ast.Item(paramsKey, ast.NewTerm(params)),
 	}
 	if in.Source != "" {
-		items = append(items, ast.Item(ast.StringTerm("source"), ast.StringTerm(in.Source)))
+		items = append(items, ast.Item(sourceKey, ast.StringTerm(in.Source)))
 	}
 	return ast.NewObject(items...), nil
 }
+
+// The input's keys, and its related part when no other object is given:
+// shared by every evaluation (the evaluator does not change its input).
+var (
+	operationKey, objectKey, oldObjectKey = ast.StringTerm("operation"), ast.StringTerm("object"), ast.StringTerm("oldObject")
+	namespaceKey, nameKey, labelsKey      = ast.StringTerm("namespace"), ast.StringTerm("name"), ast.StringTerm("labels")
+	relatedKey, paramsKey, sourceKey      = ast.StringTerm("related"), ast.StringTerm("params"), ast.StringTerm("source")
+	pdbsKey, hpasKey, workloadsKey        = ast.StringTerm("pdbs"), ast.StringTerm("hpas"), ast.StringTerm("workloads")
+	noRelated                             = ast.ObjectTerm(
+		ast.Item(pdbsKey, ast.ArrayTerm()),
+		ast.Item(hpasKey, ast.ArrayTerm()),
+		ast.Item(workloadsKey, ast.ArrayTerm()),
+	)
+)
 
 func objectValue(m map[string]any) (ast.Value, error) {
 	if m == nil {
 		return ast.Null{}, nil
 	}
-	return ast.InterfaceToValue(m)
+	var c converter
+	return c.value(m)
+}
+
+// converter turns decoded JSON into an OPA value as ast.InterfaceToValue
+// does, with fewer allocations: the terms of every object and array come
+// from shared blocks, and whole numbers that the interpreter interns (as
+// json.Unmarshal decodes them, float64) are not formatted anew. Other Go
+// types go to ast.InterfaceToValue.
+type converter struct {
+	terms []ast.Term
+}
+
+func (c *converter) term(v ast.Value) *ast.Term {
+	if len(c.terms) == 0 {
+		c.terms = make([]ast.Term, 128)
+	}
+	t := &c.terms[0]
+	c.terms = c.terms[1:]
+	t.Value = v
+	return t
+}
+
+func (c *converter) value(x any) (ast.Value, error) {
+	switch x := x.(type) {
+	case map[string]any:
+		items := make([][2]*ast.Term, 0, len(x))
+		for k, v := range x {
+			vv, err := c.value(v)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, [2]*ast.Term{c.term(ast.InternedValue(k)), c.term(vv)})
+		}
+		return ast.NewObject(items...), nil
+	case []any:
+		terms := make([]*ast.Term, len(x))
+		for i, e := range x {
+			v, err := c.value(e)
+			if err != nil {
+				return nil, err
+			}
+			terms[i] = c.term(v)
+		}
+		return ast.NewArray(terms...), nil
+	case string:
+		return ast.InternedValue(x), nil
+	case float64:
+		// strconv.FormatFloat(x, 'g', -1, 64), as ast.InterfaceToValue
+		// formats a float64, writes whole numbers below a million as
+		// strconv.Itoa does.
+		if x == math.Trunc(x) && math.Abs(x) < 1e6 && !(x == 0 && math.Signbit(x)) {
+			return ast.InternedValue(int(x)), nil
+		}
+	}
+	return ast.InterfaceToValue(x)
 }
 
 // rawResults makes the evaluator return the result terms as they are
@@ -87,18 +165,6 @@ func goValue(v any) (any, error) {
 		return v, nil
 	}
 	return ast.JSON(t.Value)
-}
-
-// termValue is a binding of a query evaluated with rawResults as an OPA
-// value (nil when the binding is missing), without converting it to Go.
-func termValue(v any) (ast.Value, error) {
-	switch t := v.(type) {
-	case nil:
-		return nil, nil
-	case *ast.Term:
-		return t.Value, nil
-	}
-	return ast.InterfaceToValue(v)
 }
 
 // decodeViolationTerms is decodeViolations for a binding of a query

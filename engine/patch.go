@@ -93,7 +93,7 @@ func PatchFromDefaults(sets []any, obj map[string]any) (Patch, []string, error) 
 // are converted to Go.
 type mutationDefault struct {
 	check string
-	path  []*ast.Term
+	path  *ast.Array
 	value *ast.Term
 }
 
@@ -111,7 +111,13 @@ type mutationDefault struct {
 // is the same whatever order the sets came in. sets holds one value per
 // package (a set, or an array as JSON has it), nil where undefined.
 func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []string, error) {
-	var applicable []mutationDefault
+	n := 0
+	for _, set := range sets {
+		if s, ok := set.(interface{ Len() int }); ok {
+			n += s.Len()
+		}
+	}
+	applicable := make([]mutationDefault, 0, n)
 	for _, set := range sets {
 		if set == nil {
 			continue // the package's defaults are undefined for this input
@@ -119,12 +125,9 @@ func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []s
 		var elems []*ast.Term
 		switch s := set.(type) {
 		case ast.Set:
-			elems = make([]*ast.Term, 0, s.Len())
-			// Iter visits the elements in the order ast.JSON lists them.
-			_ = s.Iter(func(x *ast.Term) error {
-				elems = append(elems, x)
-				return nil
-			})
+			// The set's own sorted slice (read only), in the order
+			// ast.JSON lists the elements.
+			elems = s.Slice()
 		case *ast.Array:
 			elems = make([]*ast.Term, 0, s.Len())
 			for i := range s.Len() {
@@ -147,7 +150,7 @@ func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []s
 				// field is expected) is never replaced.
 				continue
 			}
-			if depth < len(d.path) {
+			if depth < d.path.Len() {
 				applicable = append(applicable, d)
 				continue
 			}
@@ -161,7 +164,8 @@ func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []s
 	if len(applicable) == 0 {
 		return nil, nil, nil
 	}
-	var b patchBuilder
+	// Sized for the common patch: each default with a parent or two.
+	b := patchBuilder{ops: make([]pathOp, 0, 2*len(applicable)), seen: make(map[string]bool, 2*len(applicable))}
 	applied := make([]string, 0, len(applicable))
 	for _, d := range applicable {
 		value, err := ast.JSON(d.value.Value)
@@ -189,7 +193,7 @@ var (
 	pathKey        = ast.StringTerm("path")
 	valueKey       = ast.StringTerm("value")
 	apiDefaultKey  = ast.StringTerm("api_default")
-	annotationPath = []*ast.Term{ast.StringTerm("metadata"), ast.StringTerm("annotations"), ast.StringTerm(DefaultedAnnotation)}
+	annotationPath = ast.NewArray(ast.StringTerm("metadata"), ast.StringTerm("annotations"), ast.StringTerm(DefaultedAnnotation))
 )
 
 // comparable is an api_default as a value to compare with the object's:
@@ -233,10 +237,7 @@ func readDefault(x *ast.Term) (mutationDefault, error) {
 	}
 	if t := m.Get(pathKey); t != nil {
 		if a, ok := t.Value.(*ast.Array); ok && a.Len() > 0 {
-			d.path = make([]*ast.Term, a.Len())
-			for i := range d.path {
-				d.path[i] = a.Elem(i)
-			}
+			d.path = a
 		}
 	}
 	if d.path == nil {
@@ -287,28 +288,31 @@ type patchBuilder struct {
 }
 
 type pathOp struct {
-	path    []*ast.Term
+	depth   int // segments of the path
 	pointer string
 	value   any
 }
 
 // add adds value at path, and an empty object at every prefix of path that
 // object lacks. A second default for a pointer already added is dropped.
-func (b *patchBuilder) add(object ast.Value, path []*ast.Term, value any) error {
+func (b *patchBuilder) add(object ast.Value, path *ast.Array, value any) error {
 	if b.seen == nil {
 		b.seen = map[string]bool{}
 	}
 	depth, _, _ := walk(object, path)
-	for n := depth + 1; n < len(path); n++ {
-		if err := b.addOne(path[:n], map[string]any{}); err != nil {
+	for n := depth + 1; n < path.Len(); n++ {
+		if err := b.addOne(path, n, nil, true); err != nil {
 			return err
 		}
 	}
-	return b.addOne(path, value)
+	return b.addOne(path, path.Len(), value, false)
 }
 
-func (b *patchBuilder) addOne(path []*ast.Term, value any) error {
-	ptr, err := pointer(path)
+// addOne adds value at the first n segments of path, or an empty object
+// for a missing parent (made only when the pointer is new: defaults share
+// their parents).
+func (b *patchBuilder) addOne(path *ast.Array, n int, value any, parent bool) error {
+	ptr, err := pointer(path, n)
 	if err != nil {
 		return err
 	}
@@ -316,14 +320,17 @@ func (b *patchBuilder) addOne(path []*ast.Term, value any) error {
 		return nil
 	}
 	b.seen[ptr] = true
-	b.ops = append(b.ops, pathOp{path: path, pointer: ptr, value: value})
+	if parent {
+		value = map[string]any{}
+	}
+	b.ops = append(b.ops, pathOp{depth: n, pointer: ptr, value: value})
 	return nil
 }
 
 func (b *patchBuilder) patch() Patch {
 	sort.SliceStable(b.ops, func(i, j int) bool {
-		if len(b.ops[i].path) != len(b.ops[j].path) {
-			return len(b.ops[i].path) < len(b.ops[j].path)
+		if b.ops[i].depth != b.ops[j].depth {
+			return b.ops[i].depth < b.ops[j].depth
 		}
 		return b.ops[i].pointer < b.ops[j].pointer
 	})
@@ -338,9 +345,10 @@ func (b *patchBuilder) patch() Patch {
 // lead to a value other than null, the value at the end of the path when
 // all of them do, and whether it stopped at a value it cannot descend into
 // (a scalar, or a list where a field is expected).
-func walk(obj ast.Value, path []*ast.Term) (depth int, value ast.Value, blocked bool) {
+func walk(obj ast.Value, path *ast.Array) (depth int, value ast.Value, blocked bool) {
 	v := obj
-	for i, seg := range path {
+	for i := range path.Len() {
+		seg := path.Elem(i)
 		var next *ast.Term
 		switch x := v.(type) {
 		case ast.Object:
@@ -367,7 +375,7 @@ func walk(obj ast.Value, path []*ast.Term) (depth int, value ast.Value, blocked 
 		}
 		v = next.Value
 	}
-	return len(path), v, false
+	return path.Len(), v, false
 }
 
 // index reads an array index from a path segment: a whole number, as
@@ -381,20 +389,33 @@ func index(seg *ast.Term) (int, bool) {
 	return int(i), err == nil && i >= 0
 }
 
-// pointer encodes a path as an RFC 6901 JSON pointer.
-func pointer(path []*ast.Term) (string, error) {
+// pointer encodes the first n segments of path as an RFC 6901 JSON pointer.
+func pointer(path *ast.Array, n int) (string, error) {
+	// Grown once to the common size (segments that need no escaping, short
+	// indexes): a patch builds a pointer for every operation.
+	size := 0
+	for i := range n {
+		size++
+		if s, ok := path.Elem(i).Value.(ast.String); ok {
+			size += len(s)
+		} else {
+			size += 3
+		}
+	}
 	var b strings.Builder
-	for _, seg := range path {
+	b.Grow(size)
+	for i := range n {
+		seg := path.Elem(i)
 		b.WriteByte('/')
 		if s, ok := seg.Value.(ast.String); ok {
 			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(string(s), "~", "~0"), "/", "~1"))
 			continue
 		}
-		n, ok := index(seg)
+		idx, ok := index(seg)
 		if !ok {
 			return "", fmt.Errorf("patch path segment %v: want a string or an array index", jsonValue(seg.Value))
 		}
-		b.WriteString(strconv.Itoa(n))
+		b.WriteString(strconv.Itoa(idx))
 	}
 	return b.String(), nil
 }

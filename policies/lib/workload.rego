@@ -324,6 +324,15 @@ probe_handler(c, probe) := {"httpGet": [object.get(h, "path", "/"), resolve_port
 	probe.grpc
 } else := {}
 
+# distinct_http_paths(a, b) is true when probes a and b are httpGet probes
+# on different paths whose ports resolve (a string, a number or none), so
+# that probe_handler makes them differ: seen without resolving the ports.
+distinct_http_paths(a, b) if {
+	object.get(a.httpGet, "path", "/") != object.get(b.httpGet, "path", "/")
+	type_name(object.get(a.httpGet, "port", "")) in {"string", "number"}
+	type_name(object.get(b.httpGet, "port", "")) in {"string", "number"}
+}
+
 # prestop_sleep_seconds(c) is how long container c's preStop hook keeps the
 # pod serving: a native sleep action, an exec of sleep (directly or through
 # a shell, where the sleeps of a && or ; chain add up), 0 for anything else
@@ -368,6 +377,21 @@ duration_seconds(arg) := to_number(m[1]) * unit_seconds[m[2]] if {
 
 unit_seconds := {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
+# parsed_quantity(q) is units.parse(sprintf("%v", [q])): q as a number,
+# undefined when it is not a quantity. The quantities manifests use most
+# (the parameters' defaults among them) come from a table, as parsing is
+# among the costliest steps of an evaluation; test_common_quantities holds
+# the table to the parse.
+parsed_quantity(q) := n if {
+	n := common_quantities[q]
+} else := units.parse(sprintf("%v", [q]))
+
+common_quantities := {
+	"100m": 0.1, "250m": 0.25, "500m": 0.5, "1000m": 1, "2000m": 2, "1": 1, "2": 2, "4": 4,
+	"64Mi": 67108864, "128Mi": 134217728, "256Mi": 268435456, "512Mi": 536870912,
+	"1Gi": 1073741824, "2Gi": 2147483648, "4Gi": 4294967296,
+}
+
 # quantity(q) is a resource quantity ("500m", "512Mi", 2) as a number, and
 # undefined when q is not a valid quantity.
 quantity(q) := q if is_number(q)
@@ -383,10 +407,9 @@ from_file if input.source == "file"
 # api_default_field(v) is what a mutation's default carries so that a leaf
 # holding v counts as unset: {"api_default": v} at admission, where v may be
 # the API server's default, and {} in files, where v was written.
-# (An else chain rather than a negation, which runs a query of its own.)
-api_default_field(v) := {} if {
-	from_file
-} else := {"api_default": v}
+# (A lookup by input.source rather than an else chain on from_file: one
+# body, and no rule referenced.)
+api_default_field(v) := object.get({"file": {}}, object.get(input, "source", null), {"api_default": v})
 
 # num(n) is a number as a person writes it, for messages: whole numbers in
 # full (1e26 prints as 100000000000000000000000000, not 1e+26), other

@@ -156,6 +156,27 @@ test_probe_handler[note] if {
 	workload.probe_handler(c, probe) == want
 }
 
+test_distinct_http_paths[note] if {
+	some note, tc in {
+		"different paths": [{"httpGet": {"path": "/a", "port": "http"}}, {"httpGet": {"path": "/b", "port": 8080}}, true],
+		"default path": [{"httpGet": {"port": 8080}}, {"httpGet": {"path": "/b", "port": 8080}}, true],
+		"same path": [{"httpGet": {"path": "/a", "port": "http"}}, {"httpGet": {"path": "/a", "port": 8080}}, false],
+		"port that does not resolve": [{"httpGet": {"path": "/a", "port": true}}, {"httpGet": {"path": "/b"}}, false],
+		"not both httpGet": [{"httpGet": {"path": "/a"}}, {"tcpSocket": {"port": 8080}}, false],
+	}
+	[a, b, want] := tc
+	count([1 | workload.distinct_http_paths(a, b)]) == {true: 1, false: 0}[want]
+}
+
+# Where distinct_http_paths holds, probe_handler tells the probes apart.
+test_distinct_http_paths_differ_in_handler if {
+	c := {"ports": [{"name": "http", "containerPort": 8080}]}
+	a := {"httpGet": {"path": "/a", "port": "http"}}
+	b := {"httpGet": {"path": "/b", "port": 8080}}
+	workload.distinct_http_paths(a, b)
+	workload.probe_handler(c, a) != workload.probe_handler(c, b)
+}
+
 test_prestop_sleep_seconds[note] if {
 	some note, tc in {
 		"native": [{"sleep": {"seconds": 7}}, 7],
@@ -214,4 +235,31 @@ test_num[note] if {
 	}
 	[n, want] := tc
 	workload.num(n) == want
+}
+
+# Every quantity of the table is what parsing it gives, and the
+# parameters' defaults are in it.
+test_common_quantities[q] if {
+	some q, n in workload.common_quantities
+	n == units.parse(q)
+	workload.parsed_quantity(q) == units.parse(q)
+}
+
+test_common_quantities_cover_the_defaults[key] if {
+	some key in ["cpu_request", "memory_request", "cpu_limit", "memory_limit"]
+	workload.common_quantities[params.defaults[key]]
+}
+
+test_parsed_quantity_beyond_the_table[note] if {
+	some note, tc in {
+		"string": ["3Gi", 3221225472],
+		"number": [4, 4],
+		"fraction": ["0.5", 0.5],
+	}
+	[q, want] := tc
+	workload.parsed_quantity(q) == want
+}
+
+test_parsed_quantity_of_no_quantity if {
+	count([1 | workload.parsed_quantity("lots")]) == 0
 }

@@ -18,10 +18,10 @@ probe_paths := {
 	"readinessProbe": object.get(workload.annotations, params.readiness_path_annotation, params.readiness_path),
 }
 
-default_probes := {
-	"livenessProbe": {"httpGet": {"path": probe_paths.livenessProbe, "port": params.probe_port}},
-	"readinessProbe": {"httpGet": {"path": probe_paths.readinessProbe, "port": params.probe_port}},
-}
+# The probe paved adds as field: an httpGet on probe_paths[field] at the
+# probe port. defaults writes it out: a function call costs more than the
+# object.
+default_probe(field) := {"httpGet": {"path": probe_paths[field], "port": params.probe_port}}
 
 # The [entry.where, probe field] pairs paved fix adds: a main container of a
 # serving workload that declares the probe port and lacks the probe, unless
@@ -38,18 +38,22 @@ adds contains [entry.where, field] if {
 	not same_as_other(entry, field)
 }
 
+# The default probe is an httpGet on probe_paths[field], so another probe
+# on a different path differs: that is seen without resolving ports.
 same_as_other(entry, field) if {
 	probe := entry.container[{"livenessProbe": "readinessProbe", "readinessProbe": "livenessProbe"}[field]]
-	workload.probe_handler(entry.container, probe) == workload.probe_handler(entry.container, default_probes[field])
+	object.get(probe, ["httpGet", "path"], "/") == probe_paths[field]
+	workload.probe_handler(entry.container, probe) == workload.probe_handler(entry.container, default_probe(field))
 }
 
-# The probes paved adds, with the check each one fixes.
+# The probes paved adds, with the check each one fixes: adds holds few
+# pairs, so they are iterated rather than every container and field tested.
 defaults contains {
 	"check": {"livenessProbe": "liveness-probe-missing", "readinessProbe": "readiness-probe-missing"}[field],
 	"path": array.concat(entry.path, [field]),
-	"value": default_probes[field],
+	"value": {"httpGet": {"path": probe_paths[field], "port": params.probe_port}},
 } if {
+	some [where, field] in adds
 	some entry in workload.serving_main_containers
-	some field in ["livenessProbe", "readinessProbe"]
-	[entry.where, field] in adds
+	entry.where == where
 }

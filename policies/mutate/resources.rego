@@ -11,8 +11,8 @@ package paved.defaults.resources
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-# Every field paved fix sets (with the container's entry, whether the
-# matching limit is set, and the default it adds), with its value: a missing request takes the
+# Every field paved fix sets, for the checks (with the container's entry
+# and whether the matching limit is set), with its value: a missing request takes the
 # limit (what the API server fills in), else the parameter; a missing limit
 # takes the parameter unless the request after fix is larger (or either is
 # not a valid quantity, which the API server reports on its own), so a limit
@@ -22,36 +22,28 @@ import data.paved.lib.workload
 missing contains {
 	"entry": entry, "kind": "requests", "resource": resource,
 	"value": value, "limit_set": limit != null,
-	"default": {"check": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"}[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value},
 } if {
 	some entry in workload.containers
 	own := object.get(entry.container, "resources", {})
 	some resource in ["cpu", "memory"]
 	object.get(own, ["requests", resource], null) == null
 	limit := object.get(own, ["limits", resource], null)
-	value := request_default(limit, resource)
+
+	# The limit when there is one, else the parameter (none when null): a
+	# lookup rather than a function with an else chain.
+	value := object.get({false: limit}, limit == null, params[{"cpu": "cpu_request", "memory": "memory_request"}[resource]])
+	value != null
 }
 
 missing contains {
 	"entry": entry, "kind": "limits", "resource": resource,
 	"value": value, "limit_set": false,
-	"default": {"check": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"}[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value},
 } if {
 	some entry in workload.containers
 	own := object.get(entry.container, "resources", {})
 	some resource in ["cpu", "memory"]
 	object.get(own, ["limits", resource], null) == null
 	value := limit_default(object.get(own, ["requests", resource], null), resource)
-}
-
-# request_default(limit, resource) is the request paved fix sets: the
-# container's limit when it has one, else the parameter (none when that is
-# null). An else chain: a container with a limit evaluates one body.
-request_default(limit, resource) := limit if {
-	limit != null
-} else := v if {
-	v := params[{"cpu": "cpu_request", "memory": "memory_request"}[resource]]
-	v != null
 }
 
 # limit_default(request, resource) is the limit paved fix sets for a
@@ -62,25 +54,56 @@ limit_default(request, resource) := limit_value(request, resource) if {
 } else := unset_request_limits[resource]
 
 limit_value(request, resource) := params[{"cpu": "cpu_limit", "memory": "memory_limit"}[resource]] if {
-	units.parse(sprintf("%v", [request])) <= limit_quantities[resource]
+	workload.parsed_quantity(request) <= limit_quantities[resource]
 } else := request
+
+# True when the four resource parameters hold their defaults, whose
+# quantities and limits are written out below: parsing a quantity is among
+# the costliest steps of an evaluation, and most configurations keep
+# these. (test_default_quantities holds the tables to the parse.)
+default_resource_params if {
+	params.cpu_request == "500m"
+	params.memory_request == "512Mi"
+	params.cpu_limit == "2000m"
+	params.memory_limit == "1Gi"
+}
 
 # The limit parameters as numbers; a parameter that is not a valid quantity
 # is left out, and a request is then kept as the limit.
-limit_quantities := {resource: q |
+limit_quantities := {"cpu": 2, "memory": 1073741824} if {
+	default_resource_params
+} else := {resource: q |
 	some resource, key in {"cpu": "cpu_limit", "memory": "memory_limit"}
-	q := units.parse(sprintf("%v", [params[key]]))
+	q := workload.parsed_quantity(params[key])
 }
 
 # The limit of a container that has neither request nor limit: the limit
 # parameter, or the request parameter when that is larger.
-unset_request_limits := {resource: limit_value(request, resource) |
+unset_request_limits := {"cpu": "2000m", "memory": "1Gi"} if {
+	default_resource_params
+} else := {resource: limit_value(request, resource) |
 	some resource, key in {"cpu": "cpu_request", "memory": "memory_request"}
 	request := params[key]
 	request != null
 }
 
-# Each missing field carries its default, built where its parts are at hand.
-defaults contains m.default if {
-	some m in missing
+# The defaults of the fields in missing, built from the containers with
+# the same conditions rather than read from missing: the objects missing
+# holds for the checks cost more than the conditions. Keep the two in step.
+defaults contains {"check": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"}[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value} if {
+	some entry in workload.containers
+	own := object.get(entry.container, "resources", {})
+	some resource in ["cpu", "memory"]
+	object.get(own, ["requests", resource], null) == null
+	limit := object.get(own, ["limits", resource], null)
+	value := object.get({false: limit}, limit == null, params[{"cpu": "cpu_request", "memory": "memory_request"}[resource]])
+	value != null
+}
+
+defaults contains {"check": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"}[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value} if {
+	some entry in workload.containers
+	own := object.get(entry.container, "resources", {})
+	some resource in ["cpu", "memory"]
+	object.get(own, ["limits", resource], null) == null
+	value := limit_default(object.get(own, ["requests", resource], null), resource)
 }

@@ -81,3 +81,21 @@ test_fixed_object_passes_the_checks if {
 		data.paved.checks.resources[check].violation == set() with input as {"object": patched}
 	}
 }
+
+# The tables written out for the default parameters are what parsing them
+# gives, and they are used only for those.
+test_default_quantities if {
+	p := data.paved.lib.params.defaults
+	data.paved.defaults.resources.default_resource_params with input as {"object": {}}
+	data.paved.defaults.resources.limit_quantities == {r: units.parse(p[k]) | some r, k in {"cpu": "cpu_limit", "memory": "memory_limit"}} with input as {"object": {}}
+	unset := data.paved.defaults.resources.unset_request_limits with input as {"object": {}}
+	unset == {r: limit |
+		some r, [request, limit_param] in {"cpu": ["cpu_request", "cpu_limit"], "memory": ["memory_request", "memory_limit"]}
+		limit := {true: p[limit_param], false: p[request]}[units.parse(p[request]) <= units.parse(p[limit_param])]
+	}
+}
+
+test_default_quantities_only_for_the_defaults[key] if {
+	some key in ["cpu_request", "memory_request", "cpu_limit", "memory_limit"]
+	not data.paved.defaults.resources.default_resource_params with input as {"object": {}, "params": {key: "3"}}
+}

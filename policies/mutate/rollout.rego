@@ -64,7 +64,6 @@ effective_max_surge := params.params.max_surge if {
 	object.get(input.object, ["spec", "strategy", "rollingUpdate", "maxSurge"], null) in unset_values
 } else := object.get(input.object, ["spec", "strategy", "rollingUpdate", "maxSurge"], null)
 
-# The values of a leaf this mutation treats as unset.
-unset_values := {null} if {
-	workload.from_file
-} else := {null, "25%"}
+# The values of a leaf this mutation treats as unset: null, and at
+# admission the API default (a lookup by input.source: one body).
+unset_values := object.get({"file": {null}}, object.get(input, "source", null), {null, "25%"})

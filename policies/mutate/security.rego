@@ -12,10 +12,6 @@ package paved.defaults.security
 import data.paved.lib.params.params
 import data.paved.lib.workload
 
-pod_context := workload.pod_security_context
-
-pod_context_path := array.concat(workload.layout.spec, ["securityContext"])
-
 pod_context_where := concat(".", [workload.pod_spec_where, "securityContext"])
 
 # The pod-level fields a container inherits unless it sets its own.
@@ -88,6 +84,10 @@ sets_seccomp_profile if {
 	object.get(x.effective, "seccompProfile", null) == null
 }
 
+# The defaults read the contexts directly, with the conditions of
+# sets_read_only_root_filesystem, sets_privilege_escalation and
+# sets_capabilities_drop (which the checks read) written out: every rule
+# referenced costs an evaluation. Keep the two in step.
 defaults contains {"check": "run-as-non-root", "path": array.concat(x.entry.path, ["securityContext", "runAsNonRoot"]), "value": true} if {
 	some x in contexts
 	x.entry.where in sets_run_as_non_root
@@ -102,20 +102,25 @@ defaults contains {"check": "run-as-non-root", "path": array.concat(x.entry.path
 }
 
 defaults contains {"check": "read-only-root-filesystem", "path": array.concat(x.entry.path, ["securityContext", "readOnlyRootFilesystem"]), "value": true} if {
+	workload.linux
 	some x in contexts
-	x.entry.where in sets_read_only_root_filesystem
+	object.get(x.own, "readOnlyRootFilesystem", null) == null
 }
 
 defaults contains {"check": "privilege-escalation", "path": array.concat(x.entry.path, ["securityContext", "allowPrivilegeEscalation"]), "value": false} if {
+	workload.linux
 	some x in contexts
-	x.entry.where in sets_privilege_escalation
+	object.get(x.own, "allowPrivilegeEscalation", null) == null
+	object.get(x.own, "privileged", false) != true
+	not x.entry.where in adds_sys_admin
 }
 
 defaults contains {"check": "capabilities-not-dropped", "path": array.concat(x.entry.path, ["securityContext", "capabilities", "drop"]), "value": ["ALL"]} if {
+	workload.linux
 	some x in contexts
-	x.entry.where in sets_capabilities_drop
+	object.get(x.own, ["capabilities", "drop"], null) == null
 }
 
-defaults contains {"check": "seccomp-profile-missing", "path": array.concat(pod_context_path, ["seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {
+defaults contains {"check": "seccomp-profile-missing", "path": array.concat(workload.layout.spec, ["securityContext", "seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {
 	sets_seccomp_profile
 }

@@ -21,7 +21,7 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.kind in {"Deployment", "StatefulSet"}
 	replicated
 	count(related.own_pdbs) == 0
-	path := workload.pod_labels_where
+	path := workload.layout.labels_where
 	msg := sprintf(
 		"%s %q runs %s and no PodDisruptionBudget selects its pods: a node drain or cluster upgrade may evict them all at once; add a PodDisruptionBudget whose selector matches the pod template labels, with %s",
 		[workload.kind, workload.name, scale, suggestion],
@@ -32,8 +32,10 @@ replicated if related.replicas(input.object) > 1
 
 replicated if related.own_hpa_managed
 
+# (own_hpa_managed is always true or false: a comparison rather than not,
+# which runs a query of its own.)
 scale := sprintf("%d replicas", [related.replicas(input.object)]) if {
-	not related.own_hpa_managed
+	related.own_hpa_managed == false
 } else := "under a HorizontalPodAutoscaler"
 
 # minAvailable params.pdb_min_available when the workload keeps a pod to

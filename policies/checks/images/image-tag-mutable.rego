@@ -25,6 +25,10 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "image"]), "fi
 	# than not, which runs a query of its own).
 	contains(image, "@") == false
 
+	# The same test as one cached regular expression, for the images that
+	# pass it (most do not) to go on to the tag below.
+	regex.match(`(^|/)[^/:]*(:(latest)?(:[^/]*)?)?$`, image)
+
 	# The tag follows the last ":" of the last path segment, so that a
 	# registry port (host:5000/app) is not taken for a tag.
 	segments := split(image, "/")

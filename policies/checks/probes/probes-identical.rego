@@ -25,6 +25,7 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 	# Both probes present, before their handlers are built.
 	live := entry.container.livenessProbe
 	ready := entry.container.readinessProbe
+	not workload.distinct_http_paths(live, ready)
 	handler := workload.probe_handler(entry.container, live)
 	count(handler) > 0
 	not handler.tcpSocket

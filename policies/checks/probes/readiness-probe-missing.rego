@@ -24,11 +24,12 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	fixable := [entry.where, "readinessProbe"] in probes.adds
 	msg := sprintf(
 		"%s has no readinessProbe: without one it receives traffic before it can serve and during shutdown; add an httpGet readinessProbe (%s)",
-		[entry.describe, hints[fixable]],
+		[entry.describe, hint(fixable)],
 	)
 }
 
-hints := {
-	true: sprintf("paved fix adds one on %s, port %q", [probes.probe_paths.readinessProbe, params.probe_port]),
-	false: sprintf("paved fix adds one on %s only to containers that declare a port named %q and whose livenessProbe differs", [probes.probe_paths.readinessProbe, params.probe_port]),
-}
+# The hint for fixable (one function per value: only the message needed
+# is formatted).
+hint(true) := sprintf("paved fix adds one on %s, port %q", [probes.probe_paths.readinessProbe, params.probe_port])
+
+hint(false) := sprintf("paved fix adds one on %s only to containers that declare a port named %q and whose livenessProbe differs", [probes.probe_paths.readinessProbe, params.probe_port])

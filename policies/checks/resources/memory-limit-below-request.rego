@@ -19,7 +19,7 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	some entry in workload.containers
 	limit := entry.container.resources.limits.memory
 	request := entry.container.resources.requests.memory
-	units.parse(sprintf("%v", [limit])) < units.parse(sprintf("%v", [request]))
+	workload.parsed_quantity(limit) < workload.parsed_quantity(request)
 	path := concat(".", [entry.where, "resources.limits.memory"])
 	msg := sprintf(
 		"%s has resources.limits.memory %v below resources.requests.memory %v: it is OOM-killed before it reaches its request, and the API server rejects the pod; raise the limit to at least the request",

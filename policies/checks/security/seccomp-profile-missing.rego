@@ -31,7 +31,7 @@ violation contains {"msg": msg, "path": path, "fixable": security.sets_seccomp_p
 violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.linux
 	workload.has_pod_spec
-	object.get(security.pod_context, ["seccompProfile", "type"], "") == "Unconfined"
+	object.get(workload.pod_security_context, ["seccompProfile", "type"], "") == "Unconfined"
 	path := concat(".", [security.pod_context_where, "seccompProfile.type"])
 	msg := "the pod's seccompProfile is Unconfined: its containers may make every system call, including those behind container escapes; use type RuntimeDefault (or Localhost with a profile of your own)"
 }
