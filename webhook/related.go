@@ -15,9 +15,9 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -204,22 +204,22 @@ const maxOwners = 2
 // exist, names nothing.
 func (r *CacheRelated) Owners(ctx context.Context, obj map[string]any, namespace string) []enforce.Owner {
 	var out []enforce.Owner
-	refs := ownerRefs(obj)
+	var cur metav1.Object = &unstructured.Unstructured{Object: obj}
 	for len(out) < maxOwners {
-		ref, ok := controllerOf(refs)
-		if !ok {
+		ref := metav1.GetControllerOfNoCopy(cur)
+		if ref == nil {
 			break
 		}
 		k, ok := ownerKinds[ref.Kind]
 		if !ok || ref.APIVersion != k.apiVersion {
 			break
 		}
-		owner, ok := r.owner(ctx, ref, k.cached, namespace)
+		owner, ok := r.owner(ctx, *ref, k.cached, namespace)
 		if !ok || owner.GetUID() != ref.UID {
 			break
 		}
 		out = append(out, enforce.Owner{Kind: ref.Kind, Name: ref.Name})
-		refs = owner.GetOwnerReferences()
+		cur = owner
 	}
 	return out
 }
@@ -248,37 +248,6 @@ func (r *CacheRelated) owner(ctx context.Context, ref metav1.OwnerReference, cac
 		return nil, false
 	}
 	return &list.Items[0], true
-}
-
-// ownerRefs reads the owner references of an object in its JSON form.
-func ownerRefs(obj map[string]any) []metav1.OwnerReference {
-	meta, _ := obj["metadata"].(map[string]any)
-	raw, _ := meta["ownerReferences"].([]any)
-	var out []metav1.OwnerReference
-	for _, x := range raw {
-		m, _ := x.(map[string]any)
-		ref := metav1.OwnerReference{}
-		ref.APIVersion, _ = m["apiVersion"].(string)
-		ref.Kind, _ = m["kind"].(string)
-		ref.Name, _ = m["name"].(string)
-		uid, _ := m["uid"].(string)
-		ref.UID = types.UID(uid)
-		if c, ok := m["controller"].(bool); ok {
-			ref.Controller = &c
-		}
-		out = append(out, ref)
-	}
-	return out
-}
-
-// controllerOf returns the owner reference with controller true.
-func controllerOf(refs []metav1.OwnerReference) (metav1.OwnerReference, bool) {
-	for _, ref := range refs {
-		if ref.Controller != nil && *ref.Controller {
-			return ref, true
-		}
-	}
-	return metav1.OwnerReference{}, false
 }
 
 // WaitForSync blocks until c has synced or ctx ends, and records the result
