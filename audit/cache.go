@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/paved-k8s/paved/config"
 	"github.com/paved-k8s/paved/enforce"
@@ -30,9 +31,37 @@ type Cache struct {
 	hits       int
 }
 
+// cachedVerdict is a verdict as the cache keeps it. A cluster's objects
+// share most of their violations (the same check on the same container
+// name, with the same message and path): each distinct violation is kept
+// once, and a verdict holds handles to them.
 type cachedVerdict struct {
-	violations []enforce.Violation
+	violations []unique.Handle[enforce.Violation]
 	warnings   []string
+}
+
+// keep makes the cached form of a verdict.
+func keep(violations []enforce.Violation, warnings []string) cachedVerdict {
+	v := cachedVerdict{warnings: warnings}
+	if violations != nil {
+		v.violations = make([]unique.Handle[enforce.Violation], len(violations))
+		for i, x := range violations {
+			v.violations[i] = unique.Make(x)
+		}
+	}
+	return v
+}
+
+// verdict returns the kept violations and warnings.
+func (v cachedVerdict) verdict() ([]enforce.Violation, []string) {
+	if v.violations == nil {
+		return nil, v.warnings
+	}
+	out := make([]enforce.Violation, len(v.violations))
+	for i, h := range v.violations {
+		out[i] = h.Value()
+	}
+	return out, v.warnings
 }
 
 // NewCache returns an empty Cache.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-	"unique"
 
 	"github.com/paved-k8s/paved/config"
 	"github.com/paved-k8s/paved/enforce"
@@ -182,7 +181,7 @@ func evaluateOne(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, c
 	if cache != nil {
 		if key, keyed = verdictKey(in, cfg, now); keyed {
 			if v, ok := cache.get(key); ok {
-				r.Violations, r.Warnings = v.violations, v.warnings
+				r.Violations, r.Warnings = v.verdict()
 				return r
 			}
 		}
@@ -193,15 +192,11 @@ func evaluateOne(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, c
 		return r
 	}
 	verdict := enf.Apply(cfg, enforce.ObjectOf(in), d.Violations)
-	for i := range verdict.Violations {
-		// A cluster's objects share container names and so messages:
-		// keep one copy of each.
-		v := &verdict.Violations[i]
-		v.Message, v.Path = unique.Make(v.Message).Value(), unique.Make(v.Path).Value()
-	}
-	r.Violations, r.Warnings = verdict.Violations, verdict.Warnings
+	kept := keep(verdict.Violations, verdict.Warnings)
+	// The result holds the kept copies: one per distinct violation.
+	r.Violations, r.Warnings = kept.verdict()
 	if keyed {
-		cache.add(key, cachedVerdict{violations: r.Violations, warnings: r.Warnings})
+		cache.add(key, kept)
 	}
 	return r
 }

@@ -72,7 +72,7 @@ func run(args []string) error {
 	runs := fs.Int("runs", 3, "paved audit runs to measure")
 	workers := fs.Int("workers", 32, "concurrent creates while loading")
 	loop := fs.Bool("loop", true, "then run paved-webhook with --audit and measure its full pass, a change's way to its Report, and the Reports' bytes")
-	profile := fs.String("profile", "", "write CPU profiles of paved-webhook and kube-apiserver during the in-cluster pass's first seconds to this directory (see -profile-seconds)")
+	profile := fs.String("profile", "", "write CPU profiles of paved-webhook and kube-apiserver during the in-cluster pass's first seconds, and paved-webhook's heap profile at the pass's end, to this directory (see -profile-seconds)")
 	profileSeconds := fs.Int("profile-seconds", 30, "length of the -profile CPU profiles")
 	webhookEnv := fs.String("webhook-env", "", "environment variables (NAME=value, space-separated) for paved-webhook on top of the manifests' (GOGC, GOMEMLIMIT)")
 	reportCost := fs.Int("report-cost", 0, "after loading, create this many copies of the first namespace's Report at each of several result bounds, and print what one create costs kube-apiserver and etcd")
@@ -243,6 +243,13 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 		return err
 	}
 	defer w.Stop()
+	if profile != "" {
+		// Its log, for what -webhook-env GODEBUG=gctrace=1 prints.
+		defer func() {
+			b, err := os.ReadFile(filepath.Join(dir, "webhook", "paved-webhook.log"))
+			saveProfile(filepath.Join(profile, "paved-webhook.log"), b, err)
+		}()
+	}
 	var profiles sync.WaitGroup
 	if profile != "" {
 		if err := os.MkdirAll(profile, 0o755); err != nil {
@@ -276,6 +283,12 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	took, err := w.Metric("paved_audit_pass_duration_seconds", nil)
 	if err != nil {
 		return err
+	}
+	if profile != "" {
+		// What the webhook holds once the pass is done: its cache of the
+		// cluster, the verdicts kept for changes, and what the pass left.
+		b, err := httpGet("http://" + w.MetricsAddr + "/debug/pprof/heap")
+		saveProfile(filepath.Join(profile, "paved-webhook-heap.pprof"), b, err)
 	}
 	fmt.Printf("in-cluster audit (paved-webhook --audit, --audit-qps %d): first full pass %.1fs (goal: under 30s), %.1fs after start; peak RSS %s (goal: under 300 MiB)\n",
 		webhook.DefaultAuditQPS, took, time.Since(started).Seconds(), peakRSS(w.Pid()))
@@ -445,7 +458,7 @@ func saveProfile(path string, b []byte, err error) {
 		fmt.Fprintf(os.Stderr, "bench: profile %s: %v\n", path, err)
 		return
 	}
-	fmt.Printf("CPU profile written: %s (go tool pprof -top %s)\n", path, path)
+	fmt.Printf("profile written: %s (go tool pprof -top %s)\n", path, path)
 }
 
 func httpGet(url string) ([]byte, error) {
