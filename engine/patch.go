@@ -166,8 +166,9 @@ func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []s
 	if len(applicable) == 0 {
 		return nil, nil, nil
 	}
-	// Sized for the common patch: each default with a parent or two.
-	b := patchBuilder{ops: make([]pathOp, 0, 2*len(applicable))}
+	// Sized for the common patch: each default with a parent or two (each
+	// parent once per default under it, until patch drops the repeats).
+	b := patchBuilder{ops: make([]pathOp, 0, 3*len(applicable))}
 	applied := make([]string, 0, len(applicable))
 	for _, d := range applicable {
 		value, err := ast.JSON(d.value.Value)
@@ -324,23 +325,35 @@ func (b *patchBuilder) add(path *ast.Array, depth int, value any) error {
 }
 
 func (b *patchBuilder) patch() Patch {
-	// Stable, so that of the operations for one pointer the first added
-	// comes first and is the one kept.
-	slices.SortStableFunc(b.ops, func(x, y pathOp) int {
+	// The operations are sorted through their indexes, which hold no
+	// pointers: moving the operations themselves costs write barriers. The
+	// index breaks ties, so that of the operations for one pointer the
+	// first added comes first and is the one kept.
+	order := make([]int32, len(b.ops))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		x, y := &b.ops[i], &b.ops[j]
 		if x.depth != y.depth {
 			return x.depth - y.depth
 		}
-		return strings.Compare(x.pointer, y.pointer)
+		if c := strings.Compare(x.pointer, y.pointer); c != 0 {
+			return c
+		}
+		return int(i - j)
 	})
 	out := make(Patch, 0, len(b.ops))
-	for i, o := range b.ops {
-		if i > 0 && o.pointer == b.ops[i-1].pointer {
+	for n, i := range order {
+		o := &b.ops[i]
+		if n > 0 && o.pointer == b.ops[order[n-1]].pointer {
 			continue
 		}
+		value := o.value
 		if o.parent {
-			o.value = map[string]any{}
+			value = map[string]any{}
 		}
-		out = append(out, jsonpatch.JsonPatchOperation{Operation: "add", Path: o.pointer, Value: o.value})
+		out = append(out, jsonpatch.JsonPatchOperation{Operation: "add", Path: o.pointer, Value: value})
 	}
 	return out
 }
