@@ -143,10 +143,15 @@ object_annotations := m if {
 # Every container a check looks at: main containers, native sidecars and
 # plain init containers. Ephemeral containers are debugging aids and skipped.
 # Each entry: container, list ("containers" or "initContainers"), index,
-# path (array from the object root), sidecar (true for native sidecars) and
-# long_running (main containers and native sidecars). One rule per list with
-# the constant parts written out: this runs for every container on every
-# evaluation, and every rule or function referenced costs.
+# path (array from the object root), where (its path string), sidecar (true
+# for native sidecars), long_running (main containers and native sidecars)
+# and noun, how messages name it before its name: `sprintf("%s %q ...",
+# [entry.noun, object.get(entry.container, "name", ""), ...])` reads
+# container "app", sidecar "proxy" or init container "migrate". (The
+# message builds that phrase: most evaluations make no message about most
+# containers.) One rule per list with the constant parts written out: this
+# runs for every container on every evaluation, and every rule or function
+# referenced costs.
 containers contains entry if {
 	spec_path := layout.spec
 	some i, c in object.get(pod_spec, "containers", [])
@@ -158,7 +163,7 @@ containers contains entry if {
 		"where": sprintf("%s.containers[%d]", [layout.where, i]),
 		"sidecar": false,
 		"long_running": true,
-		"describe": sprintf("container %q", [object.get(c, "name", "")]),
+		"noun": "container",
 	}
 }
 
@@ -174,7 +179,7 @@ containers contains entry if {
 		"where": sprintf("%s.initContainers[%d]", [layout.where, i]),
 		"sidecar": sidecar,
 		"long_running": sidecar,
-		"describe": sprintf("%s %q", [init_container_words[sidecar], object.get(c, "name", "")]),
+		"noun": init_container_words[sidecar],
 	}
 }
 
