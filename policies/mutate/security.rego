@@ -88,9 +88,9 @@ sets_seccomp_profile if {
 
 # The defaults read the contexts directly, with the conditions of
 # sets_run_as_non_root, sets_read_only_root_filesystem,
-# sets_privilege_escalation and sets_capabilities_drop (which the checks
-# read) written out: every rule referenced costs an evaluation. Keep the
-# two in step.
+# sets_privilege_escalation (adds_sys_admin included) and
+# sets_capabilities_drop (which the checks read) written out: every rule
+# referenced costs an evaluation. Keep the two in step.
 defaults contains {"check": "run-as-non-root", "path": array.concat(x.entry.path, ["securityContext", "runAsNonRoot"]), "value": true} if {
 	workload.linux
 	some x in contexts
@@ -112,7 +112,7 @@ defaults contains {"check": "privilege-escalation", "path": array.concat(x.entry
 	some x in contexts
 	object.get(x.own, "allowPrivilegeEscalation", null) == null
 	object.get(x.own, "privileged", false) != true
-	not x.entry.where in adds_sys_admin
+	count([cap | some cap in object.get(x.own, ["capabilities", "add"], []); upper(cap) in {"SYS_ADMIN", "CAP_SYS_ADMIN"}]) == 0
 }
 
 defaults contains {"check": "seccomp-profile-missing", "path": array.concat(workload.layout.spec, ["securityContext", "seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {
