@@ -95,6 +95,7 @@ type mutationDefault struct {
 	check string
 	path  *ast.Array
 	value *ast.Term
+	depth int // leading segments of path the object has (see walk)
 }
 
 // buildPatch turns the defaults sets of the mutation packages into the
@@ -150,6 +151,7 @@ func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []s
 				// field is expected) is never replaced.
 				continue
 			}
+			d.depth = depth
 			if depth < d.path.Len() {
 				applicable = append(applicable, d)
 				continue
@@ -164,15 +166,16 @@ func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []s
 	if len(applicable) == 0 {
 		return nil, nil, nil
 	}
-	// Sized for the common patch: each default with a parent or two.
-	b := patchBuilder{ops: make([]pathOp, 0, 2*len(applicable)), seen: make(map[string]bool, 2*len(applicable))}
+	// Sized for the common patch: each default with a parent or two (each
+	// parent once per default under it, until patch drops the repeats).
+	b := patchBuilder{ops: make([]pathOp, 0, 3*len(applicable))}
 	applied := make([]string, 0, len(applicable))
 	for _, d := range applicable {
 		value, err := ast.JSON(d.value.Value)
 		if err != nil {
 			return nil, nil, fmt.Errorf("default value: %w", err)
 		}
-		if err := b.add(object, d.path, value); err != nil {
+		if err := b.add(d.path, d.depth, value); err != nil {
 			return nil, nil, err
 		}
 		if !slices.Contains(applied, d.check) {
@@ -181,7 +184,8 @@ func buildPatch(sets []ast.Value, object ast.Value, waived []string) (Patch, []s
 	}
 	sort.Strings(applied)
 	if value, ok := annotationValue(object, applied); ok {
-		if err := b.add(object, annotationPath, value); err != nil {
+		depth, _, _ := walk(object, annotationPath)
+		if err := b.add(annotationPath, depth, value); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -250,17 +254,20 @@ func readDefault(x *ast.Term) (mutationDefault, error) {
 }
 
 // annotationValue is the new value of the defaulted annotation: the checks
-// recorded before (when it holds a string) and those applied now; ok is
-// false when it would not change.
+// recorded before (when it holds a string) and those applied now (sorted,
+// each once); ok is false when it would not change.
 func annotationValue(object ast.Value, applied []string) (string, bool) {
+	_, v, _ := walk(object, annotationPath)
+	s, ok := v.(ast.String)
+	if !ok {
+		// Nothing recorded before, the common case: the applied checks
+		// are the value as they are.
+		return strings.Join(applied, ","), len(applied) > 0
+	}
 	ids := map[string]bool{}
-	if _, v, _ := walk(object, annotationPath); v != nil {
-		if s, ok := v.(ast.String); ok {
-			for id := range strings.SplitSeq(string(s), ",") {
-				if id = strings.TrimSpace(id); id != "" {
-					ids[id] = true
-				}
-			}
+	for id := range strings.SplitSeq(string(s), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids[id] = true
 		}
 	}
 	added := false
@@ -281,62 +288,72 @@ func annotationValue(object ast.Value, applied []string) (string, bool) {
 	return strings.Join(all, ","), true
 }
 
-// patchBuilder collects add operations, each missing parent once.
+// patchBuilder collects add operations; patch keeps the first of those
+// for the same pointer, so each missing parent is added once.
 type patchBuilder struct {
-	ops  []pathOp
-	seen map[string]bool // pointers already added
+	ops []pathOp
 }
 
 type pathOp struct {
 	depth   int // segments of the path
 	pointer string
 	value   any
+	parent  bool // an empty object for a missing parent, made in patch
 }
 
-// add adds value at path, and an empty object at every prefix of path that
-// object lacks. A second default for a pointer already added is dropped.
-func (b *patchBuilder) add(object ast.Value, path *ast.Array, value any) error {
-	if b.seen == nil {
-		b.seen = map[string]bool{}
-	}
-	depth, _, _ := walk(object, path)
-	for n := depth + 1; n < path.Len(); n++ {
-		if err := b.addOne(path, n, nil, true); err != nil {
-			return err
-		}
-	}
-	return b.addOne(path, path.Len(), value, false)
-}
-
-// addOne adds value at the first n segments of path, or an empty object
-// for a missing parent (made only when the pointer is new: defaults share
-// their parents).
-func (b *patchBuilder) addOne(path *ast.Array, n int, value any, parent bool) error {
-	ptr, err := pointer(path, n)
+// add adds value at path, and an empty object at every prefix of path
+// beyond the depth segments the object has. The pointers of the parents
+// are prefixes of that of the leaf: it is encoded once.
+func (b *patchBuilder) add(path *ast.Array, depth int, value any) error {
+	ptr, err := pointer(path, path.Len())
 	if err != nil {
 		return err
 	}
-	if b.seen[ptr] {
-		return nil
+	n := 0
+	for i := 1; i < len(ptr); i++ {
+		if ptr[i] != '/' {
+			continue
+		}
+		// ptr[:i] is the pointer of the first n+1 segments (escaped
+		// segments hold no slash).
+		if n++; n > depth {
+			b.ops = append(b.ops, pathOp{depth: n, pointer: ptr[:i], parent: true})
+		}
 	}
-	b.seen[ptr] = true
-	if parent {
-		value = map[string]any{}
-	}
-	b.ops = append(b.ops, pathOp{depth: n, pointer: ptr, value: value})
+	b.ops = append(b.ops, pathOp{depth: path.Len(), pointer: ptr, value: value})
 	return nil
 }
 
 func (b *patchBuilder) patch() Patch {
-	sort.SliceStable(b.ops, func(i, j int) bool {
-		if b.ops[i].depth != b.ops[j].depth {
-			return b.ops[i].depth < b.ops[j].depth
+	// The operations are sorted through their indexes, which hold no
+	// pointers: moving the operations themselves costs write barriers. The
+	// index breaks ties, so that of the operations for one pointer the
+	// first added comes first and is the one kept.
+	order := make([]int32, len(b.ops))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		x, y := &b.ops[i], &b.ops[j]
+		if x.depth != y.depth {
+			return x.depth - y.depth
 		}
-		return b.ops[i].pointer < b.ops[j].pointer
+		if c := strings.Compare(x.pointer, y.pointer); c != 0 {
+			return c
+		}
+		return int(i - j)
 	})
-	out := make(Patch, len(b.ops))
-	for i, o := range b.ops {
-		out[i] = jsonpatch.JsonPatchOperation{Operation: "add", Path: o.pointer, Value: o.value}
+	out := make(Patch, 0, len(b.ops))
+	for n, i := range order {
+		o := &b.ops[i]
+		if n > 0 && o.pointer == b.ops[order[n-1]].pointer {
+			continue
+		}
+		value := o.value
+		if o.parent {
+			value = map[string]any{}
+		}
+		out = append(out, jsonpatch.JsonPatchOperation{Operation: "add", Path: o.pointer, Value: value})
 	}
 	return out
 }

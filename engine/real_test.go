@@ -220,7 +220,7 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	some entry in workload.containers
 	not entry.container.field%d
 	path := concat(".", [entry.where, "field%d"])
-	msg := sprintf("%%s does not set field%d; set it", [entry.describe])
+	msg := sprintf("%%s %%q does not set field%d; set it", [entry.noun, object.get(entry.container, "name", "")])
 }
 `, i, i, i, i)))
 			query = append(query, fmt.Sprintf("v%d = data.floor%d.violation", i, i))

@@ -118,8 +118,15 @@ serving if {
 }
 
 # Annotations of the object and of its pod template; the object's win. A
-# null (or otherwise non-object) annotations field counts as none.
-annotations := object.union(pod_template_annotations, object_annotations)
+# null (or otherwise non-object) annotations field counts as none. Both
+# read in one body when they are objects, the common case, rather than
+# through the two rules below.
+annotations := object.union(template, own) if {
+	template := object.get(input.object, layout.annotations, {})
+	is_object(template)
+	own := object.get(input.object, ["metadata", "annotations"], {})
+	is_object(own)
+} else := object.union(pod_template_annotations, object_annotations)
 
 pod_template_annotations := m if {
 	m := object.get(input.object, layout.annotations, {})
@@ -136,10 +143,15 @@ object_annotations := m if {
 # Every container a check looks at: main containers, native sidecars and
 # plain init containers. Ephemeral containers are debugging aids and skipped.
 # Each entry: container, list ("containers" or "initContainers"), index,
-# path (array from the object root), sidecar (true for native sidecars) and
-# long_running (main containers and native sidecars). One rule per list with
-# the constant parts written out: this runs for every container on every
-# evaluation, and every rule or function referenced costs.
+# path (array from the object root), where (its path string), sidecar (true
+# for native sidecars), long_running (main containers and native sidecars)
+# and noun, how messages name it before its name: `sprintf("%s %q ...",
+# [entry.noun, object.get(entry.container, "name", ""), ...])` reads
+# container "app", sidecar "proxy" or init container "migrate". (The
+# message builds that phrase: most evaluations make no message about most
+# containers.) One rule per list with the constant parts written out: this
+# runs for every container on every evaluation, and every rule or function
+# referenced costs.
 containers contains entry if {
 	spec_path := layout.spec
 	some i, c in object.get(pod_spec, "containers", [])
@@ -151,7 +163,7 @@ containers contains entry if {
 		"where": sprintf("%s.containers[%d]", [layout.where, i]),
 		"sidecar": false,
 		"long_running": true,
-		"describe": sprintf("container %q", [object.get(c, "name", "")]),
+		"noun": "container",
 	}
 }
 
@@ -167,7 +179,7 @@ containers contains entry if {
 		"where": sprintf("%s.initContainers[%d]", [layout.where, i]),
 		"sidecar": sidecar,
 		"long_running": sidecar,
-		"describe": sprintf("%s %q", [init_container_words[sidecar], object.get(c, "name", "")]),
+		"noun": init_container_words[sidecar],
 	}
 }
 

@@ -53,7 +53,7 @@ spec_with_every_list := {
 
 test_containers_cover_every_list_but_ephemeral if {
 	entries := workload.containers with input as in_object(fixtures.workload("Deployment", spec_with_every_list))
-	got := {[e.where, e.describe, e.sidecar, e.long_running] | some e in entries}
+	got := {[e.where, sprintf("%s %q", [e.noun, e.container.name]), e.sidecar, e.long_running] | some e in entries}
 	got == {
 		["spec.template.spec.containers[0]", `container "app"`, false, true],
 		["spec.template.spec.containers[1]", `container "worker"`, false, true],

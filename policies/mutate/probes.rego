@@ -46,14 +46,18 @@ same_as_other(entry, field) if {
 	workload.probe_handler(entry.container, probe) == workload.probe_handler(entry.container, default_probe(field))
 }
 
-# The probes paved adds, with the check each one fixes: adds holds few
-# pairs, so they are iterated rather than every container and field tested.
+# The probes paved adds, with the check each one fixes: the conditions of
+# adds (which the checks read) written out, as every rule referenced costs
+# an evaluation. Keep the two in step.
 defaults contains {
 	"check": {"livenessProbe": "liveness-probe-missing", "readinessProbe": "readiness-probe-missing"}[field],
 	"path": array.concat(entry.path, [field]),
 	"value": {"httpGet": {"path": probe_paths[field], "port": params.probe_port}},
 } if {
-	some [where, field] in adds
 	some entry in workload.serving_main_containers
-	entry.where == where
+	some field in ["livenessProbe", "readinessProbe"]
+	object.get(entry.container, field, null) == null
+	some port in object.get(entry.container, "ports", [])
+	port.name == params.probe_port
+	not same_as_other(entry, field)
 }

@@ -47,11 +47,25 @@ missing contains {
 }
 
 # limit_default(request, resource) is the limit paved fix sets for a
-# container whose request is as given (null when unset). The quantities of
-# the parameters are parsed once per evaluation, not once per container.
-limit_default(request, resource) := limit_value(request, resource) if {
+# container whose request is as given (null when unset): from the table of
+# the default parameters for the requests manifests use most, else worked
+# out. The quantities of the parameters are parsed once per evaluation, not
+# once per container.
+limit_default(request, resource) := default_limits[resource][request] if {
+	default_resource_params
+} else := limit_value(request, resource) if {
 	request != null
 } else := unset_request_limits[resource]
+
+# The limits of the default parameters by request: null and the
+# quantities of workload.common_quantities, each kept when above the limit
+# parameter (as limit_value and unset_request_limits have it): one lookup
+# rather than a call of each per container. (test_default_limits holds the
+# table to those rules.)
+default_limits := {
+	"cpu": {null: "2000m", "100m": "2000m", "250m": "2000m", "500m": "2000m", "1000m": "2000m", "2000m": "2000m", "1": "2000m", "2": "2000m", "4": "4", "64Mi": "64Mi", "128Mi": "128Mi", "256Mi": "256Mi", "512Mi": "512Mi", "1Gi": "1Gi", "2Gi": "2Gi", "4Gi": "4Gi"},
+	"memory": {null: "1Gi", "100m": "1Gi", "250m": "1Gi", "500m": "1Gi", "1000m": "1Gi", "2000m": "1Gi", "1": "1Gi", "2": "1Gi", "4": "1Gi", "64Mi": "1Gi", "128Mi": "1Gi", "256Mi": "1Gi", "512Mi": "1Gi", "1Gi": "1Gi", "2Gi": "2Gi", "4Gi": "4Gi"},
+}
 
 limit_value(request, resource) := params[{"cpu": "cpu_limit", "memory": "memory_limit"}[resource]] if {
 	workload.parsed_quantity(request) <= limit_quantities[resource]

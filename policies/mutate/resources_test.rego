@@ -95,6 +95,18 @@ test_default_quantities if {
 	}
 }
 
+test_default_limits[resource] if {
+	some resource in ["cpu", "memory"]
+	limit := {"cpu": "2000m", "memory": "1Gi"}[resource]
+	table := data.paved.defaults.resources.default_limits[resource]
+	object.keys(table) == object.keys(data.paved.lib.workload.common_quantities) | {null}
+	table[null] == data.paved.defaults.resources.unset_request_limits[resource] with input as {"object": {}}
+	every q, n in data.paved.lib.workload.common_quantities {
+		table[q] == {true: limit, false: q}[n <= units.parse(limit)]
+		table[q] == data.paved.defaults.resources.limit_value(q, resource) with input as {"object": {}}
+	}
+}
+
 test_default_quantities_only_for_the_defaults[key] if {
 	some key in ["cpu_request", "memory_request", "cpu_limit", "memory_limit"]
 	not data.paved.defaults.resources.default_resource_params with input as {"object": {}, "params": {key: "3"}}

@@ -14,9 +14,11 @@ import data.paved.lib.params
 import data.paved.lib.related
 import data.paved.lib.workload
 
-# The API server's value for both leaves when they are omitted. It and the
-# leaves' paths are written out below: every rule referenced costs an
-# evaluation, constant ones included.
+# The API server's value for both leaves when they are omitted. It, the
+# leaves' paths, workload.api_default_field and the conditions of
+# defaults_max_unavailable (which the checks read) are written out below:
+# every rule or function referenced costs an evaluation, constant ones
+# included. Keep them in step.
 api_default := "25%"
 
 defaults contains object.union(
@@ -25,7 +27,7 @@ defaults contains object.union(
 		"path": ["spec", "strategy", "rollingUpdate", "maxSurge"],
 		"value": params.params.max_surge,
 	},
-	workload.api_default_field("25%"),
+	object.get({"file": {}}, object.get(input, "source", null), {"api_default": "25%"}),
 ) if rolling_update
 
 defaults contains object.union(
@@ -34,9 +36,10 @@ defaults contains object.union(
 		"path": ["spec", "strategy", "rollingUpdate", "maxUnavailable"],
 		"value": 0,
 	},
-	workload.api_default_field("25%"),
+	object.get({"file": {}}, object.get(input, "source", null), {"api_default": "25%"}),
 ) if {
-	defaults_max_unavailable
+	rolling_update
+	not related.zero(effective_max_surge)
 }
 
 # True when the defaults include maxUnavailable 0: not with maxSurge 0.

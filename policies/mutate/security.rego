@@ -14,10 +14,12 @@ import data.paved.lib.workload
 
 pod_context_where := concat(".", [workload.pod_spec_where, "securityContext"])
 
-# The pod-level fields a container inherits unless it sets its own.
+# The pod-level fields a container inherits unless it sets its own (from
+# workload.pod_security_context, written out).
 inherited := {k: v |
+	pod := object.get(workload.pod_spec, "securityContext", {})
 	some k in ["runAsNonRoot", "runAsUser", "seccompProfile"]
-	v := workload.pod_security_context[k]
+	v := pod[k]
 	v != null
 }
 
@@ -85,26 +87,24 @@ sets_seccomp_profile if {
 }
 
 # The defaults read the contexts directly, with the conditions of
-# sets_read_only_root_filesystem, sets_privilege_escalation and
+# sets_run_as_non_root, sets_read_only_root_filesystem,
+# sets_privilege_escalation (adds_sys_admin included) and
 # sets_capabilities_drop (which the checks read) written out: every rule
 # referenced costs an evaluation. Keep the two in step.
 defaults contains {"check": "run-as-non-root", "path": array.concat(x.entry.path, ["securityContext", "runAsNonRoot"]), "value": true} if {
+	workload.linux
 	some x in contexts
-	x.entry.where in sets_run_as_non_root
+	object.get(x.effective, "runAsNonRoot", null) == null
+	object.get(x.effective, "runAsUser", null) != 0
 }
 
 # An image whose USER is root (or a name) cannot start under runAsNonRoot
 # without a numeric runAsUser.
 defaults contains {"check": "run-as-non-root", "path": array.concat(x.entry.path, ["securityContext", "runAsUser"]), "value": params.run_as_user} if {
-	some x in contexts
-	x.entry.where in sets_run_as_non_root
-	object.get(x.effective, "runAsUser", null) == null
-}
-
-defaults contains {"check": "read-only-root-filesystem", "path": array.concat(x.entry.path, ["securityContext", "readOnlyRootFilesystem"]), "value": true} if {
 	workload.linux
 	some x in contexts
-	object.get(x.own, "readOnlyRootFilesystem", null) == null
+	object.get(x.effective, "runAsNonRoot", null) == null
+	object.get(x.effective, "runAsUser", null) == null
 }
 
 defaults contains {"check": "privilege-escalation", "path": array.concat(x.entry.path, ["securityContext", "allowPrivilegeEscalation"]), "value": false} if {
@@ -112,15 +112,21 @@ defaults contains {"check": "privilege-escalation", "path": array.concat(x.entry
 	some x in contexts
 	object.get(x.own, "allowPrivilegeEscalation", null) == null
 	object.get(x.own, "privileged", false) != true
-	not x.entry.where in adds_sys_admin
-}
-
-defaults contains {"check": "capabilities-not-dropped", "path": array.concat(x.entry.path, ["securityContext", "capabilities", "drop"]), "value": ["ALL"]} if {
-	workload.linux
-	some x in contexts
-	object.get(x.own, ["capabilities", "drop"], null) == null
+	count([cap | some cap in object.get(x.own, ["capabilities", "add"], []); upper(cap) in {"SYS_ADMIN", "CAP_SYS_ADMIN"}]) == 0
 }
 
 defaults contains {"check": "seccomp-profile-missing", "path": array.concat(workload.layout.spec, ["securityContext", "seccompProfile"]), "value": {"type": "RuntimeDefault"}} if {
 	sets_seccomp_profile
+}
+
+# The defaults set where a container's own securityContext lacks the
+# field, from one table: a body costs more than a row.
+defaults contains {"check": check, "path": array.concat(x.entry.path, path), "value": value} if {
+	workload.linux
+	some x in contexts
+	some [check, field, path, value] in [
+		["read-only-root-filesystem", "readOnlyRootFilesystem", ["securityContext", "readOnlyRootFilesystem"], true],
+		["capabilities-not-dropped", ["capabilities", "drop"], ["securityContext", "capabilities", "drop"], ["ALL"]],
+	]
+	object.get(x.own, field, null) == null
 }

@@ -64,6 +64,7 @@ test_never_overrides_the_user[note] if {
 		"allowPrivilegeEscalation true": [{}, {"allowPrivilegeEscalation": true}, {"/allowPrivilegeEscalation"}],
 		"privileged": [{}, {"privileged": true}, {"/allowPrivilegeEscalation"}],
 		"adds SYS_ADMIN": [{}, {"capabilities": {"add": ["SYS_ADMIN"]}}, {"/allowPrivilegeEscalation"}],
+		"adds cap_sys_admin among others": [{}, {"capabilities": {"add": ["NET_ADMIN", "cap_sys_admin"]}}, {"/allowPrivilegeEscalation"}],
 		"drop list set": [{}, {"capabilities": {"drop": ["NET_RAW"]}}, {"/capabilities/drop"}],
 		"container seccomp": [{}, {"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}, {"seccomp"}],
 		"pod seccomp": [{"seccompProfile": {"type": "Unconfined"}}, {}, {"seccomp"}],

@@ -43,17 +43,19 @@ grace_period := 30 if {
 
 # True when this mutation may set the grace period: it is absent, or at
 # admission it holds the API default, which the API server may have filled in.
-grace_period_unset if written_grace_period == null
+# (written_grace_period written out: one rule fewer on every mutation.)
+grace_period_unset if object.get(input.object, grace_period_path, null) == null
 
 grace_period_unset if {
-	written_grace_period == 30
+	object.get(input.object, grace_period_path, null) == 30
 	not workload.from_file
 }
 
 # The app's graceful-shutdown timeout: the annotation on the object or its pod
 # template when it holds a whole number of seconds, else the parameter.
-graceful_timeout := to_number(graceful_timeout_annotation) if {
-	regex.match(`^[0-9]+$`, graceful_timeout_annotation)
+graceful_timeout := to_number(value) if {
+	value := workload.annotations[params.graceful_timeout_annotation]
+	regex.match(`^[0-9]+$`, value)
 } else := params.graceful_timeout_seconds
 
 graceful_timeout_annotation := workload.annotations[params.graceful_timeout_annotation]
@@ -93,8 +95,21 @@ current_sleeps := [workload.prestop_sleep_seconds(entry.container) |
 ]
 
 # The grace period the pod needs once paved fix added its preStop sleeps
-# (to containers without one, which current_sleeps leaves out).
-defaulted_grace_period := required_grace_period(array.concat(current_sleeps, [injected_sleep | some _ in adds_prestop]))
+# (to containers without one, which current_sleeps leaves out): what
+# required_grace_period makes of current_sleeps and the injected sleeps,
+# with the conditions of current_sleeps and adds_prestop written out (every
+# rule or function referenced costs an evaluation). Keep them in step.
+defaulted_grace_period := (max(array.concat(
+	array.concat([0], [workload.prestop_sleep_seconds(entry.container) |
+		some entry in workload.serving_main_containers
+		object.get(entry.container, ["lifecycle", "preStop"], null) != null
+	]),
+	[injected_sleep |
+		injected_sleep >= 1
+		some entry in workload.serving_main_containers
+		object.get(entry.container, ["lifecycle", "preStop"], null) == null
+	],
+)) + graceful_timeout) + params.grace_margin_seconds
 
 # True when paved fix sets terminationGracePeriodSeconds: it is unset and
 # the API default is too short.
@@ -106,9 +121,12 @@ sets_grace_period if {
 	defaulted_grace_period > 30
 }
 
+# The defaults write out the conditions of adds_prestop and
+# sets_grace_period (which the checks read), and workload.api_default_field.
 defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": {"sleep": {"seconds": injected_sleep}}} if {
+	injected_sleep >= 1
 	some entry in workload.serving_main_containers
-	entry.where in adds_prestop
+	object.get(entry.container, ["lifecycle", "preStop"], null) == null
 }
 
 defaults contains object.union(
@@ -117,7 +135,9 @@ defaults contains object.union(
 		"path": grace_period_path,
 		"value": defaulted_grace_period,
 	},
-	workload.api_default_field(30),
+	object.get({"file": {}}, object.get(input, "source", null), {"api_default": 30}),
 ) if {
-	sets_grace_period
+	workload.serving
+	grace_period_unset
+	defaulted_grace_period > 30
 }

@@ -35,7 +35,7 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "image"]), "fi
 	tag := concat("", array.slice(split(segments[count(segments) - 1], ":"), 1, 2))
 	tag in {"", "latest"}
 	msg := sprintf(
-		"%s uses image %q %s: it names whatever was pushed last, so pods of one rollout can run different code and a rollback does not roll back; pin a version tag or a digest (@sha256:...)",
-		[entry.describe, image, {"": "without a tag (that means latest)", "latest": "tagged latest"}[tag]],
+		"%s %q uses image %q %s: it names whatever was pushed last, so pods of one rollout can run different code and a rollback does not roll back; pin a version tag or a digest (@sha256:...)",
+		[entry.noun, object.get(entry.container, "name", ""), image, {"": "without a tag (that means latest)", "latest": "tagged latest"}[tag]],
 	)
 }

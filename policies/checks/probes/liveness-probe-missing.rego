@@ -23,8 +23,8 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	path := concat(".", [entry.where, "livenessProbe"])
 	fixable := [entry.where, "livenessProbe"] in probes.adds
 	msg := sprintf(
-		"%s has no livenessProbe: without one a wedged process is never restarted; add an httpGet livenessProbe that checks only the process itself, not its dependencies (%s)",
-		[entry.describe, hint(fixable)],
+		"%s %q has no livenessProbe: without one a wedged process is never restarted; add an httpGet livenessProbe that checks only the process itself, not its dependencies (%s)",
+		[entry.noun, object.get(entry.container, "name", ""), hint(fixable)],
 	)
 }
 

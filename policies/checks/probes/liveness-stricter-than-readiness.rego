@@ -27,8 +27,8 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 	ready := object.get(ready_probe, "periodSeconds", 10) * object.get(ready_probe, "failureThreshold", 3)
 	live < ready
 	msg := sprintf(
-		"%s: livenessProbe gives up after %s s (periodSeconds x failureThreshold) but readinessProbe after %s s: a slow pod is restarted before it is taken out of the load balancer; make liveness at least as patient as readiness",
-		[entry.describe, workload.num(live), workload.num(ready)],
+		"%s %q: livenessProbe gives up after %s s (periodSeconds x failureThreshold) but readinessProbe after %s s: a slow pod is restarted before it is taken out of the load balancer; make liveness at least as patient as readiness",
+		[entry.noun, object.get(entry.container, "name", ""), workload.num(live), workload.num(ready)],
 	)
 }
 
@@ -44,7 +44,7 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 	_ = object.get(live_probe, "periodSeconds", 10) * object.get(live_probe, "failureThreshold", 3)
 	_ = object.get(ready_probe, "periodSeconds", 10) * object.get(ready_probe, "failureThreshold", 3)
 	msg := sprintf(
-		"%s: livenessProbe times out after %s s but readinessProbe after %s s: a slow response restarts the container before readiness sheds its traffic; give liveness a timeoutSeconds at least as long as readiness",
-		[entry.describe, workload.num(live), workload.num(ready)],
+		"%s %q: livenessProbe times out after %s s but readinessProbe after %s s: a slow response restarts the container before readiness sheds its traffic; give liveness a timeoutSeconds at least as long as readiness",
+		[entry.noun, object.get(entry.container, "name", ""), workload.num(live), workload.num(ready)],
 	)
 }

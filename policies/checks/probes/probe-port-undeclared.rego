@@ -28,8 +28,8 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	not declares(entry.container, port)
 	path := concat(".", [entry.where, field, handler, "port"])
 	msg := sprintf(
-		"%s: %s %s uses port name %q, which the container does not declare: the kubelet cannot resolve the name, so the probe fails every time; declare a port named %q under ports, or probe a declared port (%s)",
-		[entry.describe, field, handler, port, port, declared(entry.container)],
+		"%s %q: %s %s uses port name %q, which the container does not declare: the kubelet cannot resolve the name, so the probe fails every time; declare a port named %q under ports, or probe a declared port (%s)",
+		[entry.noun, object.get(entry.container, "name", ""), field, handler, port, port, declared(entry.container)],
 	)
 }
 

@@ -31,8 +31,8 @@ violation contains {"msg": msg, "path": concat(".", [entry.where, "livenessProbe
 	not handler.tcpSocket
 	handler == workload.probe_handler(entry.container, ready)
 	msg := sprintf(
-		"%s has identical livenessProbe and readinessProbe (%s): a dependency outage then restarts every pod at once; point liveness at a process-only endpoint such as /healthz and readiness at one that checks dependencies such as /readyz",
-		[entry.describe, describe_handler(handler)],
+		"%s %q has identical livenessProbe and readinessProbe (%s): a dependency outage then restarts every pod at once; point liveness at a process-only endpoint such as /healthz and readiness at one that checks dependencies such as /readyz",
+		[entry.noun, object.get(entry.container, "name", ""), describe_handler(handler)],
 	)
 }
 

@@ -23,8 +23,8 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	path := concat(".", [entry.where, "readinessProbe"])
 	fixable := [entry.where, "readinessProbe"] in probes.adds
 	msg := sprintf(
-		"%s has no readinessProbe: without one it receives traffic before it can serve and during shutdown; add an httpGet readinessProbe (%s)",
-		[entry.describe, hint(fixable)],
+		"%s %q has no readinessProbe: without one it receives traffic before it can serve and during shutdown; add an httpGet readinessProbe (%s)",
+		[entry.noun, object.get(entry.container, "name", ""), hint(fixable)],
 	)
 }
 

@@ -21,7 +21,7 @@ violation contains {"msg": msg, "path": path, "fixable": true} if {
 	m.resource == "cpu"
 	path := concat(".", [m.entry.where, "resources.limits.cpu"])
 	msg := sprintf(
-		"%s has no resources.limits.cpu: a busy container takes every idle core, so its latency depends on its neighbours' load; set one (paved fix sets %v)",
-		[m.entry.describe, m.value],
+		"%s %q has no resources.limits.cpu: a busy container takes every idle core, so its latency depends on its neighbours' load; set one (paved fix sets %v)",
+		[m.entry.noun, object.get(m.entry.container, "name", ""), m.value],
 	)
 }

@@ -24,7 +24,7 @@ violation contains {"msg": msg, "path": path, "fixable": true} if {
 	not m.limit_set
 	path := concat(".", [m.entry.where, "resources.requests.cpu"])
 	msg := sprintf(
-		"%s has no resources.requests.cpu: the scheduler treats it as needing no CPU, so it lands on crowded nodes, is starved under contention, and the HPA cannot compute its utilization; set one (paved fix sets %v)",
-		[m.entry.describe, m.value],
+		"%s %q has no resources.requests.cpu: the scheduler treats it as needing no CPU, so it lands on crowded nodes, is starved under contention, and the HPA cannot compute its utilization; set one (paved fix sets %v)",
+		[m.entry.noun, object.get(m.entry.container, "name", ""), m.value],
 	)
 }

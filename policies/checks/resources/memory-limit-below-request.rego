@@ -22,7 +22,7 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	workload.parsed_quantity(limit) < workload.parsed_quantity(request)
 	path := concat(".", [entry.where, "resources.limits.memory"])
 	msg := sprintf(
-		"%s has resources.limits.memory %v below resources.requests.memory %v: it is OOM-killed before it reaches its request, and the API server rejects the pod; raise the limit to at least the request",
-		[entry.describe, limit, request],
+		"%s %q has resources.limits.memory %v below resources.requests.memory %v: it is OOM-killed before it reaches its request, and the API server rejects the pod; raise the limit to at least the request",
+		[entry.noun, object.get(entry.container, "name", ""), limit, request],
 	)
 }

@@ -20,7 +20,7 @@ violation contains {"msg": msg, "path": path, "fixable": true} if {
 	m.resource == "memory"
 	path := concat(".", [m.entry.where, "resources.limits.memory"])
 	msg := sprintf(
-		"%s has no resources.limits.memory: a leak grows until the node runs out and the kernel kills other pods' processes too; set one (paved fix sets %v)",
-		[m.entry.describe, m.value],
+		"%s %q has no resources.limits.memory: a leak grows until the node runs out and the kernel kills other pods' processes too; set one (paved fix sets %v)",
+		[m.entry.noun, object.get(m.entry.container, "name", ""), m.value],
 	)
 }

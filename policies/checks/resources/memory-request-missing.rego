@@ -23,7 +23,7 @@ violation contains {"msg": msg, "path": path, "fixable": true} if {
 	not m.limit_set
 	path := concat(".", [m.entry.where, "resources.requests.memory"])
 	msg := sprintf(
-		"%s has no resources.requests.memory: the scheduler treats it as needing no memory, so it overcommits its node and is among the first evicted under memory pressure; set one (paved fix sets %v)",
-		[m.entry.describe, m.value],
+		"%s %q has no resources.requests.memory: the scheduler treats it as needing no memory, so it overcommits its node and is among the first evicted under memory pressure; set one (paved fix sets %v)",
+		[m.entry.noun, object.get(m.entry.container, "name", ""), m.value],
 	)
 }

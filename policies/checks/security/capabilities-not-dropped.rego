@@ -23,8 +23,8 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	path := concat(".", [entry.where, "securityContext.capabilities.drop"])
 	fixable := entry.where in security.sets_capabilities_drop
 	msg := sprintf(
-		"%s does not drop ALL capabilities: the runtime's defaults (NET_RAW among them) stay available to an intruder; set capabilities.drop: [\"ALL\"] and add back only what the app needs (%s)",
-		[entry.describe, {true: "paved fix sets it", false: "paved fix does not change a drop list you set"}[fixable]],
+		"%s %q does not drop ALL capabilities: the runtime's defaults (NET_RAW among them) stay available to an intruder; set capabilities.drop: [\"ALL\"] and add back only what the app needs (%s)",
+		[entry.noun, object.get(entry.container, "name", ""), {true: "paved fix sets it", false: "paved fix does not change a drop list you set"}[fixable]],
 	)
 }
 

@@ -24,8 +24,8 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	path := concat(".", [entry.where, "securityContext.allowPrivilegeEscalation"])
 	fixable := entry.where in security.sets_privilege_escalation
 	msg := sprintf(
-		"%s does not set allowPrivilegeEscalation: false: setuid binaries can turn a foothold into root; set it (%s)",
-		[entry.describe, hint(entry.where, sc, fixable)],
+		"%s %q does not set allowPrivilegeEscalation: false: setuid binaries can turn a foothold into root; set it (%s)",
+		[entry.noun, object.get(entry.container, "name", ""), hint(entry.where, sc, fixable)],
 	)
 }
 

@@ -20,7 +20,7 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.privileged"])
 	msg := sprintf(
-		"%s is privileged: it has every capability and the node's devices, so escaping to the node is trivial; remove privileged: true and add only the capability the app needs",
-		[entry.describe],
+		"%s %q is privileged: it has every capability and the node's devices, so escaping to the node is trivial; remove privileged: true and add only the capability the app needs",
+		[entry.noun, object.get(entry.container, "name", "")],
 	)
 }

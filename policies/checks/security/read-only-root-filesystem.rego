@@ -24,7 +24,7 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	path := concat(".", [entry.where, "securityContext.readOnlyRootFilesystem"])
 	fixable := entry.where in security.sets_read_only_root_filesystem
 	msg := sprintf(
-		"%s does not set readOnlyRootFilesystem: true: an intruder can write tools and persist changes in it; set it and mount an emptyDir for paths the app must write (%s)",
-		[entry.describe, {true: "paved fix sets it", false: "paved fix does not override an explicit false"}[fixable]],
+		"%s %q does not set readOnlyRootFilesystem: true: an intruder can write tools and persist changes in it; set it and mount an emptyDir for paths the app must write (%s)",
+		[entry.noun, object.get(entry.container, "name", ""), {true: "paved fix sets it", false: "paved fix does not override an explicit false"}[fixable]],
 	)
 }

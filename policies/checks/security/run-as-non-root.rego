@@ -27,8 +27,8 @@ violation contains {"msg": msg, "path": path, "fixable": fixable} if {
 	path := concat(".", [entry.where, "securityContext.runAsNonRoot"])
 	fixable := entry.where in security.sets_run_as_non_root
 	msg := sprintf(
-		"%s does not set runAsNonRoot: true (at container or pod level): a root process is one kernel bug away from root on the node; %s",
-		[entry.describe, hints[fixable]],
+		"%s %q does not set runAsNonRoot: true (at container or pod level): a root process is one kernel bug away from root on the node; %s",
+		[entry.noun, object.get(entry.container, "name", ""), hints[fixable]],
 	)
 }
 
@@ -39,8 +39,8 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	entry := x.entry
 	path := user_path(x)
 	msg := sprintf(
-		"%s runs as user 0 (root): a root process is one kernel bug away from root on the node; run as a non-zero user such as %v and set runAsNonRoot: true",
-		[entry.describe, params.run_as_user],
+		"%s %q runs as user 0 (root): a root process is one kernel bug away from root on the node; run as a non-zero user such as %v and set runAsNonRoot: true",
+		[entry.noun, object.get(entry.container, "name", ""), params.run_as_user],
 	)
 }
 

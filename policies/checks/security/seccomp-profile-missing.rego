@@ -23,8 +23,8 @@ violation contains {"msg": msg, "path": path, "fixable": security.sets_seccomp_p
 	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.seccompProfile"])
 	msg := sprintf(
-		"%s has no seccompProfile (neither its own nor the pod's): it may make every system call, including those behind container escapes; set the pod's securityContext.seccompProfile.type: RuntimeDefault (paved fix sets it)",
-		[entry.describe],
+		"%s %q has no seccompProfile (neither its own nor the pod's): it may make every system call, including those behind container escapes; set the pod's securityContext.seccompProfile.type: RuntimeDefault (paved fix sets it)",
+		[entry.noun, object.get(entry.container, "name", "")],
 	)
 }
 
@@ -43,7 +43,7 @@ violation contains {"msg": msg, "path": path, "fixable": false} if {
 	entry := x.entry
 	path := concat(".", [entry.where, "securityContext.seccompProfile.type"])
 	msg := sprintf(
-		"%s has seccompProfile Unconfined: it may make every system call, including those behind container escapes; use type RuntimeDefault (or Localhost with a profile of your own)",
-		[entry.describe],
+		"%s %q has seccompProfile Unconfined: it may make every system call, including those behind container escapes; use type RuntimeDefault (or Localhost with a profile of your own)",
+		[entry.noun, object.get(entry.container, "name", "")],
 	)
 }

@@ -22,8 +22,8 @@ violation contains {"msg": msg, "path": path, "fixable": entry.where in shutdown
 	object.get(entry.container, ["lifecycle", "preStop"], null) == null
 	path := concat(".", [entry.where, "lifecycle.preStop"])
 	msg := sprintf(
-		"%s has no lifecycle.preStop: requests routed to it before load balancers notice it is terminating are cut off; %s",
-		[entry.describe, remedy],
+		"%s %q has no lifecycle.preStop: requests routed to it before load balancers notice it is terminating are cut off; %s",
+		[entry.noun, object.get(entry.container, "name", ""), remedy],
 	)
 }
 
