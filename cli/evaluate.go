@@ -17,9 +17,10 @@ import (
 // evaluator evaluates the objects of a run, each with the other objects of
 // the run as related objects, and enforces the config on the violations as
 // the webhook does. The index keeps only what the policies read of a
-// related object (related.Trim), and each object is decoded (from its JSON,
-// when the decoder was Compact) for its own evaluation; check, which needs
-// nothing of an object's decoded form once it is evaluated, lets it go.
+// related object (related.Trim), as JSON (related.NewCompact), and each
+// object is decoded (from its JSON, when the decoder was Compact) for its
+// own evaluation; check, which needs nothing of an object's decoded form
+// once it is evaluated, lets it go.
 type evaluator struct {
 	e         *engine.Engine
 	enf       *enforce.Enforcer
@@ -34,7 +35,7 @@ type evaluator struct {
 
 // newEvaluator indexes the related objects among objs, in parallel.
 func newEvaluator(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs []*manifest.Object, defaultNS string) (*evaluator, error) {
-	ev := &evaluator{e: e, enf: enf, cfg: e.Config(), objs: objs, defaultNS: defaultNS, idx: related.New(), decodeErrs: make([]error, len(objs))}
+	ev := &evaluator{e: e, enf: enf, cfg: e.Config(), objs: objs, defaultNS: defaultNS, idx: related.NewCompact(), decodeErrs: make([]error, len(objs))}
 	trimmed := make([]map[string]any, len(objs))
 	if err := parallel.Each(ctx, len(objs), func(i int) {
 		// A custom resource named like a Deployment is none; other kinds
