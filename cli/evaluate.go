@@ -36,24 +36,34 @@ type evaluator struct {
 // newEvaluator indexes the related objects among objs, in parallel.
 func newEvaluator(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, objs []*manifest.Object, defaultNS string) (*evaluator, error) {
 	ev := &evaluator{e: e, enf: enf, cfg: e.Config(), objs: objs, defaultNS: defaultNS, idx: related.NewCompact(), decodeErrs: make([]error, len(objs))}
-	trimmed := make([]map[string]any, len(objs))
-	if err := parallel.Each(ctx, len(objs), func(i int) {
-		// A custom resource named like a Deployment is none; other kinds
-		// are not indexed, so they need not be decoded for it.
-		if m := objs[i]; !m.Custom && related.Concerns(m.Kind) {
-			obj, err := ev.admitted(m)
-			trimmed[i], ev.decodeErrs[i] = related.Trim(obj), err
+	// The objects are decoded in parallel and added in order, a batch at
+	// a time, so that the decoded forms of only one batch are held.
+	trimmed := make([]map[string]any, min(indexBatch, len(objs)))
+	for start := 0; start < len(objs); start += indexBatch {
+		batch := objs[start:min(start+indexBatch, len(objs))]
+		if err := parallel.Each(ctx, len(batch), func(i int) {
+			// A custom resource named like a Deployment is none; other
+			// kinds are not indexed, so they need not be decoded for it.
+			if m := batch[i]; !m.Custom && related.Concerns(m.Kind) {
+				obj, err := ev.admitted(m)
+				trimmed[i], ev.decodeErrs[start+i] = related.Trim(obj), err
+			}
+		}); err != nil {
+			return nil, err
 		}
-	}); err != nil {
-		return nil, err
-	}
-	for i, t := range trimmed {
-		if t != nil {
-			ev.idx.Add(t, objs[i].NamespaceOr(defaultNS))
+		for i, t := range trimmed[:len(batch)] {
+			if t != nil {
+				ev.idx.Add(t, batch[i].NamespaceOr(defaultNS))
+			}
+			trimmed[i] = nil
 		}
 	}
 	return ev, nil
 }
+
+// indexBatch is how many objects newEvaluator decodes before it adds them
+// to the index.
+const indexBatch = 1024
 
 // admitted is m as admission hands it to the engine.
 func (ev *evaluator) admitted(m *manifest.Object) (map[string]any, error) {
