@@ -523,39 +523,15 @@ func (r Report) WriteJSON(w io.Writer) error {
 	if r.Results == nil {
 		bw.WriteString("null")
 	} else {
-		for i, res := range r.Results {
-			if err := writeJSONResult(bw, i, res); err != nil {
+		results := jsonResults{bw: bw}
+		for _, res := range r.Results {
+			if err := results.add(res); err != nil {
 				return err
 			}
 		}
-		endJSONResults(bw, len(r.Results))
+		results.end()
 	}
 	return writeJSONRest(bw, r)
-}
-
-// writeJSONResult writes the ith result of the results array.
-func writeJSONResult(bw *bufio.Writer, i int, res Result) error {
-	b, err := json.MarshalIndent(res, "    ", "  ")
-	if err != nil {
-		return err
-	}
-	if i > 0 {
-		bw.WriteString(",")
-	} else {
-		bw.WriteString("[")
-	}
-	bw.WriteString("\n    ")
-	bw.Write(b)
-	return nil
-}
-
-// endJSONResults closes a results array of n results.
-func endJSONResults(bw *bufio.Writer, n int) {
-	if n == 0 {
-		bw.WriteString("[]")
-	} else {
-		bw.WriteString("\n  ]")
-	}
 }
 
 // writeJSONRest writes the report's fields after its results, closes it

@@ -20,7 +20,7 @@ type Stream struct {
 	opts    TextOptions
 	rep     Report
 	t       totals
-	n       int // results written
+	results jsonResults
 	err     error
 }
 
@@ -36,6 +36,7 @@ func NewStream(w, errW io.Writer, files int, format string, opts TextOptions) *S
 func newStream(w, errW io.Writer, rep Report, format string, opts TextOptions) *Stream {
 	rep.Results, rep.Errors, rep.perCheck = []Result{}, []ErrorRow{}, map[string]*checkCounts{}
 	s := &Stream{w: w, errW: errW, bw: bufio.NewWriter(w), format: format, opts: opts, rep: rep}
+	s.results.bw = s.bw
 	if format == "json" {
 		s.bw.WriteString("{\n  \"results\": ")
 	}
@@ -66,10 +67,9 @@ func (s *Stream) Add(objs []*manifest.Object, findings [][]Finding) error {
 	switch s.format {
 	case "json":
 		for _, res := range part.Results {
-			if s.err = writeJSONResult(s.bw, s.n, res); s.err != nil {
+			if s.err = s.results.add(res); s.err != nil {
 				return s.err
 			}
-			s.n++
 		}
 	case "text":
 		writeResults(s.bw, part.Results, s.opts)
@@ -101,7 +101,7 @@ func (s *Stream) end(rep Report) error {
 	}
 	switch s.format {
 	case "json":
-		endJSONResults(s.bw, s.n)
+		s.results.end()
 		return writeJSONRest(s.bw, rep)
 	case "text":
 		if err := s.bw.Flush(); err != nil {
