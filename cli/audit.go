@@ -104,15 +104,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	live := report.NewLive(stdout, stderr, scope, *output, report.TextOptions{Oneline: *oneline})
 	rep, code := runLiveAudit(ctx, e, client, live, namespace, *pageSize, *addonNS, stderr)
-	switch {
-	case code != exitOK:
+	if code != exitOK {
 		return code
-	case len(rep.Errors) > 0:
-		return exitInput
-	case live.Enforced() > 0:
-		return exitEnforced
 	}
-	return exitOK
+	return exitStatus(rep, live.Enforced())
 }
 
 // tuneGC trades memory for CPU unless GOGC or GOMEMLIMIT say otherwise:

@@ -207,31 +207,21 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// never holds every object decoded at once.
 	c.dec.Compact = true
 	sources, objs, errs := manifest.Load(paths, stdin, c.dec)
-	findings, _, warnings, evalErrs := evaluate(ctx, c.engine, c.enforcer, objs, c.namespace, false)
-	// The report needs only the objects' names and positions: let the
-	// decoded forms go before it is built.
-	for _, m := range objs {
-		m.Object, m.JSON = nil, nil
+	out := report.NewStream(stdout, stderr, len(sources), *output, report.TextOptions{Oneline: *oneline})
+	warnings, evalErrs := check(ctx, c.engine, c.enforcer, objs, c.namespace, out)
+	rep, err := out.Close(skippedObjects(c.engine, objs), warnings, append(errs, evalErrs...))
+	if err == nil && *output == "sarif" {
+		err = report.WriteSARIF(stdout, rep, c.engine.Checks(), versionString())
 	}
-	// Collect now: the heap's next goal is then set from what the report
-	// needs, not from the peak of the evaluation.
-	runtime.GC()
-	for i, err := range evalErrs {
-		if err != nil {
-			if i < len(objs) && len(evalErrs) == len(objs) {
-				errs = append(errs, objectError(objs[i], err))
-			} else {
-				errs = append(errs, &manifest.Error{File: "-", Index: -1, Msg: err.Error()})
-			}
-		}
+	if err != nil {
+		fmt.Fprintf(stderr, "paved check: write output: %v\n", err)
+		return exitInput
 	}
-	rep := report.Build(len(sources), objs, findings, skippedObjects(c.engine, objs), warnings, errs)
-	return writeReport("check", stdout, stderr, rep, *output, *oneline, c.engine.Checks())
+	return exitStatus(rep, out.Enforced())
 }
 
-// writeReport writes rep in the output format and returns the exit status
-// check and audit share: 2 when some input was unusable, 1 when something
-// is at action enforce, else 0.
+// writeReport writes rep in the output format and returns its exit status
+// (see exitStatus).
 func writeReport(command string, stdout, stderr io.Writer, rep report.Report, output string, oneline bool, checks []engine.Check) int {
 	var err error
 	switch output {
@@ -246,10 +236,17 @@ func writeReport(command string, stdout, stderr io.Writer, rep report.Report, ou
 		fmt.Fprintf(stderr, "paved %s: write output: %v\n", command, err)
 		return exitInput
 	}
+	return exitStatus(rep, rep.Count(engine.ActionEnforce))
+}
+
+// exitStatus is the exit status check and audit share, for rep with
+// enforced results at action enforce: 2 when some input was unusable, 1
+// when something is at action enforce, else 0.
+func exitStatus(rep report.Report, enforced int) int {
 	switch {
 	case len(rep.Errors) > 0:
 		return exitInput
-	case rep.Count(engine.ActionEnforce) > 0:
+	case enforced > 0:
 		return exitEnforced
 	}
 	return exitOK

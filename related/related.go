@@ -7,6 +7,8 @@
 package related
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 	"sort"
 
@@ -38,11 +40,13 @@ func Concerns(kind string) bool { return IsWorkload(kind) || kind == PDBKind || 
 // so that finding the objects that concern one object does not scan them all.
 type Index struct {
 	namespaces map[string]*nsObjects
+	compact    bool
 }
 
 // entry is one indexed object.
 type entry struct {
 	obj       map[string]any
+	raw       []byte // obj's JSON, in an index that is compact
 	kind      string
 	name      string
 	podLabels labels.Set      // workloads
@@ -63,6 +67,33 @@ type nsObjects struct {
 // New returns an empty index.
 func New() *Index { return &Index{namespaces: map[string]*nsObjects{}} }
 
+// NewCompact returns an empty index that keeps each object as its JSON,
+// a fraction of its decoded size, and decodes it again each time For
+// returns it: for a run that indexes every object of its input at once,
+// where each object is asked for a few times. Numbers are kept exact.
+func NewCompact() *Index {
+	idx := New()
+	idx.compact = true
+	return idx
+}
+
+// object is the indexed object: a new decoding of its JSON in a compact
+// index.
+func (e *entry) object() map[string]any {
+	if e.raw == nil {
+		return e.obj
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.raw))
+	dec.UseNumber()
+	var obj map[string]any
+	if dec.Decode(&obj) != nil {
+		// Not reached: raw is what encoding/json made of a decoded
+		// object.
+		return nil
+	}
+	return obj
+}
+
 func (idx *Index) ns(name string) *nsObjects {
 	o := idx.namespaces[name]
 	if o == nil {
@@ -75,7 +106,7 @@ func (idx *Index) ns(name string) *nsObjects {
 
 // Add indexes obj (in its JSON form) as an object of namespace; objects of
 // other kinds than workloads, PDBs and HPAs are ignored. The index keeps obj
-// and returns it as it is from For. An object with the kind, namespace and
+// and returns it as it is from For (a compact index, a copy of it). An object with the kind, namespace and
 // name of one added before replaces it, as applying both would on a
 // cluster: the index holds one object per identity, like an informer cache,
 // so a run over many copies of one file stays linear.
@@ -114,6 +145,11 @@ func (idx *Index) Add(obj map[string]any, namespace string) {
 		}
 		o.wlByName[id] = append(o.wlByName[id], e)
 	}
+	if idx.compact {
+		if raw, err := json.Marshal(obj); err == nil {
+			e.obj, e.raw = nil, raw
+		}
+	}
 }
 
 // remove takes e out of every list it was added to. Each list holds one
@@ -130,7 +166,7 @@ func (o *nsObjects) remove(e *entry) {
 	switch {
 	case e.kind == PDBKind:
 		o.pdbNoLabels = slices.DeleteFunc(o.pdbNoLabels, func(x *entry) bool { return x == e })
-		_, matchLabels := pdbSelector(e.obj)
+		_, matchLabels := pdbSelector(e.object())
 		for k, v := range matchLabels {
 			drop(o.pdbByLabel, k+"="+v)
 		}
@@ -163,7 +199,7 @@ func (idx *Index) For(obj map[string]any, namespace string) engine.Related {
 	add := func(list *[]map[string]any, x *entry) {
 		if !seen[x] {
 			seen[x] = true
-			*list = append(*list, x.obj)
+			*list = append(*list, x.object())
 		}
 	}
 	switch {

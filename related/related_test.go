@@ -1,6 +1,8 @@
 package related
 
 import (
+	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -26,7 +28,15 @@ func names(objs []map[string]any) []string {
 // workload kind, with label and expression selectors, and keeps
 // namespaces apart.
 func TestFor(t *testing.T) {
-	idx := New()
+	for name, newIndex := range indexes {
+		t.Run(name, func(t *testing.T) { testFor(t, newIndex()) })
+	}
+}
+
+// indexes are the index's constructors, which all tests hold alike.
+var indexes = map[string]func() *Index{"New": New, "NewCompact": NewCompact}
+
+func testFor(t *testing.T, idx *Index) {
 	objs := []map[string]any{
 		workload("Deployment", "web", map[string]any{"app": "web"}),
 		workload("ReplicaSet", "legacy", map[string]any{"app": "legacy"}),
@@ -78,7 +88,12 @@ func TestFor(t *testing.T) {
 // cluster holds one: a later object of the same kind, namespace and name
 // replaces the earlier one in every lookup, whatever its labels or target.
 func TestLaterCopyReplaces(t *testing.T) {
-	idx := New()
+	for name, newIndex := range indexes {
+		t.Run(name, func(t *testing.T) { testLaterCopyReplaces(t, newIndex()) })
+	}
+}
+
+func testLaterCopyReplaces(t *testing.T, idx *Index) {
 	pdbFor := func(app string) map[string]any {
 		return object(PDBKind, "budget", map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": app}}})
 	}
@@ -110,5 +125,26 @@ func TestLaterCopyReplaces(t *testing.T) {
 	}
 	if r := idx.For(pdbFor("web"), "shop"); len(r.Workloads) != 0 {
 		t.Errorf("after replacing: a budget on app=web selects %v; want none", names(r.Workloads))
+	}
+}
+
+// TestCompactKeepsValues: a compact index returns what was added, numbers
+// as the json.Number they were decoded as, however often it is asked.
+func TestCompactKeepsValues(t *testing.T) {
+	idx := NewCompact()
+	pdb := object(PDBKind, "web", map[string]any{"minAvailable": json.Number("2"), "maxUnavailable": "10%",
+		"selector": map[string]any{"matchLabels": map[string]any{"app": "web"}}})
+	web := workload("Deployment", "web", map[string]any{"app": "web"})
+	web["spec"].(map[string]any)["replicas"] = json.Number("3.0")
+	web["metadata"].(map[string]any)["ownerReferences"] = []any{map[string]any{"name": "<&> \u2028 ü", "controller": true}}
+	idx.Add(pdb, "shop")
+	idx.Add(web, "shop")
+	for range 2 {
+		if r := idx.For(web, "shop"); len(r.PDBs) != 1 || !reflect.DeepEqual(r.PDBs[0], pdb) {
+			t.Errorf("PDBs of web: got %v; want [%v]", r.PDBs, pdb)
+		}
+		if r := idx.For(pdb, "shop"); len(r.Workloads) != 1 || !reflect.DeepEqual(r.Workloads[0], web) {
+			t.Errorf("workloads of the PDB: got %v; want [%v]", r.Workloads, web)
+		}
 	}
 }

@@ -141,7 +141,7 @@ func (c *checkCounts) add(a engine.Action, fixable bool) {
 // to them. Within an object, findings are in line order. Build consumes
 // findings: it clears each object's as it turns them into results.
 func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*manifest.Object, warnings []string, errs []*manifest.Error) Report {
-	rep := Report{Results: []Result{}, Errors: []ErrorRow{}, Warnings: warnings, objects: len(objs), files: files, perCheck: map[string]*checkCounts{}}
+	rep := Report{Results: []Result{}, Warnings: warnings, objects: len(objs), files: files, perCheck: map[string]*checkCounts{}}
 	var l manifest.Lines
 	for i, fs := range findings {
 		findings[i] = nil // the results replace them
@@ -183,6 +183,14 @@ func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*
 		})
 		rep.Results = append(rep.Results, rows...)
 	}
+	rep.Skipped = skippedKinds(skipped)
+	rep.Errors = errorRows(errs)
+	return rep
+}
+
+// skippedKinds counts the objects no check applies to by kind: built-in
+// kinds first, then custom resources, each by kind and apiVersion.
+func skippedKinds(skipped []*manifest.Object) []Skipped {
 	type kindKey struct {
 		apiVersion, kind string
 		custom           bool
@@ -191,11 +199,12 @@ func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*
 	for _, m := range skipped {
 		counts[kindKey{m.APIVersion, m.Kind, m.Custom}]++
 	}
+	var out []Skipped
 	for k, n := range counts {
-		rep.Skipped = append(rep.Skipped, Skipped{APIVersion: k.apiVersion, Kind: k.kind, Custom: k.custom, Count: n})
+		out = append(out, Skipped{APIVersion: k.apiVersion, Kind: k.kind, Custom: k.custom, Count: n})
 	}
-	sort.Slice(rep.Skipped, func(i, j int) bool {
-		a, b := rep.Skipped[i], rep.Skipped[j]
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
 		if a.Custom != b.Custom {
 			return !a.Custom
 		}
@@ -204,16 +213,23 @@ func Build(files int, objs []*manifest.Object, findings [][]Finding, skipped []*
 		}
 		return a.APIVersion < b.APIVersion
 	})
+	return out
+}
+
+// errorRows are the input errors in file and document order; errs is
+// sorted in place.
+func errorRows(errs []*manifest.Error) []ErrorRow {
 	sort.SliceStable(errs, func(i, j int) bool {
 		if errs[i].File != errs[j].File {
 			return errs[i].File < errs[j].File
 		}
 		return errs[i].Index < errs[j].Index
 	})
+	rows := []ErrorRow{}
 	for _, e := range errs {
-		rep.Errors = append(rep.Errors, ErrorRow{File: e.File, Index: e.Index, Line: e.Line, Message: e.Error()})
+		rows = append(rows, ErrorRow{File: e.File, Index: e.Index, Line: e.Line, Message: e.Error()})
 	}
-	return rep
+	return rows
 }
 
 // BuildLive collects the findings of objects read from an API server, in
@@ -507,39 +523,15 @@ func (r Report) WriteJSON(w io.Writer) error {
 	if r.Results == nil {
 		bw.WriteString("null")
 	} else {
-		for i, res := range r.Results {
-			if err := writeJSONResult(bw, i, res); err != nil {
+		results := jsonResults{bw: bw}
+		for _, res := range r.Results {
+			if err := results.add(res); err != nil {
 				return err
 			}
 		}
-		endJSONResults(bw, len(r.Results))
+		results.end()
 	}
 	return writeJSONRest(bw, r)
-}
-
-// writeJSONResult writes the ith result of the results array.
-func writeJSONResult(bw *bufio.Writer, i int, res Result) error {
-	b, err := json.MarshalIndent(res, "    ", "  ")
-	if err != nil {
-		return err
-	}
-	if i > 0 {
-		bw.WriteString(",")
-	} else {
-		bw.WriteString("[")
-	}
-	bw.WriteString("\n    ")
-	bw.Write(b)
-	return nil
-}
-
-// endJSONResults closes a results array of n results.
-func endJSONResults(bw *bufio.Writer, n int) {
-	if n == 0 {
-		bw.WriteString("[]")
-	} else {
-		bw.WriteString("\n  ]")
-	}
 }
 
 // writeJSONRest writes the report's fields after its results, closes it
