@@ -14,6 +14,8 @@ mkdir -p "$(dirname "$bin")"
 echo "promtool $version: building into $bin (the first build takes a few minutes on 2 cores)"
 start=$(date +%s)
 cd "$here"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin.tmp" github.com/prometheus/prometheus/cmd/promtool
+# Only check rules and test rules are used: remove_all_sd leaves out the
+# service discovery plugins (the cloud SDKs), about half of the build.
+CGO_ENABLED=0 go build -tags remove_all_sd -trimpath -ldflags "-s -w" -o "$bin.tmp" github.com/prometheus/prometheus/cmd/promtool
 mv "$bin.tmp" "$bin"
 echo "promtool $version: built in $(( $(date +%s) - start ))s"
