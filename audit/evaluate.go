@@ -192,11 +192,9 @@ func evaluateOne(ctx context.Context, e *engine.Engine, enf *enforce.Enforcer, c
 		return r
 	}
 	verdict := enf.Apply(cfg, enforce.ObjectOf(in), d.Violations)
-	kept := keep(verdict.Violations, verdict.Warnings)
-	// The result holds the kept copies: one per distinct violation.
-	r.Violations, r.Warnings = kept.verdict()
+	r.Violations, r.Warnings = verdict.Violations, verdict.Warnings
 	if keyed {
-		cache.add(key, kept)
+		cache.add(key, keep(verdict.Violations, verdict.Warnings))
 	}
 	return r
 }

@@ -135,6 +135,15 @@ func (c *checkCounts) add(a engine.Action, fixable bool) {
 	}
 }
 
+// merge adds o's counts to c's.
+func (c *checkCounts) merge(o *checkCounts) {
+	c.enforce += o.enforce
+	c.warn += o.warn
+	c.audit += o.audit
+	c.off += o.off
+	c.fixable += o.fixable
+}
+
 // Build collects the findings of objs (read from files files), the warnings
 // and the input errors into a report, in file and document order; skipped
 // are the objects of objs that were not evaluated because no check applies

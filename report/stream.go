@@ -54,11 +54,7 @@ func (s *Stream) Add(objs []*manifest.Object, findings [][]Finding) error {
 	s.rep.off += part.off
 	for id, c := range part.perCheck {
 		if cur := s.rep.perCheck[id]; cur != nil {
-			cur.enforce += c.enforce
-			cur.warn += c.warn
-			cur.audit += c.audit
-			cur.off += c.off
-			cur.fixable += c.fixable
+			cur.merge(c)
 		} else {
 			s.rep.perCheck[id] = c
 		}

@@ -416,13 +416,6 @@ quantity(q) := units.parse(q) if is_string(q)
 # exactly like written values.
 from_file if input.source == "file"
 
-# api_default_field(v) is what a mutation's default carries so that a leaf
-# holding v counts as unset: {"api_default": v} at admission, where v may be
-# the API server's default, and {} in files, where v was written.
-# (A lookup by input.source rather than an else chain on from_file: one
-# body, and no rule referenced.)
-api_default_field(v) := object.get({"file": {}}, object.get(input, "source", null), {"api_default": v})
-
 # num(n) is a number as a person writes it, for messages: whole numbers in
 # full (1e26 prints as 100000000000000000000000000, not 1e+26), other
 # numbers as they are, and anything else (a quoted number, a typo) quoted.

@@ -15,10 +15,14 @@ import data.paved.lib.related
 import data.paved.lib.workload
 
 # The API server's value for both leaves when they are omitted. It, the
-# leaves' paths, workload.api_default_field and the conditions of
-# defaults_max_unavailable (which the checks read) are written out below:
-# every rule or function referenced costs an evaluation, constant ones
-# included. Keep them in step.
+# leaves' paths and the conditions of defaults_max_unavailable (which the
+# checks read) are written out below: every rule or function referenced
+# costs an evaluation, constant ones included. Keep them in step.
+#
+# A default carries {"api_default": v} so that a leaf holding v counts as
+# unset at admission, where v may be the API server's default, and nothing
+# in files (input.source "file"), where v was written: a lookup by source,
+# one expression and no rule referenced (also in shutdown.rego).
 api_default := "25%"
 
 defaults contains object.union(

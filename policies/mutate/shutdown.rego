@@ -122,7 +122,8 @@ sets_grace_period if {
 }
 
 # The defaults write out the conditions of adds_prestop and
-# sets_grace_period (which the checks read), and workload.api_default_field.
+# sets_grace_period (which the checks read), and the api_default marker by
+# source (see rollout.rego).
 defaults contains {"check": "prestop-missing", "path": array.concat(entry.path, ["lifecycle", "preStop"]), "value": {"sleep": {"seconds": injected_sleep}}} if {
 	injected_sleep >= 1
 	some entry in workload.serving_main_containers
