@@ -115,7 +115,7 @@ bench-cli:
 bench-audit: control-plane
 	$(GO) run ./bench/audit $(BENCH_ARGS)
 
-## bench-webhook: paved-webhook vs an allow-all webhook over HTTPS on loopback at 100, 500 and 1,000 req/s: distinct, identical and rollout traffic (GOGC=400, as manifests/paved runs it); BENCH_ARGS=-opa-server adds the same policies on `opa run --server` behind a thin webhook
+## bench-webhook: paved-webhook vs an allow-all webhook over HTTPS on loopback at 100, 500 and 1,000 req/s: distinct, identical and rollout traffic (paved-webhook and the floor as processes of their own, with manifests/paved's GOGC and GOMEMLIMIT); BENCH_ARGS=-opa-server adds the same policies on `opa run --server` behind a thin webhook
 bench-webhook:
 	GOGC=$${GOGC:-400} $(GO) run ./bench/webhook $(BENCH_ARGS)
 

@@ -84,8 +84,8 @@ func TestCost(t *testing.T) {
 	}
 }
 
-// BenchmarkCost measures Validate of the mutated Deployment and Mutate of
-// the bare one with the current policies and with the baseline copy, in
+// BenchmarkCost measures Validate of the mutated Deployment and of the
+// bare one, and Mutate of the bare one with the current policies and with the baseline copy, in
 // the same run: compare them as ratios, with -count to interleave.
 func BenchmarkCost(b *testing.B) {
 	engines := []struct {
@@ -103,6 +103,19 @@ func BenchmarkCost(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(steps(b, en.e, mutated, true)), "steps/op")
+		})
+	}
+	// What paved check and the audit pay: a stored object that fails
+	// about twenty checks.
+	for _, en := range engines {
+		b.Run("validate-bare/"+en.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := en.e.Validate(ctx, bare); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(steps(b, en.e, bare, true)), "steps/op")
 		})
 	}
 	for _, en := range engines {

@@ -45,7 +45,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/yaml"
 
 	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 
@@ -209,7 +208,7 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	}
 	// The environment the manifests give the container (GOGC and
 	// GOMEMLIMIT), to the webhook only: kube-apiserver and etcd keep theirs.
-	env, err := manifestEnv(filepath.Join(root, "manifests", "paved", "deployment.yaml"))
+	env, err := pavedwebhook.ManifestEnv(filepath.Join(root, "manifests", "paved", "deployment.yaml"))
 	if err != nil {
 		return err
 	}
@@ -358,32 +357,6 @@ func measureLoop(ctx context.Context, cp *controlplane.ControlPlane, cs *kuberne
 	fmt.Printf("Reports in the cluster: %d, %d results, %d bytes in all as JSON (managedFields left out), the largest %d bytes\n", len(list.Items), results, total, largest)
 	fmt.Printf("paved-webhook peak RSS at the end: %s\n", peakRSS(w.Pid()))
 	return nil
-}
-
-// manifestEnv returns the environment variables with a value that the
-// webhook container of the Deployment in path sets.
-func manifestEnv(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var d appsv1.Deployment
-	if err := yaml.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	for _, c := range d.Spec.Template.Spec.Containers {
-		if c.Name != "webhook" {
-			continue
-		}
-		var env []string
-		for _, e := range c.Env {
-			if e.ValueFrom == nil {
-				env = append(env, e.Name+"="+e.Value)
-			}
-		}
-		return env, nil
-	}
-	return nil, fmt.Errorf("%s: no container webhook", path)
 }
 
 // measureReportCost evaluates the first namespace as the audit loop does,

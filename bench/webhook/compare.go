@@ -11,6 +11,7 @@ import (
 
 	"github.com/paved-k8s/paved/config"
 	"github.com/paved-k8s/paved/engine"
+	"github.com/paved-k8s/paved/internal/procstat"
 )
 
 // target is one server the comparison drives.
@@ -97,6 +98,15 @@ func compare(out io.Writer, client *http.Client, targets []target, title string,
 	return nil
 }
 
+// otherCPU is the CPU time of process pid, other than this one (nil for
+// 0: a server inside this process).
+func otherCPU(pid int) func() time.Duration {
+	if pid == 0 {
+		return nil
+	}
+	return func() time.Duration { return procstat.CPU(pid) }
+}
+
 // opaComparison holds the OPA-server pattern next to the floor and paved.
 type opaComparison struct {
 	server  *opaServer
@@ -108,7 +118,7 @@ type opaComparison struct {
 // startOPAComparison starts the OPA server and the thin webhook in front
 // of it, and an engine with paved-webhook's standalone config to check
 // that both reach the same decisions.
-func startOPAComparison(ctx context.Context, out io.Writer, certDir, floorURL, pavedURL string) (*opaComparison, error) {
+func startOPAComparison(ctx context.Context, out io.Writer, certDir string, servers *servers) (*opaComparison, error) {
 	eng, err := engine.New(ctx, engine.WithConfig(config.Default()))
 	if err != nil {
 		return nil, err
@@ -125,8 +135,8 @@ func startOPAComparison(ctx context.Context, out io.Writer, certDir, floorURL, p
 	}
 	fmt.Fprintf(out, "opa-server: `opa run --server` (pid %d, %s) behind a thin webhook posting to %s and %s\n", srv.cmd.Process.Pid, srv.url, violationsPath, defaultsPath)
 	return &opaComparison{server: srv, webhook: w, engine: eng, targets: []target{
-		{name: "floor", url: floorURL},
-		{name: "paved", url: pavedURL},
+		{name: "floor", url: servers.floorURL, cpu: otherCPU(servers.floorPid)},
+		{name: "paved", url: servers.pavedURL, cpu: otherCPU(servers.pavedPid)},
 		{name: "opa-server", url: url, cpu: srv.cpu},
 	}}, nil
 }

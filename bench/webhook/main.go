@@ -11,6 +11,13 @@
 // webhook that posts each review's input to the server's Data API (see
 // opaserver.go), driven with the same reviews in the same run.
 //
+// paved-webhook runs as the manifests run it: a process of its own, built
+// from ./cmd/paved-webhook, with the webhook container's GOGC and
+// GOMEMLIMIT (and -webhook-env); the floor is another process of this
+// binary with the same environment. -in-process runs both inside the load
+// generator instead, sharing its garbage collector, as earlier versions of
+// this benchmark did.
+//
 // /validate always receives the object as paved's /mutate left it, as the
 // API server sends it once the mutating webhook has run. The rollout mode
 // replays the calls a Deployment's creation and image update cause: the
@@ -32,7 +39,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -49,13 +55,18 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/paved-k8s/paved/internal/testcert"
-	"github.com/paved-k8s/paved/webhook"
-	"github.com/prometheus/client_golang/prometheus"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == floorArg {
+		if err := serveFloor(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Args[1:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -63,15 +74,17 @@ func main() {
 }
 
 type settings struct {
-	rates       []int
-	duration    time.Duration
-	maxDuration time.Duration
-	concurrency int
-	inFlight    int
-	paths       []string
-	modes       []string
-	replicas    []int
-	opaServer   bool
+	rates        []int
+	duration     time.Duration
+	maxDuration  time.Duration
+	concurrency  int
+	inFlight     int
+	profileEvery uint64
+	serverCPUs   string
+	paths        []string
+	modes        []string
+	replicas     []int
+	opaServer    bool
 }
 
 func run(args []string, out io.Writer) error {
@@ -81,11 +94,15 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&s.duration, "duration", 5*time.Second, "how long each rate runs")
 	fs.DurationVar(&s.maxDuration, "max-duration", 5*time.Second, "how long the closed-loop throughput run lasts")
 	fs.IntVar(&s.concurrency, "concurrency", 8, "clients of the closed-loop throughput run")
+	fs.Uint64Var(&s.profileEvery, "profile-sample-rate", 100, "paved-webhook's --profile-sample-rate: time every check on one evaluated request in N (0: off)")
 	fs.IntVar(&s.inFlight, "max-concurrent", 0, "paved-webhook's --max-concurrent: evaluations in flight at most (0: its default, one per CPU)")
 	paths := fs.String("paths", "/validate,/mutate", "paved endpoints to measure, comma-separated")
 	modes := fs.String("modes", "distinct,identical,rollout", "distinct: every request a different Deployment, so each is evaluated; identical: the same request again, as reinvocations, dry runs and re-applies send it (answered from the decision cache); rollout: the calls the API server sends to create a Deployment, its ReplicaSet and Pods, then roll out an image update (ignores -paths)")
 	replicas := fs.String("replicas", "3,10,30", "rollout mode: replica counts, comma-separated")
 	fs.BoolVar(&s.opaServer, "opa-server", false, "also measure the OPA-server pattern: the same policies served by `opa run --server` behind a thin webhook that posts each review's input to its Data API, and print paved's throughput and p99 ratios to it")
+	fs.StringVar(&s.serverCPUs, "server-cpus", "", "run paved-webhook and the floor on these CPUs only (a taskset list, e.g. 1), and the load generator on the others: each server then has a core to itself, as a webhook with a CPU limit of 1 has while the API server runs elsewhere (Go sets GOMAXPROCS from the mask); not with -in-process")
+	inProcess := fs.Bool("in-process", false, "run paved-webhook and the floor inside this process, sharing its runtime and garbage collector with the load generator (as this benchmark did before); by default each runs as a process of its own")
+	webhookEnv := fs.String("webhook-env", "", "environment variables (NAME=value, space-separated) for paved-webhook and the floor on top of the manifests' (GOGC, GOMEMLIMIT); not with -in-process")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both servers and the load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -130,16 +147,18 @@ func run(args []string, out io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	pavedURL, reg, err := startPaved(ctx, dir, s.inFlight)
+	var srv *servers
+	if *inProcess {
+		srv, err = startInProcess(ctx, dir, pool, s)
+	} else {
+		srv, err = startProcesses(ctx, dir, pool, s, strings.Fields(*webhookEnv))
+	}
 	if err != nil {
 		return err
 	}
-	floorURL, err := startFloor(ctx, dir)
-	if err != nil {
-		return err
-	}
+	pavedURL, floorURL := srv.pavedURL, srv.floorURL
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: pool},
+		TLSClientConfig:     &tls.Config{RootCAs: srv.pool},
 		MaxIdleConnsPerHost: 256,
 		ForceAttemptHTTP2:   true,
 	}}
@@ -156,19 +175,15 @@ func run(args []string, out io.Writer) error {
 	bodies := map[string][]byte{"/mutate": tmpl, "/validate": validateTmpl.body}
 	var vsOPA *opaComparison
 	if s.opaServer {
-		if vsOPA, err = startOPAComparison(ctx, out, dir, floorURL, pavedURL); err != nil {
+		if vsOPA, err = startOPAComparison(ctx, out, dir, srv); err != nil {
 			return err
 		}
 		defer vsOPA.server.stop()
 	}
 
-	gogc := os.Getenv("GOGC")
-	if gogc == "" {
-		gogc = "100"
-	}
-	fmt.Fprintf(out, "paved-webhook admission benchmark: two-container Deployment (/validate gets it as /mutate left it), HTTPS on loopback, GOMAXPROCS=%d, GOGC=%s\n", goMaxProcs(), gogc)
+	fmt.Fprintf(out, "paved-webhook admission benchmark: two-container Deployment (/validate gets it as /mutate left it), HTTPS on loopback; %s\n", srv.describe)
 	fmt.Fprintf(out, "open loop %s per rate; closed loop %s with %d clients for maximum throughput\n\n", s.duration, s.maxDuration, s.concurrency)
-	defer printServerTimes(out, reg)
+	defer printServerTimes(out, srv)
 	for _, path := range s.paths {
 		body, ok := bodies[path]
 		if !ok {
@@ -208,7 +223,7 @@ func run(args []string, out io.Writer) error {
 				}
 				continue
 			}
-			if err := measureRollout(out, client, floorURL, pavedURL, n, calls, s); err != nil {
+			if err := measureRollout(out, client, srv, n, calls, s); err != nil {
 				return err
 			}
 		}
@@ -229,11 +244,12 @@ func positives(flagName, list string) ([]int, error) {
 }
 
 // measureRollout replays a recorded rollout at every rate against both
-// servers and reports latency and process CPU per request. Both servers
-// and the load generator share this process, so CPU per request includes
-// the client's share and the floor's TLS and decoding; the difference
-// between the two is what paved's policies add.
-func measureRollout(out io.Writer, client *http.Client, floorURL, pavedURL string, n int, calls []request, s settings) error {
+// servers and reports latency and CPU per request: the load generator's
+// and the server's (see servers), so CPU per request includes the
+// client's share and the floor's TLS and decoding; the difference between
+// the two is what paved's policies add.
+func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, calls []request, s settings) error {
+	floorURL, pavedURL := srv.floorURL, srv.pavedURL
 	var mutates, validates int
 	for _, c := range calls {
 		if c.path == "/mutate" {
@@ -253,11 +269,11 @@ func measureRollout(out io.Writer, client *http.Client, floorURL, pavedURL strin
 	fmt.Fprintf(out, "rollout of %d replicas: %d admission calls per rollout (%d /mutate, %d /validate), replayed under new names each pass\n", n, len(calls), mutates, validates)
 	fmt.Fprintf(out, "%-8s %-7s %10s %10s %10s %7s %9s %11s %10s %10s\n", "rate/s", "server", "p50", "p99", "max", "errors", "fail-mode", "cpu/req", "p50 ratio", "p99 ratio")
 	for _, rate := range s.rates {
-		floor, floorCPU, err := openLoopCPU(client, floorURL, next, rate, s.duration)
+		floor, floorCPU, err := openLoopCPU(client, floorURL, srv.floorCPU, next, rate, s.duration)
 		if err != nil {
 			return err
 		}
-		paved, pavedCPU, err := openLoopCPU(client, pavedURL, next, rate, s.duration)
+		paved, pavedCPU, err := openLoopCPU(client, pavedURL, srv.pavedCPU, next, rate, s.duration)
 		if err != nil {
 			return err
 		}
@@ -274,16 +290,16 @@ func measureRollout(out io.Writer, client *http.Client, floorURL, pavedURL strin
 	return nil
 }
 
-// openLoopCPU is openLoop that also returns the process CPU time (user and
-// system) spent per request.
-func openLoopCPU(c *http.Client, url string, next func() request, rate int, d time.Duration) (result, time.Duration, error) {
-	before := processCPU()
+// openLoopCPU is openLoop that also returns the CPU time (user and system)
+// of cpu spent per request.
+func openLoopCPU(c *http.Client, url string, cpu func() time.Duration, next func() request, rate int, d time.Duration) (result, time.Duration, error) {
+	before := cpu()
 	r, err := openLoop(c, url, next, rate, d)
 	if err != nil {
 		return result{}, 0, err
 	}
 	n := int(float64(rate) * d.Seconds())
-	return r, (processCPU() - before) / time.Duration(n), nil
+	return r, (cpu() - before) / time.Duration(n), nil
 }
 
 func processCPU() time.Duration {
@@ -337,24 +353,18 @@ func measure(out io.Writer, client *http.Client, floorURL, pavedURL, title strin
 // reading a request to writing its answer, and mean engine time, per
 // webhook. The difference to the latencies above is time spent before the
 // handler ran (connection, TLS, queueing for a CPU).
-func printServerTimes(out io.Writer, g prometheus.Gatherer) {
-	mfs, err := g.Gather()
-	if err != nil {
-		return
-	}
+func printServerTimes(out io.Writer, srv *servers) {
 	fmt.Fprintln(out, "paved's own timing over the whole run (mean per request):")
-	for _, mf := range mfs {
-		name := mf.GetName()
-		if name != "paved_admission_duration_seconds" && name != "paved_policy_evaluation_duration_seconds" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			h := m.GetHistogram()
-			if h.GetSampleCount() == 0 {
+	for _, metric := range []string{"paved_admission_duration_seconds", "paved_policy_evaluation_duration_seconds"} {
+		for _, hook := range []string{"mutate", "validate"} {
+			mean, n, err := srv.meanTiming(metric, hook)
+			if err != nil {
+				fmt.Fprintf(out, "  %s{webhook=%q}: %v\n", metric, hook, err)
 				continue
 			}
-			fmt.Fprintf(out, "  %s{webhook=%q}: %s over %d requests\n", name, m.GetLabel()[0].GetValue(),
-				ms(time.Duration(h.GetSampleSum()/float64(h.GetSampleCount())*float64(time.Second))), h.GetSampleCount())
+			if n > 0 {
+				fmt.Fprintf(out, "  %s{webhook=%q}: %s over %d requests\n", metric, hook, ms(mean), n)
+			}
 		}
 	}
 }
@@ -470,43 +480,6 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d.Microseconds())/1000) }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
-
-// startPaved runs paved-webhook in this process, standalone, as a benchmark
-// or local check would start it. Its decision log is encoded but discarded.
-func startPaved(ctx context.Context, certDir string, maxConcurrent int) (string, *prometheus.Registry, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	reg := prometheus.NewRegistry()
-	started := make(chan struct{})
-	errc := make(chan error, 1)
-	go func() {
-		errc <- webhook.Run(ctx, webhook.Options{
-			CertDir:           certDir,
-			Standalone:        true,
-			Listener:          ln,
-			MetricsListener:   mln,
-			Registry:          reg,
-			Gatherer:          reg,
-			ProfileEvery:      100,
-			DecisionCacheSize: 1024,
-			MaxConcurrent:     maxConcurrent,
-			Logger:            slog.New(slog.NewJSONHandler(io.Discard, nil)),
-			Started:           func(net.Addr, net.Addr) { close(started) },
-		})
-	}()
-	select {
-	case <-started:
-		return "https://" + ln.Addr().String(), reg, nil
-	case err := <-errc:
-		return "", nil, fmt.Errorf("paved-webhook: %w", err)
-	}
-}
 
 // startFloor serves an allow-all webhook with the same TLS settings and the
 // same AdmissionReview decoding.

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/paved-k8s/paved/e2e/controlplane"
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // ConfigFile is the name of the config file inside the config directory, as
@@ -362,3 +364,30 @@ func (w *Webhook) ServingCA() *x509.CertPool {
 
 // Done is closed when the running process exits.
 func (w *Webhook) Done() <-chan struct{} { return w.proc.Done() }
+
+// ManifestEnv returns the environment variables with a literal value that
+// the webhook container of the Deployment in path sets (GOGC, GOMEMLIMIT):
+// what a benchmark gives the process to run it as the manifests do.
+func ManifestEnv(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var d appsv1.Deployment
+	if err := yaml.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name != "webhook" {
+			continue
+		}
+		var env []string
+		for _, e := range c.Env {
+			if e.ValueFrom == nil {
+				env = append(env, e.Name+"="+e.Value)
+			}
+		}
+		return env, nil
+	}
+	return nil, fmt.Errorf("%s: no container webhook", path)
+}
