@@ -481,3 +481,47 @@ func BenchmarkProfile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateByKind measures Validate of each kind the audit reads
+// for every Deployment of a cluster: the Deployment with its PDB and HPA as
+// related objects, the PDB with the Deployment and HPA, and the HPA with
+// the Deployment and PDB (as related.Index.For passes them).
+func BenchmarkValidateByKind(b *testing.B) {
+	e := realEngine(b)
+	obj := func(doc string) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(doc), &m); err != nil {
+			b.Fatal(err)
+		}
+		return m
+	}
+	d := twoContainerDeployment()
+	pdb := obj(`{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": "shop"},
+  "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}}`)
+	hpa := obj(`{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web", "namespace": "shop"},
+  "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 10,
+    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 65}}}]}}`)
+	ns := Namespace{Name: "shop"}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name string
+		in   Input
+	}{
+		{"Deployment", Input{Operation: "CREATE", Object: d, Namespace: ns, Related: Related{PDBs: []map[string]any{pdb}, HPAs: []map[string]any{hpa}}}},
+		{"PodDisruptionBudget", Input{Operation: "CREATE", Object: pdb, Namespace: ns, Related: Related{Workloads: []map[string]any{d}, HPAs: []map[string]any{hpa}}}},
+		{"HorizontalPodAutoscaler", Input{Operation: "CREATE", Object: hpa, Namespace: ns, Related: Related{Workloads: []map[string]any{d}, PDBs: []map[string]any{pdb}}}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				dec, err := e.Validate(ctx, tt.in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(dec.Violations)
+			}
+			b.ReportMetric(float64(n), "violations")
+		})
+	}
+}
