@@ -27,6 +27,25 @@ func costInputs(t testing.TB, e *Engine) (bare, mutated Input) {
 	return bare, mutated
 }
 
+// costQuery is one query TestCost and BenchmarkCost measure.
+type costQuery struct {
+	name     string
+	in       Input
+	validate bool // Validate, else Mutate
+}
+
+// costQueries are what the webhooks see (Mutate of the bare Deployment,
+// Validate of the mutated one) and what paved check and the audit pay
+// (Validate of the bare one, a stored object that fails about twenty
+// checks).
+func costQueries(bare, mutated Input) []costQuery {
+	return []costQuery{
+		{"validate-mutated", mutated, true},
+		{"validate-bare", bare, true},
+		{"mutate-bare", bare, false},
+	}
+}
+
 // stepCounter counts the interpreter's evaluation steps: one per
 // expression evaluated.
 type stepCounter struct{ n int }
@@ -66,16 +85,7 @@ func steps(t testing.TB, e *Engine, in Input, validate bool) int {
 // either query take more steps than before.
 func TestCost(t *testing.T) {
 	base, cur := baselineEngine(t, nil), realEngine(t)
-	bare, mutated := costInputs(t, base)
-	for _, tt := range []struct {
-		name     string
-		in       Input
-		validate bool
-	}{
-		{"validate mutated", mutated, true},
-		{"validate bare", bare, true},
-		{"mutate bare", bare, false},
-	} {
+	for _, tt := range costQueries(costInputs(t, base)) {
 		b, c := steps(t, base, tt.in, tt.validate), steps(t, cur, tt.in, tt.validate)
 		t.Logf("%s: %d steps, baseline %d (%.2f×)", tt.name, c, b, float64(c)/float64(b))
 		if c > b {
@@ -84,27 +94,16 @@ func TestCost(t *testing.T) {
 	}
 }
 
-// BenchmarkCost measures Validate of the mutated Deployment and of the
-// bare one, and Mutate of the bare one with the current policies and with the baseline copy, in
-// the same run: compare them as ratios, with -count to interleave.
+// BenchmarkCost measures costQueries with the current policies and with
+// the baseline copy, in the same run: compare them as ratios, with -count
+// to interleave.
 func BenchmarkCost(b *testing.B) {
 	engines := []struct {
 		name string
 		e    *Engine
 	}{{"baseline", baselineEngine(b, nil)}, {"current", realEngine(b)}}
-	bare, mutated := costInputs(b, engines[0].e)
 	ctx := context.Background()
-	for _, q := range []struct {
-		name     string
-		in       Input
-		validate bool
-	}{
-		{"validate-mutated", mutated, true},
-		// What paved check and the audit pay: a stored object that fails
-		// about twenty checks.
-		{"validate-bare", bare, true},
-		{"mutate-bare", bare, false},
-	} {
+	for _, q := range costQueries(costInputs(b, engines[0].e)) {
 		for _, en := range engines {
 			eval := en.e.Mutate
 			if q.validate {

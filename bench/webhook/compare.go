@@ -133,10 +133,10 @@ func startOPAComparison(ctx context.Context, out io.Writer, certDir string, serv
 		srv.stop()
 		return nil, err
 	}
+	floor, paved := servers.targets()
 	fmt.Fprintf(out, "opa-server: `opa run --server` (pid %d, %s) behind a thin webhook posting to %s and %s\n", srv.cmd.Process.Pid, srv.url, violationsPath, defaultsPath)
 	return &opaComparison{server: srv, webhook: w, engine: eng, targets: []target{
-		{name: "floor", url: servers.floorURL, cpu: otherCPU(servers.floorPid)},
-		{name: "paved", url: servers.pavedURL, cpu: otherCPU(servers.pavedPid)},
+		floor, paved,
 		{name: "opa-server", url: url, cpu: srv.cpu},
 	}}, nil
 }

@@ -249,7 +249,8 @@ func positives(flagName, list string) ([]int, error) {
 // client's share and the floor's TLS and decoding; the difference between
 // the two is what paved's policies add.
 func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, calls []request, s settings) error {
-	floorURL, pavedURL := srv.floorURL, srv.pavedURL
+	floorTarget, pavedTarget := srv.targets()
+	floorURL, pavedURL := floorTarget.url, pavedTarget.url
 	var mutates, validates int
 	for _, c := range calls {
 		if c.path == "/mutate" {
@@ -269,11 +270,11 @@ func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, cal
 	fmt.Fprintf(out, "rollout of %d replicas: %d admission calls per rollout (%d /mutate, %d /validate), replayed under new names each pass\n", n, len(calls), mutates, validates)
 	fmt.Fprintf(out, "%-8s %-7s %10s %10s %10s %7s %9s %11s %10s %10s\n", "rate/s", "server", "p50", "p99", "max", "errors", "fail-mode", "cpu/req", "p50 ratio", "p99 ratio")
 	for _, rate := range s.rates {
-		floor, floorCPU, err := openLoopCPU(client, floorURL, srv.floorCPU, next, rate, s.duration)
+		floor, floorCPU, err := openLoopCPU(client, floorTarget, next, rate, s.duration)
 		if err != nil {
 			return err
 		}
-		paved, pavedCPU, err := openLoopCPU(client, pavedURL, srv.pavedCPU, next, rate, s.duration)
+		paved, pavedCPU, err := openLoopCPU(client, pavedTarget, next, rate, s.duration)
 		if err != nil {
 			return err
 		}
@@ -290,16 +291,16 @@ func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, cal
 	return nil
 }
 
-// openLoopCPU is openLoop that also returns the CPU time (user and system)
-// of cpu spent per request.
-func openLoopCPU(c *http.Client, url string, cpu func() time.Duration, next func() request, rate int, d time.Duration) (result, time.Duration, error) {
-	before := cpu()
-	r, err := openLoop(c, url, next, rate, d)
+// openLoopCPU is openLoop on t that also returns the CPU time (user and
+// system, t.cpuNow) spent per request.
+func openLoopCPU(c *http.Client, t target, next func() request, rate int, d time.Duration) (result, time.Duration, error) {
+	before := t.cpuNow()
+	r, err := openLoop(c, t.url, next, rate, d)
 	if err != nil {
 		return result{}, 0, err
 	}
 	n := int(float64(rate) * d.Seconds())
-	return r, (cpu() - before) / time.Duration(n), nil
+	return r, (t.cpuNow() - before) / time.Duration(n), nil
 }
 
 func processCPU() time.Duration {

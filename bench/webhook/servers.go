@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/paved-k8s/paved/e2e/pavedwebhook"
-	"github.com/paved-k8s/paved/internal/procstat"
 	"github.com/paved-k8s/paved/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
@@ -25,11 +24,6 @@ import (
 // servers are the floor and paved-webhook the load is sent to.
 type servers struct {
 	floorURL, pavedURL string
-	// floorCPU and pavedCPU are the CPU time of this process (the load
-	// generator) plus that of the server's own process, when it runs
-	// apart: the same generator work is in both, so their difference is
-	// what paved adds.
-	floorCPU, pavedCPU func() time.Duration
 	// floorPid and pavedPid are the servers' processes (0: this one).
 	floorPid, pavedPid int
 	// meanTiming is paved's mean paved_admission_duration_seconds or
@@ -40,6 +34,15 @@ type servers struct {
 	pool *x509.CertPool
 	// describe says how the servers run, for the report's header.
 	describe string
+}
+
+// targets are the floor and paved as the comparisons drive them: their
+// CPU (target.cpuNow) is this process's, the load generator's, plus that
+// of the server's own process when it runs apart. The same generator work
+// is in both, so their difference is what paved adds.
+func (s *servers) targets() (floor, paved target) {
+	return target{name: "floor", url: s.floorURL, cpu: otherCPU(s.floorPid)},
+		target{name: "paved", url: s.pavedURL, cpu: otherCPU(s.pavedPid)}
 }
 
 // startInProcess runs paved-webhook and the floor in this process, as
@@ -59,7 +62,7 @@ func startInProcess(ctx context.Context, dir string, pool *x509.CertPool, s sett
 		gogc = "100"
 	}
 	return &servers{
-		floorURL: floorURL, pavedURL: pavedURL, floorCPU: processCPU, pavedCPU: processCPU,
+		floorURL: floorURL, pavedURL: pavedURL,
 		meanTiming: func(metric, hook string) (time.Duration, int, error) { return gatheredMean(reg, metric, hook) },
 		pool:       pool,
 		describe:   fmt.Sprintf("paved-webhook and the floor in the load generator's process, GOMAXPROCS=%d, GOGC=%s", goMaxProcs(), gogc),
@@ -117,8 +120,6 @@ func startProcesses(ctx context.Context, dir string, pool *x509.CertPool, s sett
 	pavedPid := w.Pid()
 	return &servers{
 		floorURL: floorURL, pavedURL: w.URL(""), floorPid: floorPid, pavedPid: pavedPid,
-		floorCPU: func() time.Duration { return processCPU() + procstat.CPU(floorPid) },
-		pavedCPU: func() time.Duration { return processCPU() + procstat.CPU(pavedPid) },
 		meanTiming: func(metric, hook string) (time.Duration, int, error) {
 			labels := map[string]string{"webhook": hook}
 			sum, err := w.Metric(metric+"_sum", labels)
