@@ -522,10 +522,27 @@ func sidecarMetrics(t *testing.T) []*dto.MetricFamily {
 			t.Fatalf("GET %s through the sidecar: status %d; want %d", path, resp.StatusCode, want)
 		}
 	}
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The sidecar counts a request once its response has gone to the client,
+	// so the client can read the response before the count is made.
+	var families []*dto.MetricFamily
+	waitfor.Condition(t, 10*time.Second, "http_server_request_duration_seconds for both requests", func() error {
+		var err error
+		if families, err = reg.Gather(); err != nil {
+			return err
+		}
+		var counted uint64
+		for _, f := range families {
+			if f.GetName() == "http_server_request_duration_seconds" {
+				for _, m := range f.GetMetric() {
+					counted += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		if counted < 2 {
+			return fmt.Errorf("%d of 2 requests counted", counted)
+		}
+		return nil
+	})
 	return families
 }
 
