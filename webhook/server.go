@@ -335,10 +335,18 @@ func (h *Handler) Register(mux *http.ServeMux, log *slog.Logger) {
 func (h *Handler) register(mux *http.ServeMux, log *slog.Logger, wrap func(http.Handler) http.Handler) {
 	lg := logr.FromSlogHandler(log.Handler())
 	for hook, handler := range map[string]admission.Handler{hookMutate: h.Mutating(), hookValidate: h.Validating()} {
-		wh, _ := admission.StandaloneWebhook(&admission.Webhook{Handler: handler}, admission.StandaloneOptions{Logger: lg})
+		// paved logs one line per request itself (uid, object, user and
+		// decision); controller-runtime's default constructor would build
+		// a logger with the request's values twice per request, to log
+		// only at V(5) or on an encoding error.
+		wh, _ := admission.StandaloneWebhook(&admission.Webhook{Handler: handler, LogConstructor: baseLogger}, admission.StandaloneOptions{Logger: lg})
 		mux.Handle("/"+hook, wrap(h.metrics.timed(hook, checkEnvelope(wh))))
 	}
 }
+
+// baseLogger is the admission.Webhook LogConstructor: the webhook's logger
+// as it is.
+func baseLogger(base logr.Logger, _ *admission.Request) logr.Logger { return base }
 
 // MaxBodyBytes is the largest AdmissionReview accepted, the cap
 // controller-runtime's decoder applies.

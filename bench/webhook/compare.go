@@ -25,11 +25,15 @@ type target struct {
 
 // cpuNow is this process's CPU time plus the target's other processes'.
 func (t target) cpuNow() time.Duration {
-	c := processCPU()
-	if t.cpu != nil {
-		c += t.cpu()
+	return processCPU() + t.serverCPU()
+}
+
+// serverCPU is the CPU time of the target's own processes (0 for none).
+func (t target) serverCPU() time.Duration {
+	if t.cpu == nil {
+		return 0
 	}
-	return c
+	return t.cpu()
 }
 
 // compare drives every target with the same reviews, one after the other

@@ -270,11 +270,11 @@ func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, cal
 	fmt.Fprintf(out, "rollout of %d replicas: %d admission calls per rollout (%d /mutate, %d /validate), replayed under new names each pass\n", n, len(calls), mutates, validates)
 	fmt.Fprintf(out, "%-8s %-7s %10s %10s %10s %7s %9s %11s %10s %10s\n", "rate/s", "server", "p50", "p99", "max", "errors", "fail-mode", "cpu/req", "p50 ratio", "p99 ratio")
 	for _, rate := range s.rates {
-		floor, floorCPU, err := openLoopCPU(client, floorTarget, next, rate, s.duration)
+		floor, floorCPU, floorServer, err := openLoopCPU(client, floorTarget, next, rate, s.duration)
 		if err != nil {
 			return err
 		}
-		paved, pavedCPU, err := openLoopCPU(client, pavedTarget, next, rate, s.duration)
+		paved, pavedCPU, pavedServer, err := openLoopCPU(client, pavedTarget, next, rate, s.duration)
 		if err != nil {
 			return err
 		}
@@ -282,6 +282,11 @@ func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, cal
 		fmt.Fprintf(out, "%-8d %-7s %10s %10s %10s %7d %9d %11s %9.2fx %9.2fx\n", rate, "paved", ms(paved.p50), ms(paved.p99), ms(paved.max), paved.errors, paved.failureMode, ms(pavedCPU),
 			ratio(paved.p50, floor.p50), ratio(paved.p99, floor.p99))
 		fmt.Fprintf(out, "         cpu/req paved - floor (what the policies add): %s\n", ms(pavedCPU-floorCPU))
+		if floorTarget.cpu != nil {
+			// The servers' processes alone, without the load generator,
+			// whose share is the same traffic's but varies with its GC.
+			fmt.Fprintf(out, "         the servers' own cpu/req: floor %s, paved %s; paved - floor: %s\n", ms(floorServer), ms(pavedServer), ms(pavedServer-floorServer))
+		}
 		if rate == 500 && n == 10 {
 			goal := paved.p99 < 2*time.Millisecond && ratio(paved.p50, floor.p50) <= 1.5 && pavedCPU-floorCPU <= 250*time.Microsecond && paved.errors == 0 && paved.failureMode == 0
 			fmt.Fprintf(out, "         goal at 500/s (p99 < 2ms, p50 within 1.5x of the floor, policies add <= 0.25ms cpu/req): %s\n", map[bool]string{true: "met", false: "missed"}[goal])
@@ -292,15 +297,16 @@ func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, cal
 }
 
 // openLoopCPU is openLoop on t that also returns the CPU time (user and
-// system, t.cpuNow) spent per request.
-func openLoopCPU(c *http.Client, t target, next func() request, rate int, d time.Duration) (result, time.Duration, error) {
-	before := t.cpuNow()
+// system, t.cpuNow) spent per request, and the part of it spent by t's own
+// processes (0 for a server inside this process).
+func openLoopCPU(c *http.Client, t target, next func() request, rate int, d time.Duration) (result, time.Duration, time.Duration, error) {
+	before, serverBefore := t.cpuNow(), t.serverCPU()
 	r, err := openLoop(c, t.url, next, rate, d)
 	if err != nil {
-		return result{}, 0, err
+		return result{}, 0, 0, err
 	}
-	n := int(float64(rate) * d.Seconds())
-	return r, (t.cpuNow() - before) / time.Duration(n), nil
+	n := time.Duration(float64(rate) * d.Seconds())
+	return r, (t.cpuNow() - before) / n, (t.serverCPU() - serverBefore) / n, nil
 }
 
 func processCPU() time.Duration {

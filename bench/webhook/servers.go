@@ -15,10 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/paved-k8s/paved/e2e/pavedwebhook"
 	"github.com/paved-k8s/paved/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // servers are the floor and paved-webhook the load is sent to.
@@ -233,6 +235,7 @@ func pinSelf(serverCPUs string) error {
 // serveFloor is the floor process: it prints its URL and serves until its
 // standard input closes.
 func serveFloor(dir string) error {
+	ctrllog.SetLogger(logr.Discard())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	url, err := startFloor(ctx, dir)

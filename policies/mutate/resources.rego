@@ -104,9 +104,17 @@ unset_request_limits := {"cpu": "2000m", "memory": "1Gi"} if {
 # The defaults of the fields in missing, built from the containers with
 # the same conditions rather than read from missing: the objects missing
 # holds for the checks cost more than the conditions. Keep the two in step.
+# A container without resources (the commonest case) takes the rows of
+# unset_defaults; the two rules below see only containers that have some.
+defaults contains {"check": d.check, "path": array.concat(entry.path, d.path), "value": d.value} if {
+	some entry in workload.containers
+	object.get(entry.container, "resources", absent) == absent
+	some d in unset_defaults
+}
+
 defaults contains {"check": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"}[resource], "path": array.concat(entry.path, ["resources", "requests", resource]), "value": value} if {
 	some entry in workload.containers
-	own := object.get(entry.container, "resources", {})
+	own := entry.container.resources
 	some resource in ["cpu", "memory"]
 	object.get(own, ["requests", resource], null) == null
 	limit := object.get(own, ["limits", resource], null)
@@ -116,8 +124,36 @@ defaults contains {"check": {"cpu": "cpu-request-missing", "memory": "memory-req
 
 defaults contains {"check": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"}[resource], "path": array.concat(entry.path, ["resources", "limits", resource]), "value": value} if {
 	some entry in workload.containers
-	own := object.get(entry.container, "resources", {})
+	own := entry.container.resources
 	some resource in ["cpu", "memory"]
 	object.get(own, ["limits", resource], null) == null
 	value := limit_default(object.get(own, ["requests", resource], null), resource)
 }
+
+# absent stands for a field a container does not have: no manifest holds
+# this string where an object belongs.
+absent := "paved:absent"
+
+# The defaults of a container without resources, as the two rules above
+# would give them for resources {}: each request from its parameter (none
+# when null), each limit as limit_default(null, resource) has it. Written
+# out for the default parameters. (test_unset_defaults holds the table to
+# the rules.)
+unset_defaults := [
+	{"check": "cpu-request-missing", "path": ["resources", "requests", "cpu"], "value": "500m"},
+	{"check": "memory-request-missing", "path": ["resources", "requests", "memory"], "value": "512Mi"},
+	{"check": "cpu-limit-missing", "path": ["resources", "limits", "cpu"], "value": "2000m"},
+	{"check": "memory-limit-missing", "path": ["resources", "limits", "memory"], "value": "1Gi"},
+] if {
+	default_resource_params
+} else := array.concat(
+	[{"check": {"cpu": "cpu-request-missing", "memory": "memory-request-missing"}[resource], "path": ["resources", "requests", resource], "value": value} |
+		some resource in ["cpu", "memory"]
+		value := params[{"cpu": "cpu_request", "memory": "memory_request"}[resource]]
+		value != null
+	],
+	[{"check": {"cpu": "cpu-limit-missing", "memory": "memory-limit-missing"}[resource], "path": ["resources", "limits", resource], "value": value} |
+		some resource in ["cpu", "memory"]
+		value := unset_request_limits[resource]
+	],
+)

@@ -111,3 +111,19 @@ test_default_quantities_only_for_the_defaults[key] if {
 	some key in ["cpu_request", "memory_request", "cpu_limit", "memory_limit"]
 	not data.paved.defaults.resources.default_resource_params with input as {"object": {}, "params": {key: "3"}}
 }
+
+# A container without resources gets what the general rules give one with
+# resources {}: with the default parameters (the written-out table) and
+# with others (the table worked out).
+test_unset_defaults[name] if {
+	some name, params in {
+		"default parameters": {},
+		"other quantities": {"cpu_request": "3", "memory_limit": "256Mi"},
+		"no cpu request": {"cpu_request": null},
+		"no memory limit parameter": {"memory_limit": null},
+	}
+	without := data.paved.defaults.resources.defaults with input as {"object": fixtures.workload("Pod", {"containers": [bare]}), "params": params}
+	empty := data.paved.defaults.resources.defaults with input as {"object": fixtures.workload("Pod", {"containers": [sized({})]}), "params": params}
+	count(without) > 0
+	without == empty
+}
