@@ -139,6 +139,7 @@ fuzz:
 	$(GO) test ./yamledit -run '^$$' -fuzz '^FuzzSplitPath$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhook -run '^$$' -fuzz '^FuzzAdmissionReview$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./webhook -run '^$$' -fuzz '^FuzzEnvelope$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzParseOpenAPI$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzRoutesMatch$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sidecar -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME)

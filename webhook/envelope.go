@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionv1beta1 "k8s.io/api/admission/v1beta1"
@@ -33,8 +34,8 @@ func checkEnvelope(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		var env metav1.TypeMeta
-		if json.Unmarshal(body, &env) != nil {
+		env, err := envelope(body)
+		if err != nil {
 			next.ServeHTTP(w, r) // controller-runtime answers undecodable bodies
 			return
 		}
@@ -49,6 +50,46 @@ func checkEnvelope(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// envelope reads an AdmissionReview's apiVersion and kind as
+// json.Unmarshal into a TypeMeta would (keys matched without regard to
+// case), but stops once it has both: the API server writes them first, so
+// the rest of the review, the objects, is not scanned a further time
+// before controller-runtime decodes it. (Of a key given twice, the first is
+// read, where json.Unmarshal keeps the last; no API server writes one
+// twice.) An error means the body is not a JSON object, or apiVersion or
+// kind is not a string, or the body ends before its envelope does.
+func envelope(body []byte) (metav1.TypeMeta, error) {
+	var env metav1.TypeMeta
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return env, fmt.Errorf("not a JSON object")
+	}
+	var haveKind, haveVersion bool
+	for !haveKind || !haveVersion {
+		t, err := dec.Token()
+		if err != nil {
+			return env, err
+		}
+		if t == json.Delim('}') {
+			return env, nil
+		}
+		key, _ := t.(string)
+		switch {
+		case strings.EqualFold(key, "kind") && !haveKind:
+			err, haveKind = dec.Decode(&env.Kind), true
+		case strings.EqualFold(key, "apiVersion") && !haveVersion:
+			err, haveVersion = dec.Decode(&env.APIVersion), true
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return env, err
+		}
+	}
+	return env, nil
 }
 
 // reviewBytes returns the request body, in place when the body budget has

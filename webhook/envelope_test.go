@@ -1,11 +1,14 @@
 package webhook
 
 import (
+	"bytes"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // goTerms are what a message for Kubernetes users must not contain: Go
@@ -61,4 +64,73 @@ func TestBadReviews(t *testing.T) {
 	if r := post(t, s.client, s.url+"/validate", review(t, reviewOpts{op: admissionv1.Create, obj: workloads(t, "shop")["Pod"]})); r.Result != nil && r.Result.Code == 400 {
 		t.Errorf("a valid review: got %+v; want no bad request", r.Result)
 	}
+}
+
+// TestEnvelopeAsUnmarshal holds envelope to json.Unmarshal into a TypeMeta
+// on bodies that give each key once: the same apiVersion and kind wherever
+// json.Unmarshal reads them. A body it refuses is answered as a bad
+// request either way; envelope stops reading once it has both keys, and
+// leaves what is malformed after them to the review's decoder.
+func TestEnvelopeAsUnmarshal(t *testing.T) {
+	for _, body := range envelopeBodies {
+		checkEnvelopeAsUnmarshal(t, []byte(body))
+	}
+}
+
+// envelopeBodies are the seeds of FuzzEnvelope and TestEnvelopeAsUnmarshal.
+var envelopeBodies = []string{
+	`{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"u"}}`,
+	`{"request":{"uid":"u","object":{"kind":"Pod"}},"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"}`,
+	`{"KIND":"AdmissionReview","ApiVersion":"admission.k8s.io/v1"}`,
+	`{"request":{}}`,
+	`{}`,
+	`{"kind":null,"apiVersion":"admission.k8s.io/v1"}`,
+	`{"kind":7,"apiVersion":"admission.k8s.io/v1"}`,
+	`{"kind":"AdmissionReview","apiVersion":["x"]}`,
+	`{"request":{"uid":}, "kind":"AdmissionReview"}`,
+	`{"kind":"AdmissionReview"`,
+	`[]`,
+	`"AdmissionReview"`,
+	``,
+	`{"kind":"Pod","apiVersion":"v1","request":` + strings.Repeat(`[`, 20) + strings.Repeat(`]`, 20) + `}`,
+}
+
+func checkEnvelopeAsUnmarshal(t *testing.T, body []byte) {
+	t.Helper()
+	// Only bodies that give kind and apiVersion once each (in any case):
+	// of a key given twice, envelope reads the first.
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) == nil {
+		seen := map[string]int{}
+		for k := range top {
+			seen[strings.ToLower(k)]++
+		}
+		if seen["kind"] > 1 || seen["apiversion"] > 1 {
+			return
+		}
+	}
+	got, gotErr := envelope(body)
+	var want metav1.TypeMeta
+	wantErr := json.Unmarshal(body, &want)
+	if wantErr == nil && (gotErr != nil || got != want) {
+		t.Fatalf("envelope(%q) = %+v, %v; json.Unmarshal gives %+v", body, got, gotErr, want)
+	}
+	// A body json.Unmarshal refuses is a bad request either way: refused
+	// by envelope, by envelopeError, or by the review's decoder.
+	if wantErr != nil && gotErr == nil && envelopeError(got) == nil {
+		// envelope stopped before what is malformed; the review's
+		// decoder reads all of it.
+		if !bytes.Contains(body, []byte("AdmissionReview")) {
+			t.Fatalf("envelope(%q) = %+v: an AdmissionReview's envelope from a body that names none", body, got)
+		}
+	}
+}
+
+// FuzzEnvelope: envelope agrees with json.Unmarshal on what the fuzzer
+// makes of the seeds.
+func FuzzEnvelope(f *testing.F) {
+	for _, b := range envelopeBodies {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkEnvelopeAsUnmarshal(t, body) })
 }
