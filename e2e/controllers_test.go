@@ -241,21 +241,25 @@ func describeSlices(items []discoveryv1.EndpointSlice) string {
 // down in steps, each an UPDATE the webhooks see; they are answered
 // without an evaluation (the fields the real controller changes are the
 // ones the scale-only skip allows to change), and the rollout completes.
+// The ReplicaSets' CREATEs are answered without one too: the controller
+// makes them from the template their Deployment was admitted with.
 func TestRolloutScaleUpdates(t *testing.T) {
 	e := setup(t)
 	w := e.sharedWebhook(t)
 	ns := e.namespace(t, "e2e-rollout", sharedScope)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	updates := func(hook, decision string) float64 {
+	count := func(hook, op, decision string) float64 {
 		t.Helper()
-		v, err := w.Metric("paved_admission_requests_total", map[string]string{"webhook": hook, "kind": "ReplicaSet", "operation": "UPDATE", "decision": decision})
+		v, err := w.Metric("paved_admission_requests_total", map[string]string{"webhook": hook, "kind": "ReplicaSet", "operation": op, "decision": decision})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v
 	}
+	updates := func(hook, decision string) float64 { return count(hook, "UPDATE", decision) }
 	skipped0, allowed0 := updates("validate", "skipped"), updates("validate", "allowed")+updates("validate", "warned")
+	createsSkipped0 := count("validate", "CREATE", "skipped")
 
 	// Play the kubelet: every Pod of the namespace turns Ready.
 	go func() {
@@ -327,6 +331,12 @@ func TestRolloutScaleUpdates(t *testing.T) {
 	t.Logf("ReplicaSet UPDATEs on /validate during the rollout: %v skipped, %v evaluated (by any test of the shared webhook)", skipped, evaluated)
 	if skipped < 2 {
 		t.Errorf("skipped ReplicaSet UPDATEs during the rollout: got %v (%v evaluated); want at least 2, one per ReplicaSet scaled", skipped, evaluated)
+	}
+	// Both ReplicaSets carry a template their Deployment was admitted
+	// with, as the real controller makes them: their CREATEs are answered
+	// without an evaluation.
+	if created := count("validate", "CREATE", "skipped") - createsSkipped0; created < 2 {
+		t.Errorf("ReplicaSet CREATEs on /validate answered by the template their Deployment was admitted with: got %v; want 2, the old and the new one", created)
 	}
 }
 

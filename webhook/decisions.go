@@ -69,6 +69,18 @@ type keyHash struct{ hash.Hash }
 
 func newKeyHash() keyHash { return keyHash{sha256.New()} }
 
+// labels writes a label set, a field a label, in order.
+func (h keyHash) labels(set map[string]string) {
+	labels := make([]string, 0, len(set))
+	for k, v := range set {
+		labels = append(labels, k+"="+v)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		h.field([]byte(l))
+	}
+}
+
 func (h keyHash) field(b []byte) {
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
@@ -103,14 +115,7 @@ func writeContext(h keyHash, hook string, req admission.Request, in engine.Input
 	h.field([]byte(req.Namespace))
 	h.field(fmt.Appendf(nil, "%p", cfg))
 	h.field([]byte(now.UTC().Format(time.DateOnly)))
-	labels := make([]string, 0, len(in.Namespace.Labels))
-	for k, v := range in.Namespace.Labels {
-		labels = append(labels, k+"="+v)
-	}
-	sort.Strings(labels)
-	for _, l := range labels {
-		h.field([]byte(l))
-	}
+	h.labels(in.Namespace.Labels)
 	// The checks whose defaults are left out (their action is off).
 	h.field([]byte(strings.Join(in.Waived, ",")))
 	for _, group := range [][]map[string]any{in.Related.PDBs, in.Related.HPAs, in.Related.Workloads} {

@@ -100,6 +100,7 @@ type Handler struct {
 	inject       InjectFunc
 	decisions    *decisionCache
 	templates    *templateCache
+	admitted     *admittedTemplates
 	flights      templateFlights
 	enforcer     *enforce.Enforcer
 	now          func() time.Time
@@ -124,12 +125,17 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook: template cache: %w", err)
 	}
+	admitted, err := newLRUCache[struct{}](o.DecisionCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: admitted templates: %w", err)
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return &Handler{
 		decisions:    decisions,
 		templates:    templates,
+		admitted:     admitted,
 		enforcer:     enforce.New(o.Evaluator, o.Now),
 		now:          o.Now,
 		eval:         o.Evaluator,
@@ -272,7 +278,11 @@ func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
 	if r.hook == hookMutate {
 		return h.mutateResponse(ctx, r, in, dec, cfg)
 	}
-	return h.validateResponse(r, obj, dec, cfg), nil
+	out := h.validateResponse(r, obj, dec, cfg)
+	if out.decision != "denied" {
+		h.recordAdmittedTemplate(r, cfg)
+	}
+	return out, nil
 }
 
 // evaluate is the one evaluation step: the decision caches, then run.
@@ -384,6 +394,7 @@ func (h *Handler) run(ctx context.Context, hook string, in engine.Input) (engine
 func (h *Handler) ConfigChanged() {
 	h.decisions.purge()
 	h.templates.purge()
+	h.admitted.purge()
 }
 
 // requestTimeout is the config's evaluation timeout when it sets a valid one,

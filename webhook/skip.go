@@ -97,6 +97,14 @@ var objectSkips = []skipRule{
 		}
 		return ""
 	}},
+	// The ReplicaSet a Deployment controller makes from the template its
+	// Deployment was admitted with (see admittedTemplates).
+	{"owner admitted its template", func(_ context.Context, h *Handler, r *request) string {
+		if h.ownerAdmittedTemplate(r) {
+			return "the template of a ReplicaSet its Deployment was admitted with"
+		}
+		return ""
+	}},
 	// Defaults go into a pod template only when the update changes it
 	// anyway: relabelling or scaling a legacy workload must not start a
 	// rollout, and pod specs and Job templates are immutable.

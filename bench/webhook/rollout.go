@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"strconv"
 	"sync/atomic"
 
@@ -105,10 +106,44 @@ func mutated(c *http.Client, pavedURL string, body []byte) ([]byte, error) {
 func mutatedReview(c *http.Client, pavedURL string, r resource, op, uid string, obj, old []byte) (mutate, validate request, stored []byte, err error) {
 	mb := review(r, op, uid, obj, old)
 	stored, err = mutated(c, pavedURL, mb)
+	if err == nil {
+		stored, err = systemFields(stored, old)
+	}
 	if err != nil {
 		return request{}, request{}, nil, fmt.Errorf("%s %s: %w", op, r.kind, err)
 	}
 	return request{"/mutate", mb}, request{"/validate", review(r, op, uid, stored, old)}, stored, nil
+}
+
+// systemFields sets what the API server fills in after the mutating
+// webhooks and before the validating ones: on a CREATE (old nil) the uid
+// (uid-<name>, as the owner references of the recording name it), the
+// creation time and generation 1; on an UPDATE the stored object's, with
+// the generation one up when the spec changed.
+func systemFields(obj, old []byte) ([]byte, error) {
+	var o map[string]any
+	if err := json.Unmarshal(obj, &o); err != nil {
+		return nil, err
+	}
+	meta := o["metadata"].(map[string]any)
+	if old == nil {
+		meta["uid"] = "uid-" + fmt.Sprint(meta["name"])
+		meta["creationTimestamp"] = "2026-01-01T00:00:00Z"
+		meta["generation"] = 1
+		return json.Marshal(o)
+	}
+	var s map[string]any
+	if err := json.Unmarshal(old, &s); err != nil {
+		return nil, err
+	}
+	sm := s["metadata"].(map[string]any)
+	for _, k := range []string{"uid", "creationTimestamp", "generation"} {
+		meta[k] = sm[k]
+	}
+	if g, ok := sm["generation"].(float64); ok && !reflect.DeepEqual(o["spec"], s["spec"]) {
+		meta["generation"] = g + 1
+	}
+	return json.Marshal(o)
 }
 
 // rollout records the admission calls of one Deployment's life: creation

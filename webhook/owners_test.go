@@ -1,0 +1,146 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/paved-k8s/paved/engine"
+)
+
+// TestOwnedReplicaSetFindsNothingNew is why the ReplicaSet of an admitted
+// template is not evaluated again: for every fixture template, what the
+// checks find on the ReplicaSet the Deployment controller makes from it
+// (check, path and message) they find on the Deployment too, with the same
+// related objects. So a Deployment that was admitted, with its findings
+// reported, has a ReplicaSet that adds none.
+func TestOwnedReplicaSetFindsNothingNew(t *testing.T) {
+	eng, err := engine.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, f := range fixtureReplicaSets(t) {
+		meta := f.rs["metadata"].(map[string]any)
+		spec := f.rs["spec"].(map[string]any)
+		dep := map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "namespace": meta["namespace"], "uid": "dep-uid"},
+			"spec": map[string]any{
+				"replicas": 3, "selector": spec["selector"],
+				"template": withoutTemplateHash(spec["template"]),
+			},
+		}
+		ns := engine.Namespace{Name: fmt.Sprint(meta["namespace"])}
+		onDep := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: dep, Namespace: ns, Related: f.related})
+		onRS := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: f.rs, Namespace: ns, Related: f.related})
+		found := map[string]bool{}
+		for _, v := range onDep.Violations {
+			found[v.Check+" "+v.Path+" "+v.Message] = true
+		}
+		for _, v := range onRS.Violations {
+			if !found[v.Check+" "+v.Path+" "+v.Message] {
+				t.Errorf("%s: the owned ReplicaSet has [%s] %s: %s, which its Deployment does not", f.where, v.Check, v.Path, v.Message)
+			}
+		}
+		if len(onRS.Violations) > 0 {
+			compared++
+		}
+	}
+	if compared < 5 {
+		t.Fatalf("only %d fixture ReplicaSets had findings to compare; want most", compared)
+	}
+}
+
+// TestOwnedReplicaSetOfAdmittedTemplate: the ReplicaSet of a template its
+// Deployment was admitted with is answered without an evaluation, also
+// when the Deployment was admitted under the ratchet; a ReplicaSet whose
+// template, owner or owner's verdict differs is evaluated as before.
+func TestOwnedReplicaSetOfAdmittedTemplate(t *testing.T) {
+	s := startServer(t, "", nil)
+	validate := func(o reviewOpts) *admissionv1.AdmissionResponse {
+		return post(t, s.client, s.url+"/validate", review(t, o))
+	}
+	// A Deployment as /mutate leaves it, as the API server sends it to
+	// /validate: with its uid.
+	bare := workloads(t, "team")["Deployment"]
+	m := post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: admissionv1.Create, obj: bare}))
+	dep := applyPatch(t, deepCopy(t, bare), m)
+	dep["metadata"].(map[string]any)["uid"] = "dep-1"
+	replicaSet := func(d map[string]any, name, ownerUID string) map[string]any {
+		tmpl := deepCopy(t, d)["spec"].(map[string]any)["template"].(map[string]any)
+		tmeta := tmpl["metadata"].(map[string]any)
+		labels := maps.Clone(tmeta["labels"].(map[string]any))
+		labels[templateHashLabel] = name
+		tmeta["labels"] = labels
+		return map[string]any{
+			"apiVersion": "apps/v1", "kind": "ReplicaSet",
+			"metadata": map[string]any{
+				"name": "api-" + name, "namespace": "team", "labels": labels,
+				"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": ownerUID, "controller": true}},
+			},
+			"spec": map[string]any{"replicas": 3, "selector": map[string]any{"matchLabels": labels}, "template": tmpl},
+		}
+	}
+	skipped := func(name string) bool {
+		for _, line := range strings.Split(s.logs.String(), "\n") {
+			if strings.Contains(line, `"name":"`+name+`"`) && strings.Contains(line, `"webhook":"validate"`) {
+				return strings.Contains(line, `"decision":"skipped"`) && strings.Contains(line, "its Deployment was admitted with")
+			}
+		}
+		t.Fatalf("no decision logged for %s", name)
+		return false
+	}
+
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: dep}); !r.Allowed {
+		t.Fatalf("the mutated Deployment: denied: %s", message(r))
+	}
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(dep, "a1", "dep-1")}); !r.Allowed || !skipped("api-a1") {
+		t.Errorf("its ReplicaSet: allowed %v, skipped %v; want allowed without an evaluation", r.Allowed, skipped("api-a1"))
+	}
+	// Another owner (uid) with the same template: evaluated.
+	validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(dep, "b2", "dep-2")})
+	if skipped("api-b2") {
+		t.Error("a ReplicaSet owned by another Deployment of that name: skipped; want evaluated")
+	}
+
+	// A template the Deployment was not admitted with: evaluated, and
+	// denied for what it adds.
+	privileged := deepCopy(t, dep)
+	c := privileged["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	c["securityContext"].(map[string]any)["privileged"] = true
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(privileged, "c3", "dep-1")}); r.Allowed || !strings.Contains(message(r), "privileged-container") {
+		t.Errorf("a ReplicaSet with a template its Deployment was not admitted with: allowed %v; want denied naming privileged-container", r.Allowed)
+	}
+	// A denied Deployment's template is not remembered.
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: privileged}); r.Allowed {
+		t.Fatal("the privileged Deployment: allowed; want denied")
+	}
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(privileged, "d4", "dep-1")}); r.Allowed {
+		t.Error("the ReplicaSet of a denied Deployment's template: allowed; want denied")
+	}
+	// Nor one admitted in a dry run, which stored nothing.
+	legacy := deepCopy(t, privileged)
+	legacy["metadata"].(map[string]any)["uid"] = "legacy-1"
+	updated := deepCopy(t, legacy)
+	updated["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/app:1.5.0"
+	if r := validate(reviewOpts{op: admissionv1.Update, obj: updated, old: legacy, dryRun: true}); !r.Allowed {
+		t.Fatalf("a dry-run image update of a Deployment that predates paved: denied: %s", message(r))
+	}
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(updated, "e5", "legacy-1")}); r.Allowed {
+		t.Error("the ReplicaSet of a template admitted in a dry run only: allowed; want evaluated and denied")
+	}
+	// The image update of a Deployment that predates paved is admitted
+	// under the ratchet, and so is the ReplicaSet it makes, which an
+	// evaluation of its own would deny (a CREATE has no old object).
+	if r := validate(reviewOpts{op: admissionv1.Update, obj: updated, old: legacy}); !r.Allowed {
+		t.Fatalf("the image update of a Deployment that predates paved: denied: %s", message(r))
+	}
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(updated, "f6", "legacy-1")}); !r.Allowed || !skipped("api-f6") {
+		t.Errorf("the ReplicaSet of that update: allowed %v; want allowed without an evaluation: %s", r.Allowed, message(r))
+	}
+}
