@@ -199,6 +199,18 @@ func (h *Handler) handle(ctx context.Context, hook string, req admission.Request
 
 	elapsed := time.Since(start)
 	h.metrics.requests.WithLabelValues(hook, string(req.Operation), req.Kind.Kind, out.decision).Inc()
+	// A request allowed as it was, with nothing found, or answered without
+	// an evaluation, is most of a cluster's admission traffic (every Pod of
+	// every ReplicaSet, every scale step): its line is logged at debug, and
+	// the metrics count it. Patches, findings, denials and errors are
+	// logged at info.
+	level := slog.LevelInfo
+	if (out.decision == "allowed" || out.decision == "skipped") && len(out.checks) == 0 {
+		level = slog.LevelDebug
+	}
+	if !h.log.Enabled(ctx, level) {
+		return out.resp
+	}
 	attrs := []slog.Attr{
 		slog.String("uid", string(req.UID)),
 		slog.String("webhook", hook),
@@ -216,7 +228,7 @@ func (h *Handler) handle(ctx context.Context, hook string, req admission.Request
 	if out.reason != "" {
 		attrs = append(attrs, slog.String("reason", out.reason))
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "admission decision", attrs...)
+	h.log.LogAttrs(ctx, level, "admission decision", attrs...)
 	return out.resp
 }
 

@@ -46,6 +46,7 @@ type testServer struct {
 	certDir         string
 	configPath      string
 	logs            *syncBuffer
+	reg             *prometheus.Registry
 	cancel          context.CancelFunc
 	done            chan error
 }
@@ -82,6 +83,7 @@ func startServer(t *testing.T, cfgYAML string, mod func(*Options)) *testServer {
 	s.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 
 	reg := prometheus.NewRegistry()
+	s.reg = reg
 	o := Options{
 		CertDir:            s.certDir,
 		Standalone:         true,

@@ -86,6 +86,7 @@ type settings struct {
 	replicas     []int
 	opaServer    bool
 	rounds       int
+	logLevel     string
 }
 
 func run(args []string, out io.Writer) error {
@@ -95,6 +96,7 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&s.duration, "duration", 5*time.Second, "how long each rate runs")
 	fs.DurationVar(&s.maxDuration, "max-duration", 5*time.Second, "how long the closed-loop throughput run lasts")
 	fs.IntVar(&s.concurrency, "concurrency", 8, "clients of the closed-loop throughput run")
+	fs.StringVar(&s.logLevel, "webhook-log-level", "info", "paved-webhook's --log-level; info, its default and the manifests', logs one line per decision")
 	fs.IntVar(&s.rounds, "rounds", 1, "rollout mode: open-loop rounds per rate, the floor and paved in alternating order (floor first, then paved first, ...); with more than one, the goal is judged on the medians of the rounds")
 	fs.Uint64Var(&s.profileEvery, "profile-sample-rate", 100, "paved-webhook's --profile-sample-rate: time every check on one evaluated request in N (0: off)")
 	fs.IntVar(&s.inFlight, "max-concurrent", 0, "paved-webhook's --max-concurrent: evaluations in flight at most (0: its default, one per CPU)")
@@ -612,7 +614,11 @@ func deploymentReview(name string) ([]byte, error) {
 }
 
 // bareDeployment is a two-container Deployment named name, as the API
-// server sends it after defaulting and before any mutating webhook.
+// server sends it after defaulting and before any mutating webhook. paved
+// admits it once /mutate has added its defaults (the log shipper declares
+// its own probes, which no default could add: it has no port named http),
+// as a Deployment must be for the cluster to roll it out: the rollout mode
+// replays what follows an admitted Deployment.
 func bareDeployment(name string) []byte {
 	return []byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"` + name + `","namespace":"shop","labels":{"app":"orders"}},
 "spec":{"replicas":3,"selector":{"matchLabels":{"app":"orders"}},"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"}},
@@ -620,7 +626,9 @@ func bareDeployment(name string) []byte {
 "containers":[
 {"name":"app","image":"registry.example/orders:1.4.2","ports":[{"name":"http","containerPort":8080,"protocol":"TCP"}],
  "resources":{"requests":{"cpu":"250m","memory":"256Mi"},"limits":{"memory":"512Mi"}}},
-{"name":"log-shipper","image":"registry.example/fluent-bit:3.0.4","resources":{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"memory":"128Mi"}}}]}}}}`)
+{"name":"log-shipper","image":"registry.example/fluent-bit:3.0.4","ports":[{"name":"metrics","containerPort":2020,"protocol":"TCP"}],
+ "livenessProbe":{"httpGet":{"path":"/","port":"metrics"}},"readinessProbe":{"httpGet":{"path":"/api/v1/health","port":"metrics"}},
+ "resources":{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"memory":"128Mi"}}}]}}}}`)
 }
 
 // writeCert writes a self-signed certificate for 127.0.0.1 and returns a

@@ -103,7 +103,7 @@ func startProcesses(ctx context.Context, dir string, pool *x509.CertPool, s sett
 		}
 		bin = script
 	}
-	args := []string{"--standalone", "--log-level=error", "--profile-sample-rate=" + strconv.FormatUint(s.profileEvery, 10)}
+	args := []string{"--standalone", "--log-level=" + s.logLevel, "--profile-sample-rate=" + strconv.FormatUint(s.profileEvery, 10)}
 	if s.inFlight > 0 {
 		args = append(args, "--max-concurrent="+strconv.Itoa(s.inFlight))
 	}
