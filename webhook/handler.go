@@ -193,10 +193,6 @@ func (h *Handler) handle(ctx context.Context, hook string, req admission.Request
 	if err != nil {
 		out = h.answerError(r, err)
 	}
-	if out.name == "" {
-		out.name = r.name()
-	}
-
 	elapsed := time.Since(start)
 	h.metrics.requests.WithLabelValues(hook, string(req.Operation), req.Kind.Kind, out.decision).Inc()
 	// A request allowed as it was, with nothing found, or answered without
@@ -210,6 +206,9 @@ func (h *Handler) handle(ctx context.Context, hook string, req admission.Request
 	}
 	if !h.log.Enabled(ctx, level) {
 		return out.resp
+	}
+	if out.name == "" {
+		out.name = r.name()
 	}
 	attrs := []slog.Attr{
 		slog.String("uid", string(req.UID)),
