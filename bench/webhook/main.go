@@ -277,25 +277,22 @@ func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, cal
 		var rounds []rolloutRound
 		for i := range max(s.rounds, 1) {
 			var r rolloutRound
-			var err error
-			first, second := floorTarget, pavedTarget
-			if i%2 == 1 {
-				first, second = pavedTarget, floorTarget
-			}
-			for _, t := range []target{first, second} {
-				res, cpu, server, e := openLoopCPU(client, t, next, rate, s.duration)
-				if e != nil {
-					err = e
-					break
-				}
-				if t.name == "floor" {
-					r.floor, r.floorCPU, r.floorServer = res, cpu, server
-				} else {
-					r.paved, r.pavedCPU, r.pavedServer = res, cpu, server
-				}
-			}
-			if err != nil {
+			runFloor := func() (err error) {
+				r.floor, r.floorCPU, r.floorServer, err = openLoopCPU(client, floorTarget, next, rate, s.duration)
 				return err
+			}
+			runPaved := func() (err error) {
+				r.paved, r.pavedCPU, r.pavedServer, err = openLoopCPU(client, pavedTarget, next, rate, s.duration)
+				return err
+			}
+			order := []func() error{runFloor, runPaved}
+			if i%2 == 1 {
+				order = []func() error{runPaved, runFloor}
+			}
+			for _, run := range order {
+				if err := run(); err != nil {
+					return err
+				}
 			}
 			rounds = append(rounds, r)
 			r.print(out, rate, floorTarget.cpu != nil)
