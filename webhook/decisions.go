@@ -69,10 +69,15 @@ type keyHash struct{ hash.Hash }
 
 func newKeyHash() keyHash { return keyHash{sha256.New()} }
 
-// labels writes a label set, a field a label, in order.
-func (h keyHash) labels(set map[string]string) {
-	labels := make([]string, 0, len(set))
-	for k, v := range set {
+// scope writes what every decision depends on besides the request: the
+// namespace and its labels (in order, a field a label), the config in
+// force and the day (exemptions expire by date).
+func (h keyHash) scope(namespace string, nsLabels map[string]string, cfg *config.Config, now time.Time) {
+	h.field([]byte(namespace))
+	h.field(fmt.Appendf(nil, "%p", cfg))
+	h.field([]byte(now.UTC().Format(time.DateOnly)))
+	labels := make([]string, 0, len(nsLabels))
+	for k, v := range nsLabels {
 		labels = append(labels, k+"="+v)
 	}
 	sort.Strings(labels)
@@ -112,10 +117,7 @@ func writeContext(h keyHash, hook string, req admission.Request, in engine.Input
 	h.field([]byte(hook))
 	h.field([]byte(req.Operation))
 	h.field([]byte(req.Kind.Group + "/" + req.Kind.Kind))
-	h.field([]byte(req.Namespace))
-	h.field(fmt.Appendf(nil, "%p", cfg))
-	h.field([]byte(now.UTC().Format(time.DateOnly)))
-	h.labels(in.Namespace.Labels)
+	h.scope(req.Namespace, in.Namespace.Labels, cfg, now)
 	// The checks whose defaults are left out (their action is off).
 	h.field([]byte(strings.Join(in.Waived, ",")))
 	for _, group := range [][]map[string]any{in.Related.PDBs, in.Related.HPAs, in.Related.Workloads} {

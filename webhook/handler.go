@@ -76,8 +76,9 @@ type HandlerOptions struct {
 	// Inject adds the sidecar to a pod; nil leaves pods as the policies made them.
 	Inject InjectFunc
 	// DecisionCacheSize is how many decisions each decision cache
-	// remembers: for identical requests (see decisionCache) and for Pods
-	// of one template (see templateCache); 0 turns both off.
+	// remembers: for identical requests (see decisionCache), for Pods of
+	// one template (see templateCache), and how many admitted Deployment
+	// templates (see admittedTemplates); 0 turns all three off.
 	DecisionCacheSize int
 	// Now is the clock (default time.Now).
 	Now func() time.Time

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"fmt"
 	"maps"
 	"time"
 
@@ -40,11 +39,10 @@ const templateHashLabel = "pod-template-hash"
 // ReplicaSet's, whose pod-template-hash label is left out.
 func admittedTemplateKey(namespace, owner, ownerUID string, nsLabels map[string]string, cfg *config.Config, now time.Time, template any) [32]byte {
 	h := newKeyHash()
-	for _, f := range []string{"admitted-template", namespace, owner, ownerUID, now.UTC().Format(time.DateOnly)} {
+	for _, f := range []string{"admitted-template", owner, ownerUID} {
 		h.field([]byte(f))
 	}
-	h.field(fmt.Appendf(nil, "%p", cfg))
-	h.labels(nsLabels)
+	h.scope(namespace, nsLabels, cfg, now)
 	h.field(appendValue(nil, withoutTemplateHash(template), elsewhere))
 	return h.sum()
 }
