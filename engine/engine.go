@@ -53,6 +53,13 @@ type Engine struct {
 	profileOnce    sync.Once
 	profileQueries map[string]rego.PreparedEvalQuery
 	profileErr     error
+
+	// checkQueries evaluate one check each (binding v, its violation
+	// set), for the ratchet's look at the old object of an UPDATE: only the
+	// checks the new object fails need asking. Prepared on first use.
+	checkOnce    sync.Once
+	checkQueries map[string]rego.PreparedEvalQuery
+	checkErr     error
 }
 
 // state is what SetConfig replaces as one unit.
@@ -477,16 +484,7 @@ func (e *Engine) markPreexisting(ctx context.Context, in Input, input ast.Value,
 	oldObj, _ := input.(ast.Object).Get(ast.StringTerm("oldObject")).Value.(ast.Object)
 	oldInput.Insert(ast.StringTerm("object"), ast.NewTerm(oldObj))
 	oldInput.Insert(ast.StringTerm("oldObject"), ast.NullTerm())
-	cache := newRuleCache()
-	rs, err := kq.validate.Eval(ctx, rego.EvalParsedInput(oldInput), rawResults, rego.EvalVirtualCache(cache))
-	cache.release()
-	if err != nil {
-		return fmt.Errorf("evaluate policies on the old object: %w", err)
-	}
-	if len(rs) != 1 {
-		return nil
-	}
-	old, err := e.violations(kq, rs[0].Bindings)
+	old, err := e.oldViolations(ctx, kq, oldInput, firedChecks(vs))
 	if err != nil {
 		return fmt.Errorf("evaluate policies on the old object: %w", err)
 	}
@@ -499,4 +497,81 @@ func (e *Engine) markPreexisting(ctx context.Context, in Input, input ast.Value,
 		vs[i].Preexisting = had[key{vs[i].Check, vs[i].Path}]
 	}
 	return nil
+}
+
+// firedChecks are the distinct checks of vs, in order (vs is sorted by
+// check).
+func firedChecks(vs []Violation) []string {
+	var ids []string
+	for _, v := range vs {
+		if len(ids) == 0 || ids[len(ids)-1] != v.Check {
+			ids = append(ids, v.Check)
+		}
+	}
+	return ids
+}
+
+// oldViolations are the violations of the checks fired on the old object
+// oldInput. A violation can be preexisting only for a check the new object
+// fails, so when that is a few of the kind's checks (an UPDATE of an
+// admitted workload usually fails one or two, at warn) only those are
+// evaluated, sharing one rule cache; otherwise the kind's whole query runs.
+// Both give the same marks: TestPreexistingOfFiredChecks.
+func (e *Engine) oldViolations(ctx context.Context, kq *kindQueries, oldInput ast.Value, fired []string) ([]Violation, error) {
+	cache := newRuleCache()
+	defer cache.release()
+	if 2*len(fired) >= len(kq.checks) {
+		rs, err := kq.validate.Eval(ctx, rego.EvalParsedInput(oldInput), rawResults, rego.EvalVirtualCache(cache))
+		if err != nil {
+			return nil, err
+		}
+		if len(rs) != 1 {
+			return nil, nil
+		}
+		return e.violations(kq, rs[0].Bindings)
+	}
+	qs, err := e.perCheckQueries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Violation
+	for _, id := range fired {
+		q, ok := qs[id]
+		if !ok || !slices.Contains(kq.checks, id) {
+			continue // not a check of the old object's kind
+		}
+		rs, err := q.Eval(ctx, rego.EvalParsedInput(oldInput), rawResults, rego.EvalVirtualCache(cache))
+		if err != nil {
+			return nil, err
+		}
+		if len(rs) != 1 {
+			continue
+		}
+		raws, err := decodeViolationTerms(rs[0].Bindings["v"], id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		for _, r := range raws {
+			out = append(out, Violation{Check: r.Check, Message: r.Message, Path: r.Path, Fixable: r.Fixable})
+		}
+	}
+	return out, nil
+}
+
+// perCheckQueries prepares, once, a query per check binding v to its
+// violations.
+func (e *Engine) perCheckQueries(ctx context.Context) (map[string]rego.PreparedEvalQuery, error) {
+	e.checkOnce.Do(func() {
+		qs := make(map[string]rego.PreparedEvalQuery, len(e.checks))
+		for _, c := range e.checks {
+			q, err := rego.New(rego.Compiler(e.compiler), rego.Query("v = "+ref(c.Package, "violation"))).PrepareForEval(ctx)
+			if err != nil {
+				e.checkErr = fmt.Errorf("prepare %s: %w", c.ID, err)
+				return
+			}
+			qs[c.ID] = q
+		}
+		e.checkQueries = qs
+	})
+	return e.checkQueries, e.checkErr
 }
