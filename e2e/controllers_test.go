@@ -260,6 +260,15 @@ func TestRolloutScaleUpdates(t *testing.T) {
 	updates := func(hook, decision string) float64 { return count(hook, "UPDATE", decision) }
 	skipped0, allowed0 := updates("validate", "skipped"), updates("validate", "allowed")+updates("validate", "warned")
 	createsSkipped0 := count("validate", "CREATE", "skipped")
+	pods := func(decision string) float64 {
+		t.Helper()
+		v, err := w.Metric("paved_admission_requests_total", map[string]string{"webhook": "validate", "kind": "Pod", "operation": "CREATE", "decision": decision})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	podsSkipped0, podsEvaluated0 := pods("skipped"), pods("allowed")+pods("warned")+pods("denied")
 
 	// Play the kubelet: every Pod of the namespace turns Ready.
 	go func() {
@@ -337,6 +346,14 @@ func TestRolloutScaleUpdates(t *testing.T) {
 	// without an evaluation.
 	if created := count("validate", "CREATE", "skipped") - createsSkipped0; created < 2 {
 		t.Errorf("ReplicaSet CREATEs on /validate answered by the template their Deployment was admitted with: got %v; want 2, the old and the new one", created)
+	}
+	// So are their Pods, made from those templates, with what the real
+	// API server adds (the service account's token volume, tolerations,
+	// the priority): at least the replicas of each ReplicaSet.
+	skippedPods, evaluatedPods := pods("skipped")-podsSkipped0, pods("allowed")+pods("warned")+pods("denied")-podsEvaluated0
+	t.Logf("Pod CREATEs on /validate during the rollout: %v answered by their ReplicaSet's admitted template, %v evaluated", skippedPods, evaluatedPods)
+	if skippedPods < 2*replicas {
+		t.Errorf("Pod CREATEs on /validate answered by their ReplicaSet's admitted template: got %v (%v evaluated); want at least %d, the replicas of both ReplicaSets", skippedPods, evaluatedPods, 2*replicas)
 	}
 }
 

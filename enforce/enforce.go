@@ -25,6 +25,9 @@ type Violation struct {
 	Action engine.Action `json:"action"`
 	// Exemption names the exemption that turned this violation off, if any.
 	Exemption *ExemptionRef `json:"exemption,omitempty"`
+	// Ratcheted is true when the violation would be enforced and the UPDATE
+	// ratchet made it a warning, the old object having had it.
+	Ratcheted bool `json:"ratcheted,omitempty"`
 }
 
 // ExemptionRef identifies an exemption of the config.
@@ -149,7 +152,7 @@ func (e *Enforcer) Apply(cfg *config.Config, obj Object, vs []engine.Violation) 
 			break
 		}
 		if r.Preexisting && v.Action == engine.ActionEnforce {
-			v.Action = engine.ActionWarn
+			v.Action, v.Ratcheted = engine.ActionWarn, true
 		}
 		out.Violations = append(out.Violations, v)
 	}

@@ -126,7 +126,7 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook: template cache: %w", err)
 	}
-	admitted, err := newLRUCache[struct{}](o.DecisionCacheSize)
+	admitted, err := newLRUCache[bool](o.DecisionCacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: admitted templates: %w", err)
 	}
@@ -174,6 +174,8 @@ type outcome struct {
 	checks   []string
 	patchOps int
 	reason   string
+	// ratcheted: an enforced violation was allowed by the UPDATE ratchet.
+	ratcheted bool
 }
 
 func allowed(reason string) outcome {
@@ -292,7 +294,7 @@ func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
 	}
 	out := h.validateResponse(r, obj, dec, cfg)
 	if out.decision != "denied" {
-		h.recordAdmittedTemplate(r, cfg)
+		h.recordAdmittedTemplate(r, cfg, !out.ratcheted)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -22,13 +23,19 @@ import (
 // a warning on the ReplicaSet would go to the controller. Evaluating it
 // anew would also deny the ReplicaSet of a Deployment admitted under the
 // ratchet (an UPDATE of a Deployment that predates paved): the ReplicaSet
-// is a CREATE, with no old object to compare. Its Pods are still evaluated
-// as every Pod is, so a template with an enforced violation no default
-// fixes (a privileged container) still starts no Pod. A ReplicaSet whose template
+// is a CREATE, with no old object to compare. A ReplicaSet whose template
 // differs from every admitted one (made by hand, changed by another
 // mutating webhook, or made before paved saw its owner) is evaluated as
 // any other. TestOwnedReplicaSetOfAdmittedTemplate holds both.
-type admittedTemplates = lruCache[struct{}]
+//
+// The same cache remembers, by the ReplicaSet's name and uid, the template
+// of each ReplicaSet answered that way or admitted by an evaluation of its
+// own: the Pods the ReplicaSet controller makes from it are answered on
+// /validate without an evaluation too (see podOfAdmittedTemplate). The value
+// is whether they may be: not when the template was admitted only because
+// the ratchet allowed an enforced violation, so that a template with one
+// that no default fixes (a privileged container) still starts no Pod.
+type admittedTemplates = lruCache[bool]
 
 // templateHashLabel is the label the Deployment controller adds to the
 // template of each ReplicaSet it makes.
@@ -65,11 +72,12 @@ func withoutTemplateHash(template any) any {
 	return t
 }
 
-// recordAdmittedTemplate remembers the template of a Deployment /validate
-// admitted (not a dry run: nothing was stored).
-func (h *Handler) recordAdmittedTemplate(r *request, cfg *config.Config) {
+// recordAdmittedTemplate remembers the template of a Deployment or
+// ReplicaSet /validate admitted (not in a dry run: nothing was stored);
+// podsToo is false when the ratchet allowed an enforced violation.
+func (h *Handler) recordAdmittedTemplate(r *request, cfg *config.Config, podsToo bool) {
 	req := r.req
-	if h.admitted == nil || req.Kind.Group != "apps" || req.Kind.Kind != "Deployment" ||
+	if h.admitted == nil || req.Kind.Group != "apps" ||
 		(req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) || (req.DryRun != nil && *req.DryRun) {
 		return
 	}
@@ -80,30 +88,194 @@ func (h *Handler) recordAdmittedTemplate(r *request, cfg *config.Config) {
 	if name == "" || uid == "" || spec["template"] == nil {
 		return
 	}
-	h.admitted.add(admittedTemplateKey(req.Namespace, name, uid, r.nsLabels, cfg, h.now(), spec["template"]), struct{}{})
+	switch req.Kind.Kind {
+	case "Deployment":
+		h.admitted.add(admittedTemplateKey(req.Namespace, name, uid, r.nsLabels, cfg, h.now(), spec["template"]), podsToo)
+	case "ReplicaSet":
+		if podsToo {
+			h.recordPodTemplate(r, cfg, name, uid, spec["template"])
+		}
+	}
+}
+
+// recordPodTemplate remembers that the Pods of ReplicaSet name (uid) made
+// from template may be answered without an evaluation.
+func (h *Handler) recordPodTemplate(r *request, cfg *config.Config, name, uid string, template any) {
+	if r.req.DryRun != nil && *r.req.DryRun {
+		return
+	}
+	t, _ := template.(map[string]any)
+	meta, _ := t["metadata"].(map[string]any)
+	spec, _ := t["spec"].(map[string]any)
+	h.admitted.add(podTemplateKey(r.req.Namespace, name, uid, r.nsLabels, cfg, h.now(), meta, spec), true)
 }
 
 // ownerAdmittedTemplate reports whether r is the CREATE of a ReplicaSet
 // that a Deployment controls, carrying a template /validate admitted for
-// that Deployment.
+// that Deployment; if that template's Pods may be answered without an
+// evaluation too, it remembers the ReplicaSet's template for them.
 func (h *Handler) ownerAdmittedTemplate(r *request) bool {
 	req := r.req
 	if h.admitted == nil || r.hook != hookValidate || req.Operation != admissionv1.Create ||
 		req.Kind.Group != "apps" || req.Kind.Kind != "ReplicaSet" {
 		return false
 	}
-	meta, _ := r.obj["metadata"].(map[string]any)
+	name, uid, ok := controller(r.obj, "apps/v1", "Deployment")
+	if !ok {
+		return false
+	}
+	cfg := h.eval.Config()
+	spec, _ := r.obj["spec"].(map[string]any)
+	podsToo, ok := h.admitted.get(admittedTemplateKey(req.Namespace, name, uid, r.nsLabels, cfg, h.now(), spec["template"]))
+	if ok && podsToo {
+		meta, _ := r.obj["metadata"].(map[string]any)
+		rsName, _ := meta["name"].(string)
+		rsUID, _ := meta["uid"].(string)
+		if rsName != "" && rsUID != "" {
+			h.recordPodTemplate(r, cfg, rsName, rsUID, spec["template"])
+		}
+	}
+	return ok
+}
+
+// controller returns the name and uid of obj's controller owner reference
+// if it is of apiVersion and kind.
+func controller(obj map[string]any, apiVersion, kind string) (name, uid string, ok bool) {
+	meta, _ := obj["metadata"].(map[string]any)
 	refs, _ := meta["ownerReferences"].([]any)
 	for _, ref := range refs {
 		o, _ := ref.(map[string]any)
-		if o["controller"] != true || o["apiVersion"] != "apps/v1" || o["kind"] != "Deployment" {
+		if o["controller"] != true {
 			continue
 		}
-		name, _ := o["name"].(string)
-		uid, _ := o["uid"].(string)
-		spec, _ := r.obj["spec"].(map[string]any)
-		_, ok := h.admitted.get(admittedTemplateKey(req.Namespace, name, uid, r.nsLabels, h.eval.Config(), h.now(), spec["template"]))
-		return ok
+		name, _ = o["name"].(string)
+		uid, _ = o["uid"].(string)
+		return name, uid, o["apiVersion"] == apiVersion && o["kind"] == kind && name != "" && uid != ""
 	}
-	return false
+	return "", "", false
+}
+
+// podOfAdmittedTemplate reports whether r is the /validate of a Pod CREATE
+// that a ReplicaSet controls, made from a template /validate admitted for
+// that ReplicaSet (recordPodTemplate) without the ratchet. The ReplicaSet
+// controller copies the template's labels, annotations and spec into the
+// Pod; the API server then adds what podAdditions lists, which no check
+// reads. What the checks find on such a Pod they found on its template,
+// reported when the template was admitted (TestPodOfTemplateFindsNothingNew),
+// and none of it was enforced, so the Pod is allowed without a warning to
+// the controller. A Pod that differs from the template in anything else
+// (another mutating webhook injected a container, a LimitRange set its
+// resources) is evaluated as any other.
+func (h *Handler) podOfAdmittedTemplate(r *request) bool {
+	req := r.req
+	if h.admitted == nil || r.hook != hookValidate || req.Operation != admissionv1.Create ||
+		req.Kind.Group != "" || req.Kind.Kind != "Pod" {
+		return false
+	}
+	name, uid, ok := controller(r.obj, "apps/v1", "ReplicaSet")
+	if !ok {
+		return false
+	}
+	meta, _ := r.obj["metadata"].(map[string]any)
+	spec, _ := r.obj["spec"].(map[string]any)
+	podsToo, ok := h.admitted.get(podTemplateKey(req.Namespace, name, uid, r.nsLabels, h.eval.Config(), h.now(), meta, spec))
+	return ok && podsToo
+}
+
+// podAdditions are the fields of a Pod's spec that the API server's
+// admission plugins set on a Pod a controller makes from its template
+// (ServiceAccount: the service account and its token volume, mounted in
+// every container; DefaultTolerationSeconds: the not-ready and unreachable
+// tolerations; Priority: the priority and preemption policy; and the Pod
+// defaulting of enableServiceLinks), which no check reads:
+// TestPodAdditionsChangeNoVerdict. podTemplateKey leaves them, and the
+// token volume and its mounts, out of both the template and the Pod.
+var podAdditions = []string{"serviceAccount", "serviceAccountName", "tolerations", "priority", "preemptionPolicy", "enableServiceLinks"}
+
+// podTemplateKey is the key of a ReplicaSet's pod template in
+// admittedTemplates, from the template's metadata and spec, or from a Pod's:
+// the labels and annotations, and the spec without podAdditions and the
+// service account token volume.
+func podTemplateKey(namespace, owner, ownerUID string, nsLabels map[string]string, cfg *config.Config, now time.Time, meta, spec map[string]any) [32]byte {
+	h := newKeyHash()
+	for _, f := range []string{"pod-template", owner, ownerUID} {
+		h.field([]byte(f))
+	}
+	h.scope(namespace, nsLabels, cfg, now)
+	b := appendValue(nil, meta["labels"], elsewhere)
+	b = appendValue(b, meta["annotations"], elsewhere)
+	kept := make(map[string]any, len(spec))
+	for k, v := range spec {
+		if slices.Contains(podAdditions, k) {
+			continue
+		}
+		if v = withoutTokenVolume(k, v); k == "volumes" && v == nil {
+			continue // only the token volume: as a template without volumes
+		}
+		kept[k] = v
+	}
+	h.field(appendValue(b, kept, elsewhere))
+	return h.sum()
+}
+
+// withoutTokenVolume returns a pod spec's field k without the service
+// account token volume (in volumes) or its mounts (in each container's
+// volumeMounts), copying only what it changes.
+func withoutTokenVolume(k string, v any) any {
+	list, _ := v.([]any)
+	switch k {
+	case "volumes":
+		if kept := withoutTokenNamed(list); kept != nil {
+			return kept
+		}
+		return nil
+	case "containers", "initContainers", "ephemeralContainers":
+		var out []any
+		for i, c := range list {
+			m, _ := c.(map[string]any)
+			mounts, ok := m["volumeMounts"].([]any)
+			if !ok {
+				continue
+			}
+			kept := withoutTokenNamed(mounts)
+			if len(kept) == len(mounts) {
+				continue
+			}
+			if out == nil {
+				out = slices.Clone(list)
+			}
+			m = maps.Clone(m)
+			if len(kept) == 0 {
+				delete(m, "volumeMounts")
+			} else {
+				m["volumeMounts"] = kept
+			}
+			out[i] = m
+		}
+		if out != nil {
+			return out
+		}
+	}
+	return v
+}
+
+// withoutTokenNamed returns list without the entries named as the token
+// volume is (tokenVolumeName), or list itself when it has none; nil when
+// nothing is left, so that a template without volumes and its Pod with only
+// the token volume are alike.
+func withoutTokenNamed(list []any) []any {
+	var kept []any
+	dropped := false
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		if name, _ := m["name"].(string); tokenVolumeName(name) {
+			dropped = true
+			continue
+		}
+		kept = append(kept, e)
+	}
+	if !dropped {
+		return list
+	}
+	return kept
 }

@@ -25,6 +25,7 @@ func (h *Handler) validateResponse(r *request, obj enforce.Object, dec engine.De
 	audit := map[string]string{}
 	for _, v := range verdict.Violations {
 		action := v.Action
+		out.ratcheted = out.ratcheted || v.Ratcheted
 		h.metrics.checkResults.WithLabelValues(v.Check, string(action)).Inc()
 		if action == engine.ActionOff {
 			continue

@@ -105,6 +105,14 @@ var objectSkips = []skipRule{
 		}
 		return ""
 	}},
+	// The Pod a ReplicaSet controller makes from the template its
+	// ReplicaSet was admitted with (see podOfAdmittedTemplate).
+	{"owner admitted its pod template", func(_ context.Context, h *Handler, r *request) string {
+		if h.podOfAdmittedTemplate(r) {
+			return "the template of a Pod its ReplicaSet was admitted with"
+		}
+		return ""
+	}},
 	// Defaults go into a pod template only when the update changes it
 	// anyway: relabelling or scaling a legacy workload must not start a
 	// rollout, and pod specs and Job templates are immutable.

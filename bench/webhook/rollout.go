@@ -298,7 +298,7 @@ func (r *rollout) createPods(rs []byte, n int) error {
 		if err := roundTrip(tmpl["spec"], &spec); err != nil {
 			return err
 		}
-		addTokenVolume(spec)
+		addAdmissionPluginFields(spec)
 		pm := map[string]any{
 			"name":            rsName + "-" + suffix(),
 			"generateName":    rsName + "-",
@@ -321,10 +321,20 @@ func (r *rollout) createPods(rs []byte, n int) error {
 	return nil
 }
 
-// addTokenVolume adds the service account token volume and its mounts, as
-// the API server's ServiceAccount admission plugin does to every Pod before
-// any webhook sees it, under a name with a random part of its own.
-func addTokenVolume(spec map[string]any) {
+// addAdmissionPluginFields adds what the API server's admission plugins add to every
+// Pod before any webhook sees it, as a kube-apiserver with its default
+// plugins does (read from a Pod of the e2e control plane): the service
+// account and its token volume and mounts, under a name with a random part
+// of its own (ServiceAccount), the not-ready and unreachable tolerations
+// (DefaultTolerationSeconds), the priority (Priority), and
+// enableServiceLinks (the Pod's defaulting).
+func addAdmissionPluginFields(spec map[string]any) {
+	spec["serviceAccountName"], spec["serviceAccount"] = "default", "default"
+	spec["tolerations"] = []any{
+		map[string]any{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+		map[string]any{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+	}
+	spec["priority"], spec["preemptionPolicy"], spec["enableServiceLinks"] = 0, "PreemptLowerPriority", true
 	name := "kube-api-access-" + suffix()
 	vols, _ := spec["volumes"].([]any)
 	spec["volumes"] = append(vols, map[string]any{"name": name, "projected": map[string]any{"defaultMode": 420, "sources": []any{

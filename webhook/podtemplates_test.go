@@ -1,0 +1,314 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/engine"
+)
+
+// podAdditionsVariant is what the API server's admission plugins may add
+// to a Pod a controller makes from its template: the service account and
+// its token volume, tolerations, the priority, enableServiceLinks.
+type podAdditionsVariant struct {
+	what  string
+	token string
+	set   map[string]any
+}
+
+var podAdditionsVariants = []podAdditionsVariant{
+	// As a kube-apiserver with its default admission plugins adds them
+	// (read from a Pod the e2e control plane's ReplicaSet controller made).
+	{what: "the defaults", token: "kube-api-access-gmngf", set: map[string]any{
+		"serviceAccountName": "default", "serviceAccount": "default",
+		"tolerations": []any{
+			map[string]any{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": int64(300)},
+			map[string]any{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": int64(300)},
+		},
+		"priority": int64(0), "preemptionPolicy": "PreemptLowerPriority", "enableServiceLinks": true,
+	}},
+	// Another service account, a priority class's priority, a toleration a
+	// PodTolerationRestriction plugin adds.
+	{what: "other values", token: "kube-api-access-x2k4p", set: map[string]any{
+		"serviceAccountName": "api", "serviceAccount": "api",
+		"tolerations": []any{map[string]any{"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}},
+		"priority":    int64(1000000), "preemptionPolicy": "Never", "enableServiceLinks": false,
+	}},
+	{what: "no token volume", set: map[string]any{"serviceAccountName": "default", "enableServiceLinks": true}},
+}
+
+// withPodAdditions returns a copy of pod with v's additions.
+func withPodAdditions(t testing.TB, pod map[string]any, v podAdditionsVariant) map[string]any {
+	t.Helper()
+	p := deepCopy(t, pod)
+	spec, _ := p["spec"].(map[string]any)
+	if spec == nil {
+		spec = map[string]any{}
+		p["spec"] = spec
+	}
+	for k, x := range v.set {
+		spec[k] = x
+	}
+	if v.token != "" {
+		vols, _ := spec["volumes"].([]any)
+		spec["volumes"] = append(vols, tokenVolume(v.token))
+		for _, list := range []string{"containers", "initContainers"} {
+			cs, _ := spec[list].([]any)
+			for _, c := range cs {
+				c, ok := c.(map[string]any)
+				if !ok {
+					continue
+				}
+				mounts, _ := c["volumeMounts"].([]any)
+				c["volumeMounts"] = append(mounts, map[string]any{"name": v.token, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true})
+			}
+		}
+	}
+	return p
+}
+
+// TestPodAdditionsChangeNoVerdict is why podTemplateKey may leave
+// podAdditions and the token volume out: on every fixture Pod and
+// template, adding them in any of the variants changes no violation (check,
+// path, message) and no patch.
+func TestPodAdditionsChangeNoVerdict(t *testing.T) {
+	eng, err := engine.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	withFindings := 0
+	for _, f := range fixturePods(t) {
+		ns := engine.Namespace{Name: fmt.Sprint(f.pod["metadata"].(map[string]any)["namespace"])}
+		in := engine.Input{Operation: "CREATE", Object: f.pod, Namespace: ns, Related: f.related}
+		want := decide(t, eng, hookValidate, in)
+		wantPatch := decide(t, eng, hookMutate, in)
+		if len(want.Violations) > 0 {
+			withFindings++
+		}
+		for _, v := range podAdditionsVariants {
+			in.Object = withPodAdditions(t, f.pod, v)
+			if got := decide(t, eng, hookValidate, in); !reflect.DeepEqual(got.Violations, want.Violations) {
+				t.Errorf("%s with %s: violations\n%s\nwant\n%s", f.where, v.what, mustJSON(t, got.Violations), mustJSON(t, want.Violations))
+			}
+			if got := decide(t, eng, hookMutate, in); mustJSON(t, got.Patch) != mustJSON(t, wantPatch.Patch) {
+				t.Errorf("%s with %s: patch\n%s\nwant\n%s", f.where, v.what, mustJSON(t, got.Patch), mustJSON(t, wantPatch.Patch))
+			}
+		}
+	}
+	if withFindings < 5 {
+		t.Fatalf("only %d fixture Pods had findings; want most", withFindings)
+	}
+}
+
+// TestPodOfTemplateFindsNothingNew is why a Pod made from an admitted
+// ReplicaSet template is not evaluated again: for every fixture template,
+// the Pod the ReplicaSet controller makes from it, with what the API
+// server adds, has the template's key, and each of its findings (check and
+// path) its Deployment has too.
+func TestPodOfTemplateFindsNothingNew(t *testing.T) {
+	eng, err := engine.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, now := config.Default(), time.Now()
+	compared := 0
+	for _, f := range fixtureReplicaSets(t) {
+		meta := f.rs["metadata"].(map[string]any)
+		spec := f.rs["spec"].(map[string]any)
+		tmpl := spec["template"].(map[string]any)
+		tmeta, _ := tmpl["metadata"].(map[string]any)
+		tspec, _ := tmpl["spec"].(map[string]any)
+		namespace := fmt.Sprint(meta["namespace"])
+		dep := map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "namespace": namespace, "uid": "dep-uid"},
+			"spec":     map[string]any{"replicas": 3, "selector": spec["selector"], "template": withoutTemplateHash(tmpl)},
+		}
+		ns := engine.Namespace{Name: namespace}
+		onDep := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: dep, Namespace: ns, Related: f.related})
+		found := map[string]bool{}
+		for _, v := range onDep.Violations {
+			found[v.Check+" "+v.Path] = true
+		}
+		want := podTemplateKey(namespace, "web-6f7d9c", "rs-uid", nil, cfg, now, tmeta, tspec)
+		for _, variant := range podAdditionsVariants {
+			pod := withPodAdditions(t, podOf(t, f.rs, "web-6f7d9c-"+strings.TrimPrefix(variant.token, tokenVolumePrefix)), variant)
+			pmeta, _ := pod["metadata"].(map[string]any)
+			pspec, _ := pod["spec"].(map[string]any)
+			if got := podTemplateKey(namespace, "web-6f7d9c", "rs-uid", nil, cfg, now, pmeta, pspec); got != want {
+				t.Errorf("%s with %s: the Pod's key differs from its template's", f.where, variant.what)
+			}
+			onPod := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: pod, Namespace: ns, Related: f.related})
+			for _, v := range onPod.Violations {
+				if path := "spec.template." + v.Path; !found[v.Check+" "+path] {
+					t.Errorf("%s with %s: the Pod has [%s] %s, which its Deployment does not have at %s", f.where, variant.what, v.Check, v.Path, path)
+				}
+			}
+			if len(onPod.Violations) > 0 {
+				compared++
+			}
+		}
+		// Anything else the Pod has that its template has not gives
+		// another key: a container another webhook injects.
+		pod := podOf(t, f.rs, "web-6f7d9c-b2c4d")
+		pspec := pod["spec"].(map[string]any)
+		cs, _ := pspec["containers"].([]any)
+		pspec["containers"] = append(cs, map[string]any{"name": "injected", "image": "registry.example/proxy:1"})
+		if podTemplateKey(namespace, "web-6f7d9c", "rs-uid", nil, cfg, now, pod["metadata"].(map[string]any), pspec) == want {
+			t.Errorf("%s: a Pod with an injected container has its template's key", f.where)
+		}
+	}
+	if compared < 10 {
+		t.Fatalf("only %d fixture Pods had findings to compare; want most", compared)
+	}
+}
+
+// podOf is the Pod the ReplicaSet controller makes from rs's template,
+// named name: the template's labels, annotations and spec, and rs as its
+// controller.
+func podOf(t testing.TB, rs map[string]any, name string) map[string]any {
+	t.Helper()
+	meta := rs["metadata"].(map[string]any)
+	tmpl := deepCopy(t, rs["spec"].(map[string]any)["template"].(map[string]any))
+	pmeta := map[string]any{
+		"name": name, "generateName": fmt.Sprint(meta["name"], "-"), "namespace": meta["namespace"], "uid": "pod-" + name,
+		"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": meta["name"], "uid": "rs-uid", "controller": true, "blockOwnerDeletion": true}},
+	}
+	if tm, ok := tmpl["metadata"].(map[string]any); ok {
+		for _, k := range []string{"labels", "annotations"} {
+			if v, ok := tm[k]; ok {
+				pmeta[k] = v
+			}
+		}
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": pmeta, "spec": tmpl["spec"]}
+}
+
+// TestPodOfAdmittedTemplate: the Pods a ReplicaSet controller makes from a
+// template /validate admitted for their ReplicaSet are answered without an
+// evaluation, whether the ReplicaSet was itself answered from its
+// Deployment's admission or admitted by an evaluation; a Pod that differs
+// from the template, has another owner, or comes from a template admitted
+// only under the ratchet or in a dry run is evaluated.
+func TestPodOfAdmittedTemplate(t *testing.T) {
+	s := startServer(t, "", nil)
+	validate := func(o reviewOpts) *admissionv1.AdmissionResponse {
+		return post(t, s.client, s.url+"/validate", review(t, o))
+	}
+	skips := func() float64 {
+		return metricValue(t, s.reg, "paved_admission_requests_total", map[string]string{"webhook": "validate", "operation": "CREATE", "kind": "Pod", "decision": "skipped"})
+	}
+	var last float64
+	skipped := func() bool {
+		now := skips()
+		defer func() { last = now }()
+		return now > last
+	}
+	bare := workloads(t, "team")["Deployment"]
+	m := post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: admissionv1.Create, obj: bare}))
+	dep := applyPatch(t, deepCopy(t, bare), m)
+	dep["metadata"].(map[string]any)["uid"] = "dep-1"
+	replicaSet := func(d map[string]any, name, ownerUID string) map[string]any {
+		tmpl := deepCopy(t, d)["spec"].(map[string]any)["template"].(map[string]any)
+		tmeta := tmpl["metadata"].(map[string]any)
+		labels := maps.Clone(tmeta["labels"].(map[string]any))
+		labels[templateHashLabel] = name
+		tmeta["labels"] = labels
+		meta := map[string]any{"name": "api-" + name, "namespace": "team", "uid": "rs-" + name, "labels": labels}
+		if ownerUID != "" {
+			meta["ownerReferences"] = []any{map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": ownerUID, "controller": true}}
+		}
+		return map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta,
+			"spec": map[string]any{"replicas": 3, "selector": map[string]any{"matchLabels": labels}, "template": tmpl}}
+	}
+	// A Pod of rs as the API server sends it to /validate: named, with its
+	// uid, the service account's token volume and the default tolerations.
+	pod := func(rs map[string]any, suffix string) map[string]any {
+		p := withPodAdditions(t, podOf(t, rs, fmt.Sprint(rs["metadata"].(map[string]any)["name"], "-", suffix)), podAdditionsVariants[0])
+		p["metadata"].(map[string]any)["ownerReferences"].([]any)[0].(map[string]any)["uid"] = rs["metadata"].(map[string]any)["uid"]
+		return p
+	}
+
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: dep}); !r.Allowed {
+		t.Fatalf("the mutated Deployment: denied: %s", message(r))
+	}
+	rs := replicaSet(dep, "a1", "dep-1")
+	validate(reviewOpts{op: admissionv1.Create, obj: rs})
+	skipped()
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: pod(rs, "x2kq8")}); !r.Allowed || !skipped() || len(r.Warnings) > 0 {
+		t.Errorf("a Pod of its ReplicaSet: allowed %v, warnings %q; want allowed without an evaluation", r.Allowed, r.Warnings)
+	}
+	// In a dry run too (nothing is stored, nothing recorded).
+	dry := reviewOpts{op: admissionv1.Create, obj: pod(rs, "b2c4d"), dryRun: true}
+	if r := validate(dry); !r.Allowed || !skipped() {
+		t.Errorf("a dry-run Pod of its ReplicaSet: allowed %v; want allowed without an evaluation", r.Allowed)
+	}
+	// Another ReplicaSet (uid) with that name and template: evaluated.
+	other := pod(rs, "zz9zz")
+	other["metadata"].(map[string]any)["ownerReferences"].([]any)[0].(map[string]any)["uid"] = "rs-other"
+	if validate(reviewOpts{op: admissionv1.Create, obj: other}); skipped() {
+		t.Error("a Pod of another ReplicaSet of that name: skipped; want evaluated")
+	}
+	// A container another mutating webhook injected: evaluated, and denied
+	// for what it lacks.
+	injected := pod(rs, "c5d6f")
+	spec := injected["spec"].(map[string]any)
+	spec["containers"] = append(spec["containers"].([]any), map[string]any{"name": "proxy", "image": "registry.example/proxy:1.0.0"})
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: injected}); skipped() || r.Allowed {
+		t.Errorf("a Pod with an injected container: allowed %v; want evaluated and denied", r.Allowed)
+	}
+	// A ReplicaSet made by hand, admitted by an evaluation of its own: its
+	// Pods are answered the same way.
+	byHand := replicaSet(dep, "h7", "")
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: byHand}); !r.Allowed {
+		t.Fatalf("a ReplicaSet made by hand from the admitted template: denied: %s", message(r))
+	}
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: pod(byHand, "h7aaa")}); !r.Allowed || !skipped() {
+		t.Errorf("a Pod of the ReplicaSet made by hand: allowed %v; want allowed without an evaluation", r.Allowed)
+	}
+	// Nor a template only admitted in a dry run.
+	dryRS := replicaSet(dep, "d8", "")
+	validate(reviewOpts{op: admissionv1.Create, obj: dryRS, dryRun: true})
+	if validate(reviewOpts{op: admissionv1.Create, obj: pod(dryRS, "d8aaa")}); skipped() {
+		t.Error("a Pod of a ReplicaSet admitted only in a dry run: skipped; want evaluated")
+	}
+
+	// A Deployment that predates paved, with a privileged container, is
+	// updated under the ratchet and its ReplicaSet answered from that
+	// admission; its Pods are evaluated, and denied.
+	legacy := deepCopy(t, dep)
+	legacy["metadata"].(map[string]any)["uid"] = "legacy-1"
+	c := legacy["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	c["securityContext"].(map[string]any)["privileged"] = true
+	updated := deepCopy(t, legacy)
+	updated["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/app:1.5.0"
+	if r := validate(reviewOpts{op: admissionv1.Update, obj: updated, old: legacy}); !r.Allowed {
+		t.Fatalf("the image update of a Deployment that predates paved: denied: %s", message(r))
+	}
+	legacyRS := replicaSet(updated, "f6", "legacy-1")
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: legacyRS}); !r.Allowed {
+		t.Fatalf("the ReplicaSet of that update: denied: %s", message(r))
+	}
+	skipped()
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: pod(legacyRS, "f6aaa")}); skipped() || r.Allowed || !strings.Contains(message(r), "privileged-container") {
+		t.Errorf("a Pod of that ReplicaSet: allowed %v; want evaluated and denied naming privileged-container: %s", r.Allowed, message(r))
+	}
+}
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
