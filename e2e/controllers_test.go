@@ -242,7 +242,8 @@ func describeSlices(items []discoveryv1.EndpointSlice) string {
 // without an evaluation (the fields the real controller changes are the
 // ones the scale-only skip allows to change), and the rollout completes.
 // The ReplicaSets' CREATEs are answered without one too: the controller
-// makes them from the template their Deployment was admitted with.
+// makes them from the template their Deployment was admitted with; and so
+// are their Pods, on /validate, and on /mutate those of the new template.
 func TestRolloutScaleUpdates(t *testing.T) {
 	e := setup(t)
 	w := e.sharedWebhook(t)
@@ -260,15 +261,17 @@ func TestRolloutScaleUpdates(t *testing.T) {
 	updates := func(hook, decision string) float64 { return count(hook, "UPDATE", decision) }
 	skipped0, allowed0 := updates("validate", "skipped"), updates("validate", "allowed")+updates("validate", "warned")
 	createsSkipped0 := count("validate", "CREATE", "skipped")
-	pods := func(decision string) float64 {
+	podsOn := func(hook, decision string) float64 {
 		t.Helper()
-		v, err := w.Metric("paved_admission_requests_total", map[string]string{"webhook": "validate", "kind": "Pod", "operation": "CREATE", "decision": decision})
+		v, err := w.Metric("paved_admission_requests_total", map[string]string{"webhook": hook, "kind": "Pod", "operation": "CREATE", "decision": decision})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v
 	}
+	pods := func(decision string) float64 { return podsOn("validate", decision) }
 	podsSkipped0, podsEvaluated0 := pods("skipped"), pods("allowed")+pods("warned")+pods("denied")
+	mutatedSkipped0, mutatedEvaluated0 := podsOn("mutate", "skipped"), podsOn("mutate", "allowed")+podsOn("mutate", "patched")
 
 	// Play the kubelet: every Pod of the namespace turns Ready.
 	go func() {
@@ -354,6 +357,14 @@ func TestRolloutScaleUpdates(t *testing.T) {
 	t.Logf("Pod CREATEs on /validate during the rollout: %v answered by their ReplicaSet's admitted template, %v evaluated", skippedPods, evaluatedPods)
 	if skippedPods < 2*replicas {
 		t.Errorf("Pod CREATEs on /validate answered by their ReplicaSet's admitted template: got %v (%v evaluated); want at least %d, the replicas of both ReplicaSets", skippedPods, evaluatedPods, 2*replicas)
+	}
+	// On /mutate, the Pods of the image update's template, which /mutate
+	// found complete (the first template is stored as the API server
+	// defaulted the patch, which its Pods then carry: they are evaluated).
+	skippedPods, evaluatedPods = podsOn("mutate", "skipped")-mutatedSkipped0, podsOn("mutate", "allowed")+podsOn("mutate", "patched")-mutatedEvaluated0
+	t.Logf("Pod CREATEs on /mutate during the rollout: %v answered as their template had its defaults, %v evaluated", skippedPods, evaluatedPods)
+	if skippedPods < replicas {
+		t.Errorf("Pod CREATEs on /mutate answered as their template had its defaults: got %v (%v evaluated); want at least %d, the replicas of the new ReplicaSet", skippedPods, evaluatedPods, replicas)
 	}
 }
 

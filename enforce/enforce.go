@@ -261,6 +261,25 @@ func (e *Enforcer) Waived(cfg *config.Config, obj Object) []string {
 	return out
 }
 
+// Off returns the checks the config switches off for every object of
+// namespace (cluster-wide or for the namespace, not by an exemption), sorted:
+// a subset of Waived for any object there.
+func (e *Enforcer) Off(cfg *config.Config, namespace string) []string {
+	nsOverrides := matchingNamespaces(cfg, namespace)
+	var out []string
+	for _, id := range e.catalogue.CheckIDs() {
+		action := engine.ActionEnforce
+		if c, ok := e.catalogue.Check(id); ok {
+			action = c.Action
+		}
+		if actionFor(cfg, nsOverrides, id, action) == engine.ActionOff {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func globMatch(pattern, s string) bool {
 	if pattern == "" {
 		return true

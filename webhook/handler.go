@@ -290,6 +290,7 @@ func (h *Handler) decide(ctx context.Context, r *request) (outcome, error) {
 		return outcome{}, err
 	}
 	if r.hook == hookMutate {
+		h.recordDefaultedTemplate(r, in, dec, cfg)
 		return h.mutateResponse(ctx, r, in, dec, cfg)
 	}
 	out := h.validateResponse(r, obj, dec, cfg)

@@ -8,6 +8,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/paved-k8s/paved/config"
+	"github.com/paved-k8s/paved/engine"
 )
 
 // admittedTemplates remembers the pod templates /validate admitted for
@@ -197,8 +198,14 @@ var podAdditions = []string{"serviceAccount", "serviceAccountName", "tolerations
 // the labels and annotations, and the spec without podAdditions and the
 // service account token volume.
 func podTemplateKey(namespace, owner, ownerUID string, nsLabels map[string]string, cfg *config.Config, now time.Time, meta, spec map[string]any) [32]byte {
+	return templateKeyOf("pod-template", namespace, owner, ownerUID, nsLabels, cfg, now, meta, spec)
+}
+
+// templateKeyOf is podTemplateKey and defaultedTemplateKey, what telling
+// them apart.
+func templateKeyOf(what, namespace, owner, ownerUID string, nsLabels map[string]string, cfg *config.Config, now time.Time, meta, spec map[string]any) [32]byte {
 	h := newKeyHash()
-	for _, f := range []string{"pod-template", owner, ownerUID} {
+	for _, f := range []string{what, owner, ownerUID} {
 		h.field([]byte(f))
 	}
 	h.scope(namespace, nsLabels, cfg, now)
@@ -278,4 +285,73 @@ func withoutTokenNamed(list []any) []any {
 		return list
 	}
 	return kept
+}
+
+// defaultedTemplateKey is the key, in admittedTemplates, of a pod template
+// that /mutate left with every default it adds (defaultedTemplates), from
+// the template's metadata and spec or a Pod's: as podTemplateKey's, without
+// the owner, and without the pod-template-hash label, which the Pods of a
+// Deployment carry and its template does not.
+func defaultedTemplateKey(namespace string, nsLabels map[string]string, cfg *config.Config, now time.Time, meta, spec map[string]any) [32]byte {
+	if labels, ok := meta["labels"].(map[string]any); ok {
+		if _, ok := labels[templateHashLabel]; ok {
+			labels = maps.Clone(labels)
+			delete(labels, templateHashLabel)
+			meta = maps.Clone(meta)
+			meta["labels"] = labels
+		}
+	}
+	return templateKeyOf("defaulted-template", namespace, "", "", nsLabels, cfg, now, meta, spec)
+}
+
+// recordDefaultedTemplate remembers the pod template of a Deployment
+// /mutate found complete: it had nothing to add. Mutate adds nothing to a
+// Pod made from it either (TestDefaultedTemplatePodsGetNothing), whatever
+// the Pod's name or owner: the key is the content, the namespace and its
+// labels, the config and the day. Only a template /mutate left as it came
+// is remembered: the API server defaults what a patch adds (a probe's
+// period and thresholds) and writes quantities in their canonical form, so
+// the Pods of a template /mutate patched never carry the template as the
+// patch left it; the Deployment's next update (a new image) finds it
+// complete. Nor is a template remembered when an exemption waived some of
+// its defaults, since another workload's Pod of the same content may be
+// owed them.
+func (h *Handler) recordDefaultedTemplate(r *request, in engine.Input, dec engine.Decision, cfg *config.Config) {
+	req := r.req
+	if h.admitted == nil || len(dec.Patch) > 0 || req.Kind.Group != "apps" || req.Kind.Kind != "Deployment" ||
+		(req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) ||
+		len(in.Waived) != len(h.enforcer.Off(cfg, req.Namespace)) {
+		return
+	}
+	spec, _ := r.obj["spec"].(map[string]any)
+	tmpl, _ := spec["template"].(map[string]any)
+	tmeta, _ := tmpl["metadata"].(map[string]any)
+	tspec, ok := tmpl["spec"].(map[string]any)
+	if !ok {
+		return
+	}
+	h.admitted.add(defaultedTemplateKey(req.Namespace, r.nsLabels, cfg, h.now(), tmeta, tspec), true)
+}
+
+// podOfDefaultedTemplate reports whether r is the /mutate of a Pod CREATE
+// that a ReplicaSet controls, made from a template /mutate found complete
+// (recordDefaultedTemplate), with what the API server adds (podAdditions)
+// and nothing else: Mutate has nothing to add to it. A Pod that is to get
+// the metrics sidecar is mutated as before.
+func (h *Handler) podOfDefaultedTemplate(r *request) bool {
+	req := r.req
+	if h.admitted == nil || r.hook != hookMutate || req.Operation != admissionv1.Create ||
+		req.Kind.Group != "" || req.Kind.Kind != "Pod" {
+		return false
+	}
+	if _, _, ok := controller(r.obj, "apps/v1", "ReplicaSet"); !ok {
+		return false
+	}
+	if h.inject != nil && wantsSidecar(r.obj, r.nsLabels) {
+		return false
+	}
+	meta, _ := r.obj["metadata"].(map[string]any)
+	spec, _ := r.obj["spec"].(map[string]any)
+	_, ok := h.admitted.get(defaultedTemplateKey(req.Namespace, r.nsLabels, h.eval.Config(), h.now(), meta, spec))
+	return ok
 }

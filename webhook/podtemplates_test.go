@@ -312,3 +312,156 @@ func mustJSON(t testing.TB, v any) string {
 	}
 	return string(b)
 }
+
+// TestDefaultedTemplatePodsGetNothing is why a Pod made from a template
+// /mutate completed is not mutated again: for every fixture template, the
+// Deployment's template with its patch applied gets nothing more from
+// Mutate, as a Deployment or as the Pods the ReplicaSet controller makes
+// from it (with what the API server adds), and those Pods have its key.
+func TestDefaultedTemplatePodsGetNothing(t *testing.T) {
+	eng, err := engine.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, now := config.Default(), time.Now()
+	patched := 0
+	for _, f := range fixtureReplicaSets(t) {
+		meta := f.rs["metadata"].(map[string]any)
+		spec := f.rs["spec"].(map[string]any)
+		namespace := fmt.Sprint(meta["namespace"])
+		ns := engine.Namespace{Name: namespace}
+		dep := map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "namespace": namespace},
+			"spec":     map[string]any{"replicas": 3, "selector": spec["selector"], "template": withoutTemplateHash(spec["template"])},
+		}
+		d := decide(t, eng, hookMutate, engine.Input{Operation: "CREATE", Object: dep, Namespace: ns, Related: f.related})
+		if len(d.Patch) > 0 {
+			patched++
+			if dep, err = d.Patch.ApplyObject(dep); err != nil {
+				t.Fatalf("%s: %v", f.where, err)
+			}
+		}
+		if again := decide(t, eng, hookMutate, engine.Input{Operation: "CREATE", Object: dep, Namespace: ns, Related: f.related}); len(again.Patch) > 0 {
+			t.Errorf("%s: the completed Deployment gets more: %s", f.where, mustJSON(t, again.Patch))
+		}
+		tmpl := dep["spec"].(map[string]any)["template"].(map[string]any)
+		tmeta, _ := tmpl["metadata"].(map[string]any)
+		want := defaultedTemplateKey(namespace, nil, cfg, now, tmeta, tmpl["spec"].(map[string]any))
+		rs := deepCopy(t, f.rs)
+		rs["spec"].(map[string]any)["template"] = deepCopy(t, tmpl)
+		rtmeta, _ := rs["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)
+		if rtmeta == nil {
+			rtmeta = map[string]any{}
+			rs["spec"].(map[string]any)["template"].(map[string]any)["metadata"] = rtmeta
+		}
+		labels, _ := rtmeta["labels"].(map[string]any)
+		labels = maps.Clone(labels)
+		if labels == nil {
+			labels = map[string]any{}
+		}
+		labels[templateHashLabel] = "6f7d9c"
+		rtmeta["labels"] = labels
+		for _, variant := range podAdditionsVariants {
+			pod := withPodAdditions(t, podOf(t, rs, "web-6f7d9c-aaaaa"), variant)
+			if got := defaultedTemplateKey(namespace, nil, cfg, now, pod["metadata"].(map[string]any), pod["spec"].(map[string]any)); got != want {
+				t.Errorf("%s with %s: the Pod's key differs from its template's", f.where, variant.what)
+			}
+			if p := decide(t, eng, hookMutate, engine.Input{Operation: "CREATE", Object: pod, Namespace: ns, Related: f.related}); len(p.Patch) > 0 || len(p.Defaulted) > 0 {
+				t.Errorf("%s with %s: the Pod of the completed template gets %s (%v)", f.where, variant.what, mustJSON(t, p.Patch), p.Defaulted)
+			}
+		}
+	}
+	if patched < 5 {
+		t.Fatalf("only %d fixture templates got a patch; want most", patched)
+	}
+}
+
+// TestPodOfDefaultedTemplate: a Pod made from a template /mutate found
+// complete is answered on /mutate without an evaluation; a Pod of a
+// template as it came, or as a patch left it, of a template some of whose
+// defaults an exemption waived, or one that is to get the metrics sidecar,
+// is mutated as before.
+func TestPodOfDefaultedTemplate(t *testing.T) {
+	s := startServer(t, `apiVersion: paved.dev/v1alpha1
+kind: Config
+exemptions:
+- {namespace: team, kind: Deployment, name: writes-root, checks: [read-only-root-filesystem], reason: writes its cache to /, expires: 2099-01-01}
+`, nil)
+	mutate := func(op admissionv1.Operation, obj, old map[string]any) *admissionv1.AdmissionResponse {
+		return post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: op, obj: obj, old: old}))
+	}
+	skips := func() float64 {
+		return metricValue(t, s.reg, "paved_admission_requests_total", map[string]string{"webhook": "mutate", "operation": "CREATE", "kind": "Pod", "decision": "skipped"})
+	}
+	var last float64
+	skipped := func() bool {
+		now := skips()
+		defer func() { last = now }()
+		return now > last
+	}
+	// The Pod the ReplicaSet controller makes from d's template, completed
+	// by the API server.
+	pod := func(d map[string]any, suffix string) map[string]any {
+		tmpl := deepCopy(t, d)["spec"].(map[string]any)["template"].(map[string]any)
+		tmeta := tmpl["metadata"].(map[string]any)
+		labels := maps.Clone(tmeta["labels"].(map[string]any))
+		labels[templateHashLabel] = "5dc57c9b5d"
+		tmeta["labels"] = labels
+		rs := map[string]any{"metadata": map[string]any{"name": fmt.Sprint(d["metadata"].(map[string]any)["name"], "-5dc57c9b5d"), "namespace": "team"},
+			"spec": map[string]any{"template": tmpl}}
+		return withPodAdditions(t, podOf(t, rs, "api-5dc57c9b5d-"+suffix), podAdditionsVariants[0])
+	}
+	// The image update of d, as stored.
+	newImage := func(d map[string]any) map[string]any {
+		u := deepCopy(t, d)
+		u["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/app:1.5.0"
+		return u
+	}
+
+	bare := workloads(t, "team")["Deployment"]
+	m := mutate(admissionv1.Create, bare, nil)
+	if len(m.Patch) == 0 {
+		t.Fatal("the bare Deployment: no patch; want its defaults")
+	}
+	dep := applyPatch(t, deepCopy(t, bare), m)
+	// Its Pods carry what the API server made of the patch, not the patch:
+	// evaluated (here, where nothing defaults the patch, with nothing to add).
+	if mutate(admissionv1.Create, pod(dep, "a1b2c"), nil); skipped() {
+		t.Error("a Pod of the template as the patch left it: skipped; want evaluated")
+	}
+	// Its image update has everything: its Pods are answered as they are.
+	updated := newImage(dep)
+	if r := mutate(admissionv1.Update, updated, dep); len(r.Patch) > 0 {
+		t.Fatalf("the image update of the completed Deployment: patch %s; want none", r.Patch)
+	}
+	if r := mutate(admissionv1.Create, pod(updated, "x2kq8"), nil); !r.Allowed || len(r.Patch) > 0 || !skipped() {
+		t.Errorf("a Pod of the complete template: allowed %v, patch %s; want allowed as it is, without an evaluation", r.Allowed, r.Patch)
+	}
+	// The template as it came: evaluated, and patched.
+	if r := mutate(admissionv1.Create, pod(bare, "b2c4d"), nil); len(r.Patch) == 0 || skipped() {
+		t.Errorf("a Pod of the bare template: patch %s; want evaluated and patched", r.Patch)
+	}
+	// A Deployment whose read-only root filesystem an exemption waives:
+	// its template is not remembered, and a Pod of the same content (its
+	// own, or another workload's) is evaluated.
+	exempt := deepCopy(t, bare)
+	exempt["metadata"].(map[string]any)["name"] = "writes-root"
+	completedExempt := applyPatch(t, deepCopy(t, exempt), mutate(admissionv1.Create, exempt, nil))
+	exemptUpdate := newImage(completedExempt)
+	if r := mutate(admissionv1.Update, exemptUpdate, completedExempt); len(r.Patch) > 0 {
+		t.Fatalf("the image update of the exempted Deployment: patch %s; want none", r.Patch)
+	}
+	if r := mutate(admissionv1.Create, pod(exemptUpdate, "c5d6f"), nil); skipped() {
+		t.Errorf("a Pod of a template an exemption left without a default: skipped (patch %s); want evaluated", r.Patch)
+	}
+	// A Pod that asks for the metrics sidecar: evaluated, and given it.
+	sdep := deepCopy(t, dep)
+	sdep["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["labels"].(map[string]any)["paved.dev/sidecar"] = "enabled"
+	if r := mutate(admissionv1.Update, sdep, dep); len(r.Patch) > 0 {
+		t.Fatalf("labelling the completed template for the sidecar: patch %s; want none", r.Patch)
+	}
+	if r := mutate(admissionv1.Create, pod(sdep, "j9k2l"), nil); skipped() || len(r.Patch) == 0 {
+		t.Errorf("a Pod that asks for the sidecar: patch %s; want evaluated and given the sidecar", r.Patch)
+	}
+}

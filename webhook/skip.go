@@ -113,6 +113,14 @@ var objectSkips = []skipRule{
 		}
 		return ""
 	}},
+	// The Pod a ReplicaSet controller makes from a template /mutate found
+	// complete (see podOfDefaultedTemplate).
+	{"template defaulted", func(_ context.Context, h *Handler, r *request) string {
+		if h.podOfDefaultedTemplate(r) {
+			return "a Pod of a template that has its defaults"
+		}
+		return ""
+	}},
 	// Defaults go into a pod template only when the update changes it
 	// anyway: relabelling or scaling a legacy workload must not start a
 	// rollout, and pod specs and Job templates are immutable.
