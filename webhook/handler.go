@@ -77,7 +77,7 @@ type HandlerOptions struct {
 	Inject InjectFunc
 	// DecisionCacheSize is how many decisions each decision cache
 	// remembers: for identical requests (see decisionCache), for Pods of
-	// one template (see templateCache), and how many admitted Deployment
+	// one template (see templateCache), and how many admitted and complete
 	// templates (see admittedTemplates); 0 turns all three off.
 	DecisionCacheSize int
 	// Now is the clock (default time.Now).
