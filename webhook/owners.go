@@ -117,8 +117,7 @@ func (h *Handler) recordPodTemplate(r *request, cfg *config.Config, name, uid st
 // evaluation too, it remembers the ReplicaSet's template for them.
 func (h *Handler) ownerAdmittedTemplate(r *request) bool {
 	req := r.req
-	if h.admitted == nil || r.hook != hookValidate || req.Operation != admissionv1.Create ||
-		req.Kind.Group != "apps" || req.Kind.Kind != "ReplicaSet" {
+	if h.admitted == nil || !r.creates(hookValidate, "apps", "ReplicaSet") {
 		return false
 	}
 	name, uid, ok := controller(r.obj, "apps/v1", "Deployment")
@@ -169,8 +168,7 @@ func controller(obj map[string]any, apiVersion, kind string) (name, uid string, 
 // resources) is evaluated as any other.
 func (h *Handler) podOfAdmittedTemplate(r *request) bool {
 	req := r.req
-	if h.admitted == nil || r.hook != hookValidate || req.Operation != admissionv1.Create ||
-		req.Kind.Group != "" || req.Kind.Kind != "Pod" {
+	if h.admitted == nil || !r.creates(hookValidate, "", "Pod") {
 		return false
 	}
 	name, uid, ok := controller(r.obj, "apps/v1", "ReplicaSet")
@@ -340,8 +338,7 @@ func (h *Handler) recordDefaultedTemplate(r *request, in engine.Input, dec engin
 // the metrics sidecar is mutated as before.
 func (h *Handler) podOfDefaultedTemplate(r *request) bool {
 	req := r.req
-	if h.admitted == nil || r.hook != hookMutate || req.Operation != admissionv1.Create ||
-		req.Kind.Group != "" || req.Kind.Kind != "Pod" {
+	if h.admitted == nil || !r.creates(hookMutate, "", "Pod") {
 		return false
 	}
 	if _, _, ok := controller(r.obj, "apps/v1", "ReplicaSet"); !ok {
@@ -354,4 +351,10 @@ func (h *Handler) podOfDefaultedTemplate(r *request) bool {
 	spec, _ := r.obj["spec"].(map[string]any)
 	_, ok := h.admitted.get(defaultedTemplateKey(req.Namespace, r.nsLabels, h.eval.Config(), h.now(), meta, spec))
 	return ok
+}
+
+// creates reports whether r is, on hook, the CREATE of an object of group
+// and kind.
+func (r *request) creates(hook, group, kind string) bool {
+	return r.hook == hook && r.req.Operation == admissionv1.Create && r.req.Kind.Group == group && r.req.Kind.Kind == kind
 }

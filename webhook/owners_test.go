@@ -65,27 +65,7 @@ func TestOwnedReplicaSetOfAdmittedTemplate(t *testing.T) {
 	validate := func(o reviewOpts) *admissionv1.AdmissionResponse {
 		return post(t, s.client, s.url+"/validate", review(t, o))
 	}
-	// A Deployment as /mutate leaves it, as the API server sends it to
-	// /validate: with its uid.
-	bare := workloads(t, "team")["Deployment"]
-	m := post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: admissionv1.Create, obj: bare}))
-	dep := applyPatch(t, deepCopy(t, bare), m)
-	dep["metadata"].(map[string]any)["uid"] = "dep-1"
-	replicaSet := func(d map[string]any, name, ownerUID string) map[string]any {
-		tmpl := deepCopy(t, d)["spec"].(map[string]any)["template"].(map[string]any)
-		tmeta := tmpl["metadata"].(map[string]any)
-		labels := maps.Clone(tmeta["labels"].(map[string]any))
-		labels[templateHashLabel] = name
-		tmeta["labels"] = labels
-		return map[string]any{
-			"apiVersion": "apps/v1", "kind": "ReplicaSet",
-			"metadata": map[string]any{
-				"name": "api-" + name, "namespace": "team", "labels": labels,
-				"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": ownerUID, "controller": true}},
-			},
-			"spec": map[string]any{"replicas": 3, "selector": map[string]any{"matchLabels": labels}, "template": tmpl},
-		}
-	}
+	dep := admittedDeployment(t, s)
 	// How many ReplicaSet CREATEs /validate has answered without an
 	// evaluation; the only skip that applies to these.
 	skips := func() float64 {
@@ -101,11 +81,11 @@ func TestOwnedReplicaSetOfAdmittedTemplate(t *testing.T) {
 	if r := validate(reviewOpts{op: admissionv1.Create, obj: dep}); !r.Allowed {
 		t.Fatalf("the mutated Deployment: denied: %s", message(r))
 	}
-	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(dep, "a1", "dep-1")}); !r.Allowed || !skipped("api-a1") {
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSetOf(t, dep, "a1", "dep-1")}); !r.Allowed || !skipped("api-a1") {
 		t.Errorf("its ReplicaSet: allowed %v; want allowed without an evaluation", r.Allowed)
 	}
 	// Another owner (uid) with the same template: evaluated.
-	validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(dep, "b2", "dep-2")})
+	validate(reviewOpts{op: admissionv1.Create, obj: replicaSetOf(t, dep, "b2", "dep-2")})
 	if skipped("api-b2") {
 		t.Error("a ReplicaSet owned by another Deployment of that name: skipped; want evaluated")
 	}
@@ -115,14 +95,14 @@ func TestOwnedReplicaSetOfAdmittedTemplate(t *testing.T) {
 	privileged := deepCopy(t, dep)
 	c := privileged["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
 	c["securityContext"].(map[string]any)["privileged"] = true
-	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(privileged, "c3", "dep-1")}); r.Allowed || !strings.Contains(message(r), "privileged-container") {
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSetOf(t, privileged, "c3", "dep-1")}); r.Allowed || !strings.Contains(message(r), "privileged-container") {
 		t.Errorf("a ReplicaSet with a template its Deployment was not admitted with: allowed %v; want denied naming privileged-container", r.Allowed)
 	}
 	// A denied Deployment's template is not remembered.
 	if r := validate(reviewOpts{op: admissionv1.Create, obj: privileged}); r.Allowed {
 		t.Fatal("the privileged Deployment: allowed; want denied")
 	}
-	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(privileged, "d4", "dep-1")}); r.Allowed {
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSetOf(t, privileged, "d4", "dep-1")}); r.Allowed {
 		t.Error("the ReplicaSet of a denied Deployment's template: allowed; want denied")
 	}
 	// Nor one admitted in a dry run, which stored nothing.
@@ -133,7 +113,7 @@ func TestOwnedReplicaSetOfAdmittedTemplate(t *testing.T) {
 	if r := validate(reviewOpts{op: admissionv1.Update, obj: updated, old: legacy, dryRun: true}); !r.Allowed {
 		t.Fatalf("a dry-run image update of a Deployment that predates paved: denied: %s", message(r))
 	}
-	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(updated, "e5", "legacy-1")}); r.Allowed {
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSetOf(t, updated, "e5", "legacy-1")}); r.Allowed {
 		t.Error("the ReplicaSet of a template admitted in a dry run only: allowed; want evaluated and denied")
 	}
 	// The image update of a Deployment that predates paved is admitted
@@ -142,7 +122,37 @@ func TestOwnedReplicaSetOfAdmittedTemplate(t *testing.T) {
 	if r := validate(reviewOpts{op: admissionv1.Update, obj: updated, old: legacy}); !r.Allowed {
 		t.Fatalf("the image update of a Deployment that predates paved: denied: %s", message(r))
 	}
-	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSet(updated, "f6", "legacy-1")}); !r.Allowed || !skipped("api-f6") {
+	if r := validate(reviewOpts{op: admissionv1.Create, obj: replicaSetOf(t, updated, "f6", "legacy-1")}); !r.Allowed || !skipped("api-f6") {
 		t.Errorf("the ReplicaSet of that update: allowed %v; want allowed without an evaluation: %s", r.Allowed, message(r))
 	}
+}
+
+// admittedDeployment is the workloads fixture's Deployment as /mutate of s
+// leaves it and the API server then sends it to /validate: with its uid,
+// dep-1.
+func admittedDeployment(t *testing.T, s *testServer) map[string]any {
+	t.Helper()
+	bare := workloads(t, "team")["Deployment"]
+	m := post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: admissionv1.Create, obj: bare}))
+	dep := applyPatch(t, deepCopy(t, bare), m)
+	dep["metadata"].(map[string]any)["uid"] = "dep-1"
+	return dep
+}
+
+// replicaSetOf is the ReplicaSet api-<name> (uid rs-<name>) the
+// Deployment controller makes from d's template, controlled by the
+// Deployment api of uid ownerUID (by none when ownerUID is "").
+func replicaSetOf(t *testing.T, d map[string]any, name, ownerUID string) map[string]any {
+	t.Helper()
+	tmpl := deepCopy(t, d)["spec"].(map[string]any)["template"].(map[string]any)
+	tmeta := tmpl["metadata"].(map[string]any)
+	labels := maps.Clone(tmeta["labels"].(map[string]any))
+	labels[templateHashLabel] = name
+	tmeta["labels"] = labels
+	meta := map[string]any{"name": "api-" + name, "namespace": "team", "uid": "rs-" + name, "labels": labels}
+	if ownerUID != "" {
+		meta["ownerReferences"] = []any{map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": ownerUID, "controller": true}}
+	}
+	return map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta,
+		"spec": map[string]any{"replicas": 3, "selector": map[string]any{"matchLabels": labels}, "template": tmpl}}
 }

@@ -213,23 +213,7 @@ func TestPodOfAdmittedTemplate(t *testing.T) {
 		defer func() { last = now }()
 		return now > last
 	}
-	bare := workloads(t, "team")["Deployment"]
-	m := post(t, s.client, s.url+"/mutate", review(t, reviewOpts{op: admissionv1.Create, obj: bare}))
-	dep := applyPatch(t, deepCopy(t, bare), m)
-	dep["metadata"].(map[string]any)["uid"] = "dep-1"
-	replicaSet := func(d map[string]any, name, ownerUID string) map[string]any {
-		tmpl := deepCopy(t, d)["spec"].(map[string]any)["template"].(map[string]any)
-		tmeta := tmpl["metadata"].(map[string]any)
-		labels := maps.Clone(tmeta["labels"].(map[string]any))
-		labels[templateHashLabel] = name
-		tmeta["labels"] = labels
-		meta := map[string]any{"name": "api-" + name, "namespace": "team", "uid": "rs-" + name, "labels": labels}
-		if ownerUID != "" {
-			meta["ownerReferences"] = []any{map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": ownerUID, "controller": true}}
-		}
-		return map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta,
-			"spec": map[string]any{"replicas": 3, "selector": map[string]any{"matchLabels": labels}, "template": tmpl}}
-	}
+	dep := admittedDeployment(t, s)
 	// A Pod of rs as the API server sends it to /validate: named, with its
 	// uid, the service account's token volume and the default tolerations.
 	pod := func(rs map[string]any, suffix string) map[string]any {
@@ -241,7 +225,7 @@ func TestPodOfAdmittedTemplate(t *testing.T) {
 	if r := validate(reviewOpts{op: admissionv1.Create, obj: dep}); !r.Allowed {
 		t.Fatalf("the mutated Deployment: denied: %s", message(r))
 	}
-	rs := replicaSet(dep, "a1", "dep-1")
+	rs := replicaSetOf(t, dep, "a1", "dep-1")
 	validate(reviewOpts{op: admissionv1.Create, obj: rs})
 	skipped()
 	if r := validate(reviewOpts{op: admissionv1.Create, obj: pod(rs, "x2kq8")}); !r.Allowed || !skipped() || len(r.Warnings) > 0 {
@@ -268,7 +252,7 @@ func TestPodOfAdmittedTemplate(t *testing.T) {
 	}
 	// A ReplicaSet made by hand, admitted by an evaluation of its own: its
 	// Pods are answered the same way.
-	byHand := replicaSet(dep, "h7", "")
+	byHand := replicaSetOf(t, dep, "h7", "")
 	if r := validate(reviewOpts{op: admissionv1.Create, obj: byHand}); !r.Allowed {
 		t.Fatalf("a ReplicaSet made by hand from the admitted template: denied: %s", message(r))
 	}
@@ -276,7 +260,7 @@ func TestPodOfAdmittedTemplate(t *testing.T) {
 		t.Errorf("a Pod of the ReplicaSet made by hand: allowed %v; want allowed without an evaluation", r.Allowed)
 	}
 	// Nor a template only admitted in a dry run.
-	dryRS := replicaSet(dep, "d8", "")
+	dryRS := replicaSetOf(t, dep, "d8", "")
 	validate(reviewOpts{op: admissionv1.Create, obj: dryRS, dryRun: true})
 	if validate(reviewOpts{op: admissionv1.Create, obj: pod(dryRS, "d8aaa")}); skipped() {
 		t.Error("a Pod of a ReplicaSet admitted only in a dry run: skipped; want evaluated")
@@ -294,7 +278,7 @@ func TestPodOfAdmittedTemplate(t *testing.T) {
 	if r := validate(reviewOpts{op: admissionv1.Update, obj: updated, old: legacy}); !r.Allowed {
 		t.Fatalf("the image update of a Deployment that predates paved: denied: %s", message(r))
 	}
-	legacyRS := replicaSet(updated, "f6", "legacy-1")
+	legacyRS := replicaSetOf(t, updated, "f6", "legacy-1")
 	if r := validate(reviewOpts{op: admissionv1.Create, obj: legacyRS}); !r.Allowed {
 		t.Fatalf("the ReplicaSet of that update: denied: %s", message(r))
 	}
