@@ -240,21 +240,17 @@ func exemptionMatches(ex config.Exemption, obj Object, check string) bool {
 // must not be fixed behind its owner's back, as read-only-root-filesystem
 // on a workload exempted because it writes to its root filesystem.
 func (e *Enforcer) Waived(cfg *config.Config, obj Object) []string {
-	nsOverrides := matchingNamespaces(cfg, obj.Namespace)
+	out := e.Off(cfg, obj.Namespace)
 	now := e.now()
-	var out []string
 	for _, id := range e.catalogue.CheckIDs() {
-		action := engine.ActionEnforce
-		if c, ok := e.catalogue.Check(id); ok {
-			action = c.Action
+		if slices.Contains(out, id) {
+			continue
 		}
-		off := actionFor(cfg, nsOverrides, id, action) == engine.ActionOff
-		for i := 0; !off && i < len(cfg.Exemptions); i++ {
-			ex := cfg.Exemptions[i]
-			off = exemptionMatches(ex, obj, id) && ex.Expires.ActiveOn(now)
-		}
-		if off {
-			out = append(out, id)
+		for _, ex := range cfg.Exemptions {
+			if exemptionMatches(ex, obj, id) && ex.Expires.ActiveOn(now) {
+				out = append(out, id)
+				break
+			}
 		}
 	}
 	sort.Strings(out)
