@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -25,18 +24,8 @@ func TestOwnedReplicaSetFindsNothingNew(t *testing.T) {
 	}
 	compared := 0
 	for _, f := range fixtureReplicaSets(t) {
-		meta := f.rs["metadata"].(map[string]any)
-		spec := f.rs["spec"].(map[string]any)
-		dep := map[string]any{
-			"apiVersion": "apps/v1", "kind": "Deployment",
-			"metadata": map[string]any{"name": "web", "namespace": meta["namespace"], "uid": "dep-uid"},
-			"spec": map[string]any{
-				"replicas": 3, "selector": spec["selector"],
-				"template": withoutTemplateHash(spec["template"]),
-			},
-		}
-		ns := engine.Namespace{Name: fmt.Sprint(meta["namespace"])}
-		onDep := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: dep, Namespace: ns, Related: f.related})
+		ns := engine.Namespace{Name: f.namespace()}
+		onDep := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: f.deployment(), Namespace: ns, Related: f.related})
 		onRS := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: f.rs, Namespace: ns, Related: f.related})
 		found := map[string]bool{}
 		for _, v := range onDep.Violations {

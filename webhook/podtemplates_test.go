@@ -122,19 +122,12 @@ func TestPodOfTemplateFindsNothingNew(t *testing.T) {
 	cfg, now := config.Default(), time.Now()
 	compared := 0
 	for _, f := range fixtureReplicaSets(t) {
-		meta := f.rs["metadata"].(map[string]any)
-		spec := f.rs["spec"].(map[string]any)
-		tmpl := spec["template"].(map[string]any)
+		tmpl := f.rs["spec"].(map[string]any)["template"].(map[string]any)
 		tmeta, _ := tmpl["metadata"].(map[string]any)
 		tspec, _ := tmpl["spec"].(map[string]any)
-		namespace := fmt.Sprint(meta["namespace"])
-		dep := map[string]any{
-			"apiVersion": "apps/v1", "kind": "Deployment",
-			"metadata": map[string]any{"name": "web", "namespace": namespace, "uid": "dep-uid"},
-			"spec":     map[string]any{"replicas": 3, "selector": spec["selector"], "template": withoutTemplateHash(tmpl)},
-		}
+		namespace := f.namespace()
 		ns := engine.Namespace{Name: namespace}
-		onDep := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: dep, Namespace: ns, Related: f.related})
+		onDep := decide(t, eng, hookValidate, engine.Input{Operation: "CREATE", Object: f.deployment(), Namespace: ns, Related: f.related})
 		found := map[string]bool{}
 		for _, v := range onDep.Violations {
 			found[v.Check+" "+v.Path] = true
@@ -310,15 +303,9 @@ func TestDefaultedTemplatePodsGetNothing(t *testing.T) {
 	cfg, now := config.Default(), time.Now()
 	patched := 0
 	for _, f := range fixtureReplicaSets(t) {
-		meta := f.rs["metadata"].(map[string]any)
-		spec := f.rs["spec"].(map[string]any)
-		namespace := fmt.Sprint(meta["namespace"])
+		namespace := f.namespace()
 		ns := engine.Namespace{Name: namespace}
-		dep := map[string]any{
-			"apiVersion": "apps/v1", "kind": "Deployment",
-			"metadata": map[string]any{"name": "web", "namespace": namespace},
-			"spec":     map[string]any{"replicas": 3, "selector": spec["selector"], "template": withoutTemplateHash(spec["template"])},
-		}
+		dep := f.deployment()
 		d := decide(t, eng, hookMutate, engine.Input{Operation: "CREATE", Object: dep, Namespace: ns, Related: f.related})
 		if len(d.Patch) > 0 {
 			patched++

@@ -25,6 +25,23 @@ type fixtureReplicaSet struct {
 	related engine.Related
 }
 
+// namespace is the ReplicaSet's namespace.
+func (f fixtureReplicaSet) namespace() string {
+	return fmt.Sprint(f.rs["metadata"].(map[string]any)["namespace"])
+}
+
+// deployment is the Deployment web (uid dep-uid) the ReplicaSet's owner
+// reference names, with the ReplicaSet's template without
+// pod-template-hash, as the Deployment controller made it from.
+func (f fixtureReplicaSet) deployment() map[string]any {
+	spec := f.rs["spec"].(map[string]any)
+	return map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": f.namespace(), "uid": "dep-uid"},
+		"spec":     map[string]any{"replicas": 3, "selector": spec["selector"], "template": withoutTemplateHash(spec["template"])},
+	}
+}
+
 // fixtureReplicaSets returns, for every fixture workload with a pod
 // template, the ReplicaSet the Deployment controller would store for it:
 // the template with a pod-template-hash label, owned by a Deployment of the
