@@ -392,6 +392,9 @@ func TestUpstreamFailures(t *testing.T) {
 	t.Run("crash: 502 counted and readiness 503", func(t *testing.T) {
 		a := app(t)
 		r := startSidecar(t, testConfig(a.URL), false)
+		// Before the app dies: its route templates are loaded, so that every
+		// 502 below is counted under its route, not some under unmatched.
+		waitRoutes(t, r.s)
 		if res, _ := get(t, http.DefaultClient, r.admin+"/readyz", nil); res.StatusCode != 200 {
 			t.Fatalf("readyz before crash = %d; want 200", res.StatusCode)
 		}
