@@ -96,6 +96,7 @@ type Handler struct {
 	namespace    string
 	timeout      time.Duration
 	sem          chan struct{}
+	workers      *workers
 	profileEvery uint64
 	profileCount atomic.Uint64
 	inject       InjectFunc
@@ -146,6 +147,7 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 		namespace:    o.Namespace,
 		timeout:      o.Timeout,
 		sem:          make(chan struct{}, o.MaxConcurrent),
+		workers:      newWorkers(o.MaxConcurrent),
 		profileEvery: o.ProfileEvery,
 		inject:       o.Inject,
 	}, nil
@@ -377,7 +379,7 @@ func (h *Handler) run(ctx context.Context, hook string, in engine.Input) (engine
 	}
 	done := make(chan result, 1)
 	evalStart := time.Now()
-	go func() {
+	h.workers.do(func() {
 		defer func() { <-h.sem }()
 		var r result
 		if hook == hookMutate {
@@ -387,7 +389,7 @@ func (h *Handler) run(ctx context.Context, hook string, in engine.Input) (engine
 		}
 		h.metrics.evaluation.WithLabelValues(hook).Observe(time.Since(evalStart).Seconds())
 		done <- r
-	}()
+	})
 	select {
 	case r := <-done:
 		if r.err != nil {
@@ -459,7 +461,7 @@ func (h *Handler) maybeProfile(in engine.Input) {
 	default:
 		return
 	}
-	go func() {
+	h.workers.do(func() {
 		defer func() { <-h.sem }()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*h.timeout)
 		defer cancel()
@@ -471,5 +473,5 @@ func (h *Handler) maybeProfile(in engine.Input) {
 		for check, d := range times {
 			h.metrics.checkDuration.WithLabelValues(check).Observe(d.Seconds())
 		}
-	}()
+	})
 }

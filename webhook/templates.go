@@ -326,7 +326,8 @@ func (l leftOut) content(obj map[string]any) []byte {
 // length, which would count the keys left out.
 func appendFiltered(b []byte, m map[string]any, skip []string, value func(b []byte, k string, v any) []byte) []byte {
 	b = append(b, 'o')
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	var buf [16]string
+	for _, k := range sortedKeys(buf[:0], m) {
 		if slices.Contains(skip, k) {
 			continue
 		}
@@ -392,6 +393,16 @@ func (p place) element() place {
 	return elsewhere
 }
 
+// sortedKeys appends m's keys to buf and sorts them; with a buffer on the
+// caller's stack, a map of up to its length costs no allocation.
+func sortedKeys(buf []string, m map[string]any) []string {
+	for k := range m {
+		buf = append(buf, k)
+	}
+	slices.Sort(buf)
+	return buf
+}
+
 func appendLen(b []byte, n int) []byte { return binary.BigEndian.AppendUint64(b, uint64(n)) }
 
 func appendString(b []byte, s string) []byte {
@@ -421,7 +432,8 @@ func appendValue(b []byte, v any, p place) []byte {
 		return b
 	case map[string]any:
 		b = appendLen(append(b, 'o'), len(x))
-		for _, k := range slices.Sorted(maps.Keys(x)) {
+		var buf [16]string
+		for _, k := range sortedKeys(buf[:0], x) {
 			b = appendString(b, k)
 			if name, ok := x[k].(string); ok && p == volume && k == "name" && tokenVolumeName(name) {
 				// Tagged apart from every string: not the name of a

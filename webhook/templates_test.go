@@ -717,3 +717,23 @@ func TestTemplateForRefuses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTemplateContent encodes a Pod as the API server sends it from a
+// ReplicaSet (service account token volume and mounts, tolerations) for
+// its template key.
+func BenchmarkTemplateContent(b *testing.B) {
+	pod := obj(b, `{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"shop","labels":{"app":"orders","pod-template-hash":"7d4b9"},"annotations":{"prometheus.io/scrape":"true"}},
+		"spec":{"containers":[{"name":"app","image":"registry.example/orders:1.4.2","ports":[{"name":"http","containerPort":8080}],
+		"resources":{"requests":{"cpu":"250m","memory":"256Mi"},"limits":{"memory":"512Mi"}},
+		"readinessProbe":{"httpGet":{"path":"/readyz","port":"http"},"periodSeconds":10},"livenessProbe":{"httpGet":{"path":"/healthz","port":"http"}},
+		"securityContext":{"runAsNonRoot":true,"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}},
+		{"name":"log-shipper","image":"registry.example/fluent-bit:3.0.4","resources":{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"memory":"128Mi"}}}],
+		"terminationGracePeriodSeconds":45,"securityContext":{"seccompProfile":{"type":"RuntimeDefault"}}}}`)
+	p := withLeftOut(b, pod, leftOutVariant{name: "orders-7d4b9-x2kq8",
+		fields: map[string]any{"generateName": "orders-7d4b9-", "uid": "0d6fc8d0-1"},
+		token:  "kube-api-access-bcdfg"})
+	b.ReportAllocs()
+	for b.Loop() {
+		templateContent(p)
+	}
+}

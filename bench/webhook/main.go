@@ -80,13 +80,16 @@ type settings struct {
 	concurrency  int
 	inFlight     int
 	profileEvery uint64
-	serverCPUs   string
-	paths        []string
-	modes        []string
-	replicas     []int
-	opaServer    bool
-	rounds       int
-	logLevel     string
+	// webhookProfile: where to write paved-webhook's CPU profile of its
+	// first rollout round ("": none).
+	webhookProfile string
+	serverCPUs     string
+	paths          []string
+	modes          []string
+	replicas       []int
+	opaServer      bool
+	rounds         int
+	logLevel       string
 }
 
 func run(args []string, out io.Writer) error {
@@ -108,6 +111,7 @@ func run(args []string, out io.Writer) error {
 	inProcess := fs.Bool("in-process", false, "run paved-webhook and the floor inside this process, sharing its runtime and garbage collector with the load generator (as this benchmark did before); by default each runs as a process of its own")
 	webhookEnv := fs.String("webhook-env", "", "environment variables (NAME=value, space-separated) for paved-webhook and the floor on top of the manifests' (GOGC, GOMEMLIMIT); not with -in-process")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both servers and the load) to this file")
+	fs.StringVar(&s.webhookProfile, "webhook-cpuprofile", "", "rollout mode: write a CPU profile of paved-webhook alone, over its first open-loop round, to this file (runs it with --profiling); not with -in-process")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -282,7 +286,16 @@ func measureRollout(out io.Writer, client *http.Client, srv *servers, n int, cal
 				return err
 			}
 			runPaved := func() (err error) {
+				var profiled <-chan error
+				if i == 0 && rate == s.rates[0] && s.webhookProfile != "" && srv.profile != nil {
+					profiled = srv.profile(s.webhookProfile, s.duration)
+				}
 				r.paved, r.pavedCPU, r.pavedServer, err = openLoopCPU(client, pavedTarget, next, rate, s.duration)
+				if profiled != nil {
+					if perr := <-profiled; perr != nil && err == nil {
+						err = fmt.Errorf("-webhook-cpuprofile: %w", perr)
+					}
+				}
 				return err
 			}
 			order := []func() error{runFloor, runPaved}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,9 @@ type servers struct {
 	pool *x509.CertPool
 	// describe says how the servers run, for the report's header.
 	describe string
+	// profile, when paved-webhook runs with --profiling, writes its CPU
+	// profile over the next d to file; the channel reports the outcome.
+	profile func(file string, d time.Duration) <-chan error
 }
 
 // targets are the floor and paved as the comparisons drive them: their
@@ -104,6 +108,9 @@ func startProcesses(ctx context.Context, dir string, pool *x509.CertPool, s sett
 		bin = script
 	}
 	args := []string{"--standalone", "--log-level=" + s.logLevel, "--profile-sample-rate=" + strconv.FormatUint(s.profileEvery, 10)}
+	if s.webhookProfile != "" {
+		args = append(args, "--profiling")
+	}
 	if s.inFlight > 0 {
 		args = append(args, "--max-concurrent="+strconv.Itoa(s.inFlight))
 	}
@@ -120,7 +127,12 @@ func startProcesses(ctx context.Context, dir string, pool *x509.CertPool, s sett
 		return nil, err
 	}
 	pavedPid := w.Pid()
-	return &servers{
+	profile := func(file string, d time.Duration) <-chan error {
+		done := make(chan error, 1)
+		go func() { done <- fetchProfile("http://"+w.MetricsAddr+"/debug/pprof/profile", file, d) }()
+		return done
+	}
+	return &servers{profile: profile,
 		floorURL: floorURL, pavedURL: w.URL(""), floorPid: floorPid, pavedPid: pavedPid,
 		meanTiming: func(metric, hook string) (time.Duration, int, error) {
 			labels := map[string]string{"webhook": hook}
@@ -307,4 +319,26 @@ func startPaved(ctx context.Context, certDir string, maxConcurrent int, profileE
 	case err := <-errc:
 		return "", nil, fmt.Errorf("paved-webhook: %w", err)
 	}
+}
+
+// fetchProfile asks a --profiling server at url for a CPU profile of the
+// next d and writes it to file.
+func fetchProfile(url, file string, d time.Duration) error {
+	resp, err := http.Get(url + "?seconds=" + strconv.Itoa(max(1, int(d.Seconds()))))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
