@@ -719,8 +719,8 @@ func TestTemplateForRefuses(t *testing.T) {
 }
 
 // BenchmarkTemplateContent encodes a Pod as the API server sends it from a
-// ReplicaSet (service account token volume and mounts, tolerations) for
-// its template key.
+// ReplicaSet (service account token volume and mounts) for its template
+// key, on a goroutine that has run it before and on a fresh one.
 func BenchmarkTemplateContent(b *testing.B) {
 	pod := obj(b, `{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"shop","labels":{"app":"orders","pod-template-hash":"7d4b9"},"annotations":{"prometheus.io/scrape":"true"}},
 		"spec":{"containers":[{"name":"app","image":"registry.example/orders:1.4.2","ports":[{"name":"http","containerPort":8080}],
@@ -732,8 +732,19 @@ func BenchmarkTemplateContent(b *testing.B) {
 	p := withLeftOut(b, pod, leftOutVariant{name: "orders-7d4b9-x2kq8",
 		fields: map[string]any{"generateName": "orders-7d4b9-", "uid": "0d6fc8d0-1"},
 		token:  "kube-api-access-bcdfg"})
-	b.ReportAllocs()
-	for b.Loop() {
-		templateContent(p)
-	}
+	b.Run("same goroutine", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			templateContent(p)
+		}
+	})
+	// A request's handler starts on a fresh goroutine, whose stack grows.
+	b.Run("fresh goroutine", func(b *testing.B) {
+		b.ReportAllocs()
+		done := make(chan struct{})
+		for b.Loop() {
+			go func() { templateContent(p); done <- struct{}{} }()
+			<-done
+		}
+	})
 }
