@@ -140,6 +140,9 @@ func run(args []string, out io.Writer) error {
 			return fmt.Errorf("-modes: %q is not distinct, identical or rollout", m)
 		}
 	}
+	if s.webhookProfile != "" && (*inProcess || !slices.Contains(s.modes, "rollout")) {
+		return errors.New("-webhook-cpuprofile profiles paved-webhook's process in the rollout mode: it needs -modes with rollout, and not -in-process")
+	}
 	// controller-runtime warns on stderr when no logger is set.
 	ctrllog.SetLogger(logr.Discard())
 
